@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// No package dependencies: the toolchain plus libpq through a system library target.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "dispatcher",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dispatcher", targets: ["DispatcherCLI"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "Jobs", swiftSettings: strict),
+        .target(name: "Store", dependencies: ["CLibPQ", "Jobs"], swiftSettings: strict),
+        .target(name: "Dispatcher", dependencies: ["Store", "Jobs"], swiftSettings: strict),
+        .executableTarget(name: "DispatcherCLI", dependencies: ["Dispatcher", "Store", "Jobs"], swiftSettings: strict),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Jobs"], swiftSettings: strict),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Store", "Jobs"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,10 @@
+// The `dispatcher` executable: parse the command name, hand the rest to the command.
+import Foundation
+
+/// Every command the executable knows, in the order `--help` lists them.
+let commands: [any CLICommand.Type] = [
+    MigrateCommand.self,
+]
+
+let status = await CommandLineMain.run(arguments: Array(CommandLine.arguments.dropFirst()), commands: commands)
+exit(status)

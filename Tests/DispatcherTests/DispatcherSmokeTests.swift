@@ -1,0 +1,4 @@
+import Testing
+@testable import Dispatcher
+
+@Test func dispatcherModuleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import Jobs
+
+@Test func jobsModuleLinks() { #expect(Bool(true)) }
