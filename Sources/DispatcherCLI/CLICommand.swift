@@ -65,7 +65,7 @@ enum CommandLineMain {
             "",
             "commands:",
         ]
-        let width = commands.map(\.name.count).max() ?? 0
+        let width = commands.map { $0.name.count }.max() ?? 0
         for c in commands {
             lines.append("  " + c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary)
         }
