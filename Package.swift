@@ -23,9 +23,11 @@ let package = Package(
         .target(name: "Store", dependencies: ["CLibPQ", "Jobs"], swiftSettings: strict),
         .target(name: "Dispatcher", dependencies: ["Store", "Jobs"], swiftSettings: strict),
         .executableTarget(name: "DispatcherCLI", dependencies: ["Dispatcher", "Store", "Jobs"], swiftSettings: strict),
+        // Starts the throwaway PostgreSQL cluster the database tests run against.
+        .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: strict),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Jobs"], swiftSettings: strict),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Store", "Jobs"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Jobs", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Store", "Jobs", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import Store
+
 enum MigrateCommand: CLICommand {
     static let name = "migrate"
     static let summary = "create or upgrade the database schema (idempotent)"
@@ -7,9 +9,32 @@ enum MigrateCommand: CLICommand {
     Applies the schema migrations compiled into this binary to DATABASE_URL, in one
     transaction under a transaction-level advisory lock: safe to run from several hosts
     at once and through PgBouncer. Running it again when up to date changes nothing.
+    With DATABASE_URL unset it uses the embedded cluster under .dispatcher/pg (started
+    for the run and stopped after).
     """
+
     static func run(_ args: inout Arguments) async -> Int32 {
-        printError("migrate: not built yet")
-        return ExitCode.software
+        var target: DatabaseTarget?
+        do {
+            _ = try args.option("--config")
+            let rest = try args.positionals()
+            guard rest.isEmpty else { throw CLIFailure.usage("migrate takes no arguments (got '\(rest[0])')") }
+            target = try await DatabaseTarget.resolve(allowEmbedded: true)
+            let connection = try await Connection.connect(target!.conninfo)
+            let outcome = try await Migrator().migrate(connection)
+            await connection.close()
+            if outcome.applied.isEmpty {
+                print("schema is up to date (version \(outcome.currentVersion)); nothing to do")
+            } else {
+                print("applied migration\(outcome.applied.count == 1 ? "" : "s") \(outcome.applied.map(String.init).joined(separator: ", ")); schema version \(outcome.currentVersion)")
+            }
+            await target?.finish()
+            return ExitCode.success
+        } catch {
+            await target?.finish()
+            let f = failure(from: error)
+            printError("dispatcher migrate: \(f.message)")
+            return f.exitCode
+        }
     }
 }

@@ -1,0 +1,13 @@
+/// One versioned schema change, compiled into the binary.
+public struct Migration: Sendable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+}
+
+extension Migration {
+    /// Every migration in order. Append new ones; never edit one that has shipped.
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "outbox", sql: migration0001Outbox),
+    ]
+}

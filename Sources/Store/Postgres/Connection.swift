@@ -1,0 +1,267 @@
+import CLibPQ
+import Foundation
+import Glibc
+
+/// One PostgreSQL connection over libpq.
+///
+/// Every libpq call of a connection runs on the connection's own thread (`ThreadWorker`),
+/// never on Swift's cooperative pool. A connection serves one task at a time: take it
+/// from a `ConnectionPool` (or own it) rather than sharing it between concurrent tasks.
+public final class Connection: @unchecked Sendable, CustomStringConvertible {
+    let worker: ThreadWorker
+    /// Touched only on `worker`'s thread.
+    private var pg: OpaquePointer?
+    private let brokenLock = NSLock()
+    private var _broken = false
+    private var transactionDepth = 0
+
+    /// The server process serving this connection (for `pg_terminate_backend` and logs).
+    public let backendPID: Int32
+    /// Where the connection goes, without credentials: `host=… port=… dbname=… user=…`.
+    public let target: String
+
+    public var description: String { "Connection(\(target), pid \(backendPID))" }
+
+    private init(worker: ThreadWorker, pg: OpaquePointer, target: String) {
+        self.worker = worker
+        self.pg = pg
+        self.target = target
+        backendPID = PQbackendPID(pg)
+    }
+
+    deinit {
+        if let pg {
+            let handle = UnsafeSendablePointer(pg)
+            worker.enqueue { PQfinish(handle.pointer) }
+        }
+        worker.stop()
+    }
+
+    /// Opens a connection from a libpq connection string or URI (`DATABASE_URL`).
+    ///
+    /// Fails with `.connectionFailed` and one readable line naming the host or socket and
+    /// the server's message; passwords are never part of it.
+    /// `database`, when given, replaces the database named in `conninfo`.
+    public static func connect(_ conninfo: String, database: String? = nil, applicationName: String = "dispatcher") async throws -> Connection {
+        let worker = ThreadWorker(name: "pg-conn")
+        do {
+            return try await worker.run {
+                // Defaults first: values in the connection string override them.
+                var keywords = ["connect_timeout", "fallback_application_name", "dbname"]
+                var values = ["10", applicationName, conninfo]
+                if let database {
+                    keywords.append("dbname")
+                    values.append(database)
+                }
+                let pg = withCStrings(keywords) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+                guard let pg else { throw PostgresError(.connectionFailed, "cannot connect to PostgreSQL: out of memory") }
+                let target = describeTarget(pg)
+                guard PQstatus(pg) == CONNECTION_OK else {
+                    var message = oneLine(String(cString: PQerrorMessage(pg)))
+                    if !message.contains("server") && !target.isEmpty { message = "\(target): " + message }
+                    PQfinish(pg)
+                    throw PostgresError(.connectionFailed, "cannot connect to PostgreSQL: " + redactConnectionSecrets(message))
+                }
+                PQsetNoticeProcessor(pg, { _, _ in }, nil)  // server notices are not ours to print
+                return Connection(worker: worker, pg: pg, target: target)
+            }
+        } catch {
+            worker.stop()
+            throw error
+        }
+    }
+
+    /// True once the connection is known to be unusable (server gone, socket closed).
+    public var isBroken: Bool {
+        brokenLock.lock()
+        defer { brokenLock.unlock() }
+        return _broken
+    }
+
+    private func markBrokenIfBad() {
+        guard let pg, PQstatus(pg) == CONNECTION_BAD else { return }
+        brokenLock.lock()
+        _broken = true
+        brokenLock.unlock()
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement and returns its rows.
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> QueryResult {
+        let (text, binds) = sql.render()
+        return try await worker.run { QueryResult(try self.execParams(text, binds)) }
+    }
+
+    /// Runs one statement and returns the number of rows it changed.
+    @discardableResult
+    public func execute(_ sql: SQL) async throws -> Int {
+        try await query(sql).affectedRows
+    }
+
+    /// Runs a script of several statements with no parameters (migrations).
+    public func executeScript(_ script: String) async throws {
+        try await worker.run {
+            guard let pg = self.pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+            let result = PQexec(pg, script)
+            PQclear(try self.check(result))
+        }
+    }
+
+    /// Sends a notification on `channel` (delivered to listeners when the transaction commits).
+    public func notify(_ channel: String, payload: String = "") async throws {
+        try await execute("SELECT pg_notify(\(channel), \(payload))")
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws
+    /// and rethrows the original error (a failed rollback never hides it). Nested calls
+    /// use savepoints.
+    public func withTransaction<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Connection) async throws -> T
+    ) async throws -> T {
+        let depth = transactionDepth
+        try await execute(depth == 0 ? "BEGIN" : SQL(unsafeRaw: "SAVEPOINT s\(depth)"))
+        transactionDepth += 1
+        do {
+            let result = try await body(self)
+            transactionDepth -= 1
+            try await execute(depth == 0 ? "COMMIT" : SQL(unsafeRaw: "RELEASE SAVEPOINT s\(depth)"))
+            return result
+        } catch {
+            if transactionDepth > depth { transactionDepth = depth }
+            if !isBroken {
+                _ = try? await execute(depth == 0 ? "ROLLBACK" : SQL(unsafeRaw: "ROLLBACK TO SAVEPOINT s\(depth)"))
+            }
+            throw error
+        }
+    }
+
+    /// Closes the connection; later calls fail with `.connectionClosed`.
+    public func close() async {
+        _ = try? await worker.run {
+            if let pg = self.pg { PQfinish(pg) }
+            self.pg = nil
+        }
+    }
+
+    /// Cheap liveness check without a round trip: if the server has sent something while
+    /// the connection was idle (a termination notice, or EOF), read it; a connection whose
+    /// server went away is then marked broken.
+    public func checkAlive() async -> Bool {
+        (try? await worker.run { () -> Bool in
+            guard let pg = self.pg else { return false }
+            // A terminated backend sends an error and then closes: read until nothing is left.
+            var fds = pollfd(fd: PQsocket(pg), events: Int16(POLLIN), revents: 0)
+            var rounds = 0
+            while rounds < 8, poll(&fds, 1, 0) > 0 {
+                rounds += 1
+                if PQconsumeInput(pg) == 0 { break }
+                // drop notifications nobody listens for on a pooled connection
+                while let n = PQnotifies(pg) { PQfreemem(n) }
+            }
+            self.markBrokenIfBad()
+            return !self.isBroken
+        }) ?? false
+    }
+
+    // MARK: On the worker thread
+
+    /// Drops the handle without closing it (its new owner closes it).
+    func forgetHandle() { pg = nil }
+
+    func withPG<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
+        guard let pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+        return try body(pg)
+    }
+
+    func execParams(_ text: String, _ binds: [PostgresBind]) throws -> OpaquePointer {
+        guard let pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+        let count = binds.count
+        var storage: [UInt8] = []
+        var offsets: [Int] = []
+        offsets.reserveCapacity(count)
+        for bind in binds {
+            offsets.append(storage.count)
+            if let bytes = bind.bytes { storage.append(contentsOf: bytes) }
+        }
+        storage.append(0)  // never empty, so the base address exists
+        let types = binds.map { $0.type.rawValue }
+        let lengths = binds.map { Int32($0.bytes?.count ?? 0) }
+        let formats = [Int32](repeating: 1, count: count)
+        let result = storage.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            let base = UnsafeRawPointer(buffer.baseAddress!)
+            let values: [UnsafePointer<CChar>?] = (0..<count).map { i in
+                binds[i].bytes == nil ? nil : (base + offsets[i]).assumingMemoryBound(to: CChar.self)
+            }
+            return PQexecParams(pg, text, Int32(count), types, values, lengths, formats, 1)
+        }
+        return try check(result)
+    }
+
+    /// Turns a result into itself or a thrown `PostgresError` (clearing it).
+    func check(_ result: OpaquePointer?, allowing allowed: Set<UInt32> = []) throws -> OpaquePointer {
+        guard let result else {
+            markBrokenIfBad()
+            let message = pg.map { oneLine(String(cString: PQerrorMessage($0))) } ?? "no connection"
+            throw PostgresError(isBroken ? .connectionClosed : .server, message.isEmpty ? "no result from server" : message)
+        }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN:
+            return result
+        default:
+            if allowed.contains(status.rawValue) { return result }
+            let error = serverError(result)
+            PQclear(result)
+            throw error
+        }
+    }
+
+    func serverError(_ result: OpaquePointer) -> PostgresError {
+        func field(_ code: UInt8) -> String? {
+            guard let p = PQresultErrorField(result, Int32(code)) else { return nil }
+            return String(cString: p)
+        }
+        markBrokenIfBad()
+        let state = field(UInt8(ascii: "C")).map(SQLState.init(rawValue:))
+        var message = field(UInt8(ascii: "M")) ?? oneLine(String(cString: PQresultErrorMessage(result)))
+        if message.isEmpty, let pg { message = oneLine(String(cString: PQerrorMessage(pg))) }
+        let lost = isBroken || (state?.isConnectionLoss ?? false)
+        if lost { message = "the database connection was lost: " + message }
+        return PostgresError(
+            lost ? .connectionClosed : .server, message, sqlState: state,
+            detail: field(UInt8(ascii: "D")), hint: field(UInt8(ascii: "H")), constraint: field(UInt8(ascii: "n")))
+    }
+}
+
+/// A raw pointer handed to the worker thread that owns it.
+struct UnsafeSendablePointer: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+}
+
+/// `host=… port=… dbname=… user=…` for a (possibly failed) connection; never the password.
+private func describeTarget(_ pg: OpaquePointer) -> String {
+    func value(_ p: UnsafeMutablePointer<CChar>?) -> String? {
+        guard let p else { return nil }
+        let s = String(cString: p)
+        return s.isEmpty ? nil : s
+    }
+    var parts: [String] = []
+    if let host = value(PQhost(pg)) { parts.append(host.hasPrefix("/") ? "socket=\(host)" : "host=\(host)") }
+    if let port = value(PQport(pg)) { parts.append("port=\(port)") }
+    if let db = value(PQdb(pg)) { parts.append("dbname=\(db)") }
+    if let user = value(PQuser(pg)) { parts.append("user=\(user)") }
+    return parts.joined(separator: " ")
+}
+
+/// Calls `body` with a NULL-terminated array of C strings.
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = duplicated.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,132 @@
+/// A small pool of connections to one database.
+///
+/// `withConnection` lends a connection to one task at a time. A connection that broke
+/// while lent (server restarted, backend terminated) is discarded when it comes back,
+/// and an idle one whose server went away is detected before it is lent again, so the
+/// next caller gets a fresh connection.
+public actor ConnectionPool {
+    public struct Configuration: Sendable {
+        /// libpq connection string or URI.
+        public var conninfo: String
+        /// Most connections open at once.
+        public var maxConnections: Int
+        public var applicationName: String
+        /// Replaces the database named in `conninfo` when set.
+        public var database: String?
+
+        public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, applicationName: String = "dispatcher") {
+            self.conninfo = conninfo
+            self.database = database
+            self.maxConnections = max(1, maxConnections)
+            self.applicationName = applicationName
+        }
+    }
+
+    public let configuration: Configuration
+    private var idle: [Connection] = []
+    private var open = 0
+    private var waiters: [CheckedContinuation<Connection, any Error>] = []
+    private var closed = false
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public init(conninfo: String, database: String? = nil, maxConnections: Int = 8) {
+        self.init(Configuration(conninfo: conninfo, database: database, maxConnections: maxConnections))
+    }
+
+    /// Connections open now (lent and idle).
+    public var openConnections: Int { open }
+
+    /// Lends a connection to `body` and takes it back afterwards.
+    public func withConnection<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Connection) async throws -> T
+    ) async throws -> T {
+        let connection = try await checkout()
+        do {
+            let result = try await body(connection)
+            await checkin(connection)
+            return result
+        } catch {
+            await checkin(connection)
+            throw error
+        }
+    }
+
+    /// A transaction on a pooled connection (see `Connection.withTransaction`).
+    public func withTransaction<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Connection) async throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in
+            try await connection.withTransaction { try await body($0) }
+        }
+    }
+
+    /// One statement on a pooled connection.
+    @discardableResult
+    public nonisolated func query(_ sql: SQL) async throws -> QueryResult {
+        try await withConnection { try await $0.query(sql) }
+    }
+
+    /// One statement on a pooled connection; the number of rows it changed.
+    @discardableResult
+    public nonisolated func execute(_ sql: SQL) async throws -> Int {
+        try await withConnection { try await $0.execute(sql) }
+    }
+
+    /// Closes idle connections and refuses new checkouts.
+    public func close() async {
+        closed = true
+        let toClose = idle
+        idle.removeAll()
+        open -= toClose.count
+        for c in toClose { await c.close() }
+        for w in waiters { w.resume(throwing: PostgresError(.connectionClosed, "the connection pool is closed")) }
+        waiters.removeAll()
+    }
+
+    private func checkout() async throws -> Connection {
+        if closed { throw PostgresError(.connectionClosed, "the connection pool is closed") }
+        while let connection = idle.popLast() {
+            if await connection.checkAlive() { return connection }
+            open -= 1
+            await connection.close()
+        }
+        if open < configuration.maxConnections {
+            open += 1
+            do {
+                return try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName)
+            } catch {
+                open -= 1
+                throw error
+            }
+        }
+        return try await withCheckedThrowingContinuation { waiters.append($0) }
+    }
+
+    private func checkin(_ connection: Connection) async {
+        if connection.isBroken || closed {
+            open -= 1
+            await connection.close()
+            if !waiters.isEmpty && !closed {
+                let waiter = waiters.removeFirst()
+                open += 1
+                do {
+                    waiter.resume(returning: try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName))
+                } catch {
+                    open -= 1
+                    waiter.resume(throwing: error)
+                }
+            }
+            return
+        }
+        if !waiters.isEmpty {
+            waiters.removeFirst().resume(returning: connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+/// `dispatcher migrate` run as a real process against real databases.
+@Suite struct MigrateCommandTests {
+    @Test func migrateTwiceIsANoOp() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let first = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("applied migration"))
+        let c = try await db.connect()
+        let before = try await c.query("SELECT count(*), max(applied_at) FROM schema_migrations").first!.decode((Int, Date).self)
+        let second = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("up to date"))
+        let after = try await c.query("SELECT count(*), max(applied_at) FROM schema_migrations").first!.decode((Int, Date).self)
+        #expect(before == after)
+        #expect(after.0 == Migration.all.count)
+        // the schema is all there
+        for table in ["campaigns", "messages", "message_bodies", "message_events", "opt_outs", "inbound_messages", "rate_limits",
+                      "message_report", "campaign_report"] {
+            #expect(try await c.query("SELECT to_regclass(\(table)) IS NOT NULL").scalar(Bool.self) == true, "\(table)")
+        }
+    }
+
+    @Test func twoMigrateProcessesAtOnceBothSucceed() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        async let a = Task.detached { try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo]) }.value
+        async let b = Task.detached { try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo]) }.value
+        let (ra, rb) = try await (a, b)
+        #expect(ra.status == 0, "\(ra.stderr)")
+        #expect(rb.status == 0, "\(rb.stderr)")
+        // exactly one of them applied the migrations
+        #expect([ra, rb].filter { $0.stdout.contains("applied migration") }.count == 1)
+        let c = try await db.connect()
+        #expect(try await c.query("SELECT count(*) FROM schema_migrations").scalar(Int.self) == Migration.all.count)
+    }
+
+    @Test func wrongPasswordExits69WithOneLine() async throws {
+        let server = try await TestPostgres.server()
+        let cluster = try #require(server.cluster)
+        let url = "postgresql://\(TestPostgres.passwordRole.user):wrong-secret@/postgres?host=\(cluster.directory)&port=\(cluster.port)"
+        let r = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": url])
+        #expect(r.status == 69)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(r.stderr.contains("password authentication failed"))
+        #expect(!r.stderr.contains("wrong-secret"))
+    }
+
+    @Test func unreachableHostExits69WithOneLine() throws {
+        let r = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": "postgres://app:topsecret@127.0.0.1:1/db?connect_timeout=3"])
+        #expect(r.status == 69)
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.stderr.contains("127.0.0.1"))
+        #expect(!r.stderr.contains("topsecret"))
+    }
+
+    @Test func usageErrorsExit64() throws {
+        #expect(try DispatcherBinary.run(["migrate", "extra"]).status == 64)
+        #expect(try DispatcherBinary.run(["migrate", "--bogus"]).status == 64)
+        #expect(try DispatcherBinary.run(["no-such-command"]).status == 64)
+        #expect(try DispatcherBinary.run([]).status == 64)
+        let help = try DispatcherBinary.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("migrate"))
+    }
+}
