@@ -146,6 +146,7 @@ public final class CSVReader {
 
     /// The next data row; nil at the end of the file or after a fatal error.
     public func next() throws(CSVError) -> CSVRow? {
+        if finished { return nil }
         let header = try readHeader()
         if finished { return nil }
         let record: Record?
