@@ -41,10 +41,8 @@ public final class JobReader {
     public private(set) var csvFile: String?
 
     /// What the CSV reader holds and has held, for a CSV-backed job.
-    public var csvStatistics: CSVReader.Statistics? {
-        if case let .csv(state) = rows { return state.reader.statistics }
-        return nil
-    }
+    public var csvStatistics: CSVReader.Statistics? { csvReader?.statistics }
+    private var csvReader: CSVReader?
 
     private enum Rows {
         case none
@@ -70,7 +68,9 @@ public final class JobReader {
     }
 
     private let options: JobOptions
-    private var rows: Rows = .none
+    private var rows: Rows = .none {
+        didSet { if case let .csv(state) = rows { csvReader = state.reader } }
+    }
     private var validator: MessageValidator?
     private var queue: [JobError] = []
     private var queueIndex = 0
