@@ -1,0 +1,175 @@
+public import Foundation
+
+/// The validated campaign-level fields of a job.
+public struct CampaignHeader: Sendable, Hashable {
+    public var campaign: String
+    /// The default sender; a message may name its own `from`.
+    public var from: PhoneNumber
+    public var provider: Provider
+    /// The default body template; a message may give an explicit `body` instead.
+    public var template: MessageTemplate?
+    /// The default `send_at`; nil means "now" (`JobOptions.now`).
+    public var sendAt: Date?
+    /// The default `expires_at`; nil means the message never expires.
+    public var expiresAt: Date?
+    public var window: SendWindow?
+
+    public init(
+        campaign: String, from: PhoneNumber, provider: Provider, template: MessageTemplate? = nil,
+        sendAt: Date? = nil, expiresAt: Date? = nil, window: SendWindow? = nil
+    ) {
+        self.campaign = campaign
+        self.from = from
+        self.provider = provider
+        self.template = template
+        self.sendAt = sendAt
+        self.expiresAt = expiresAt
+        self.window = window
+    }
+}
+
+/// Campaign fields as far as they are valid: the message validator uses what is known
+/// and stays quiet about what already has a header error.
+struct CampaignDefaults: Sendable {
+    enum Field: Sendable, Hashable {
+        case campaign, from, provider, template, sendAt, expiresAt, window, windowStart, windowEnd, windowTimeZone
+
+        var jsonPath: String {
+            switch self {
+            case .campaign: "campaign"
+            case .from: "from"
+            case .provider: "provider"
+            case .template: "template"
+            case .sendAt: "send_at"
+            case .expiresAt: "expires_at"
+            case .window: "window"
+            case .windowStart: "window.start"
+            case .windowEnd: "window.end"
+            case .windowTimeZone: "window.tz"
+            }
+        }
+
+        var flag: String {
+            switch self {
+            case .campaign: "--campaign"
+            case .from: "--from"
+            case .provider: "--provider"
+            case .template: "--template"
+            case .sendAt: "--send-at"
+            case .expiresAt: "--expires-at"
+            case .window, .windowStart, .windowEnd, .windowTimeZone: "--window"
+            }
+        }
+    }
+
+    var campaign: String?
+    var from: PhoneNumber?
+    var provider: Provider?
+    var template: MessageTemplate?
+    /// The raw `send_at` text, part of a derived message id.
+    var sendAtText: String?
+    var sendAt: Date?
+    var expiresAt: Date?
+    var window: SendWindow?
+    /// False when a field had an error: messages cannot be fully valid.
+    var fromFailed = false
+    var templateFailed = false
+    var providerFailed = false
+    /// True when any campaign field had an error.
+    var failed = false
+
+    var header: CampaignHeader? {
+        guard !failed, let campaign, let from, let provider else { return nil }
+        return CampaignHeader(campaign: campaign, from: from, provider: provider, template: template,
+                              sendAt: sendAt, expiresAt: expiresAt, window: window)
+    }
+
+    /// Validates the settings; each error is placed with `locate`.
+    static func resolve(
+        _ s: CampaignSettings, file: String, now: Date, locate: (Field) -> JobError.Location
+    ) -> (CampaignDefaults, [JobError]) {
+        var d = CampaignDefaults()
+        var errors: [JobError] = []
+        func fail(_ field: Field, _ message: String) {
+            errors.append(JobError(file: file, location: locate(field), message: message))
+        }
+        if let campaign = s.campaign?.trimmingASCIISpaces(), !campaign.isEmpty {
+            if campaign.unicodeScalars.count > CampaignSettings.maxCampaignLength {
+                fail(.campaign, "campaign name is longer than \(CampaignSettings.maxCampaignLength) characters")
+            } else if campaign.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                fail(.campaign, "campaign name contains control characters")
+            } else {
+                d.campaign = campaign
+            }
+        } else {
+            fail(.campaign, "campaign name is required")
+        }
+        if let provider = s.provider, !provider.isEmpty {
+            if let p = Provider(rawValue: provider.lowercased()) {
+                d.provider = p
+            } else {
+                d.providerFailed = true
+                fail(.provider, "unknown provider '\(provider)' (expected plum or restcomm)")
+            }
+        } else {
+            d.providerFailed = true
+            fail(.provider, "provider is required (plum or restcomm)")
+        }
+        if let from = s.from, !from.isEmpty {
+            do {
+                d.from = try PhoneNumber(parsing: from)
+            } catch {
+                d.fromFailed = true
+                fail(.from, "invalid sender number: \(error)")
+            }
+        } else {
+            d.fromFailed = true
+            fail(.from, "sender number 'from' is required")
+        }
+        if let template = s.template {
+            do {
+                d.template = try MessageTemplate(parsing: template)
+            } catch {
+                d.templateFailed = true
+                fail(.template, "\(error)")
+            }
+        }
+        if let text = s.sendAt, !text.isEmpty {
+            do {
+                d.sendAt = try Timestamp.parse(text)
+                d.sendAtText = text
+            } catch {
+                fail(.sendAt, "send_at: \(error)")
+            }
+        }
+        if let text = s.expiresAt, !text.isEmpty {
+            do {
+                let expires = try Timestamp.parse(text)
+                d.expiresAt = expires
+                if expires <= now {
+                    d.expiresAt = nil
+                    fail(.expiresAt, "expires_at \(Timestamp.format(expires)) is already past (now is \(Timestamp.format(now)))")
+                } else if let sendAt = d.sendAt, expires < sendAt {
+                    d.expiresAt = nil
+                    fail(.expiresAt, "expires_at \(Timestamp.format(expires)) is before send_at \(Timestamp.format(sendAt))")
+                }
+            } catch {
+                fail(.expiresAt, "expires_at: \(error)")
+            }
+        }
+        if let w = s.window {
+            do {
+                d.window = try SendWindow(start: w.start, end: w.end, timeZone: w.timeZone)
+            } catch {
+                let field: Field = switch error {
+                case let .invalidTime(name, _): name == "start" ? .windowStart : .windowEnd
+                case .unknownTimeZone: .windowTimeZone
+                case .emptyWindow: .window
+                }
+                fail(field, "\(error)")
+            }
+        }
+        d.failed = !errors.isEmpty
+        return (d, errors)
+    }
+}

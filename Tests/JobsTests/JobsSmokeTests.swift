@@ -1,4 +1,0 @@
-import Testing
-@testable import Jobs
-
-@Test func jobsModuleLinks() { #expect(Bool(true)) }
