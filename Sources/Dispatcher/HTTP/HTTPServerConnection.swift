@@ -85,7 +85,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
     private func readInput() {
         let buffer = loop.readBuffer
         let result: IOResult<Int>
-        do {
+        do throws(SystemError) {
             result = try nonBlockingCall("recv") { recv(fd, buffer.baseAddress, buffer.count, 0) }
         } catch {
             close()
@@ -254,11 +254,9 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
     private func flush() {
         while outputOffset < output.count {
             let result: IOResult<Int>
-            do {
-                result = try output.withUnsafeBytes { bytes throws(SystemError) in
-                    try nonBlockingCall("send") {
-                        send(fd, bytes.baseAddress! + outputOffset, bytes.count - outputOffset, Int32(MSG_NOSIGNAL))
-                    }
+            do throws(SystemError) {
+                result = try nonBlockingCall("send") {
+                    output.withUnsafeBytes { send(fd, $0.baseAddress! + outputOffset, $0.count - outputOffset, Int32(MSG_NOSIGNAL)) }
                 }
             } catch {
                 close()
