@@ -4,6 +4,8 @@ import Foundation
 /// Every command the executable knows, in the order `--help` lists them.
 let commands: [any CLICommand.Type] = [
     MigrateCommand.self,
+    SandboxCommand.self,
+    BenchClientCommand.self,
 ]
 
 let status = await CommandLineMain.run(arguments: Array(CommandLine.arguments.dropFirst()), commands: commands)
