@@ -73,6 +73,9 @@ struct HTTPRequestParser {
                 if pending > limits.maxHeaderBytes { return .failure(status: 431) }
                 return .needMore
             }
+            if (HTTPHeadParsing.findLineEnd(bytes, from: offset, end: headEnd + 2) ?? headEnd) - offset > limits.maxRequestLineBytes {
+                return .failure(status: 414)
+            }
             if headEnd + 4 - offset > limits.maxHeaderBytes + 2 { return .failure(status: 431) }
             switch parseHead(bytes, from: offset, end: headEnd) {
             case .failure(let status):

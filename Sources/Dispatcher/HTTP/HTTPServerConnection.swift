@@ -292,7 +292,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
     /// Half-closes and discards input for a while, so the peer reads our answer before any reset.
     private func startLinger() {
         shutdown(fd, Int32(SHUT_WR))
-        lingerUntil = monotonicNanos() + (rejecting ? 500_000_000 : 2_000_000_000)
+        lingerUntil = monotonicNanos() + (rejecting ? 500_000_000 : 1_000_000_000)
         setInterest(reading: true)
     }
 
