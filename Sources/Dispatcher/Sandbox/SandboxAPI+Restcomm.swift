@@ -45,6 +45,10 @@ extension SandboxAPI {
             await slowAnswer(slow)
             var item = restcommItem(message, now: message.acceptedAt)
             item.removeValue(forKey: "num_segments")  // "not available in POST response"
+            item.removeValue(forKey: "date_sent")
+            item["status"] = "queued"  // the answer to a send is always the accepted state
+            item["error_code"] = NSNull()
+            item["error_message"] = NSNull()
             return .jsonObject(item, status: 201)
         }
     }
