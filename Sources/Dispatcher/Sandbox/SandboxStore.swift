@@ -129,7 +129,9 @@ public actor SandboxStore {
         var events: [SandboxCallbackEvent] = []
         switch m.api {
         case .plum:
-            let status = m.status(at: m.acceptedAt.addingTimeInterval(m.sentAfter)).plum
+            // result_url gets the latest status once the message left: sent (or failed).
+            let status: String
+            if case .failed = m.fate { status = "failed" } else { status = "sent" }
             events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.sentAfter,
                                                form: [("sms_message_id", m.id), ("status", status)]))
             if random.chance(knobs.outOfOrderCallbackRate) {
@@ -143,16 +145,22 @@ public actor SandboxStore {
                 form += [("AccountSid", accountSID), ("From", m.from), ("To", m.to), ("Body", m.body)]
                 return SandboxCallbackEvent(url: url, method: m.callbackMethod, at: at, form: form)
             }
-            let sent = m.status(at: m.acceptedAt.addingTimeInterval(m.sentAfter))
-            events.append(event(sent.restcomm, sent.errorCode, at: m.sentAfter))
-            if sent.restcomm == "sent", m.fate != .unconfirmed {
-                let final = m.status(at: m.acceptedAt.addingTimeInterval(m.finalAfter))
-                events.append(event(final.restcomm, final.errorCode, at: m.finalAfter))
-                if random.chance(knobs.outOfOrderCallbackRate) {
-                    // The delivery event first, the sent event after it.
-                    events = [SandboxCallbackEvent(url: url, method: events[1].method, at: m.sentAfter, form: events[1].form),
-                              SandboxCallbackEvent(url: url, method: events[0].method, at: m.finalAfter, form: events[0].form)]
-                }
+            // Seed 002: a "sent" event (or "failed", then nothing more), then the delivery event.
+            switch m.fate {
+            case .failed(let code):
+                events.append(event("failed", code, at: m.sentAfter))
+            case .unconfirmed:
+                events.append(event("sent", nil, at: m.sentAfter))
+            case .undelivered(let code):
+                events += [event("sent", nil, at: m.sentAfter), event("undelivered", code, at: m.finalAfter)]
+            case .delivered, .refused:
+                events += [event("sent", nil, at: m.sentAfter), event("delivered", nil, at: m.finalAfter)]
+            }
+            if events.count == 2 && random.chance(knobs.outOfOrderCallbackRate) {
+                // The delivery event first, the sent event after it.
+                let (sent, delivery) = (events[0], events[1])
+                events = [SandboxCallbackEvent(url: url, method: delivery.method, at: sent.at, form: delivery.form),
+                          SandboxCallbackEvent(url: url, method: sent.method, at: delivery.at, form: sent.form)]
             }
         }
         var withDuplicates: [SandboxCallbackEvent] = []
