@@ -21,11 +21,18 @@ public struct PlumClient: SMSProvider {
     public let name: String
     public let configuration: Configuration
     private let http: HTTPClient
+    /// Built once: the send URL and the Authorization header.
+    private let sendURL: URL
+    private let authorization: String
 
     public init(name: String = "plum", configuration: Configuration, http: HTTPClient) {
         self.name = name
         self.configuration = configuration
         self.http = http
+        sendURL = configuration.baseURL.appending(path: "ws/sms/queue.json")
+        var probe = HTTPClientRequest(url: configuration.baseURL)
+        probe.setBasicAuth(user: configuration.username, password: configuration.password)
+        authorization = probe.headers["Authorization"] ?? ""
     }
 
     // MARK: Send
@@ -33,7 +40,8 @@ public struct PlumClient: SMSProvider {
     public func send(_ message: OutgoingSMS) async -> SendResult {
         var fields = [("to", Self.plumNumber(message.to)), ("from", Self.plumNumber(message.from)), ("body", message.body)]
         if let url = message.callbackURL { fields.append(("result_url", url.absoluteString)) }
-        var request = makeRequest("POST", path: "ws/sms/queue.json")
+        var request = HTTPClientRequest(method: "POST", url: sendURL, headers: ["Accept": "application/json", "Authorization": authorization],
+                                        timeout: configuration.timeout)
         request.setForm(fields)
         let started = ContinuousClock.now
         let response: HTTPClientResponse
@@ -207,7 +215,7 @@ public struct PlumClient: SMSProvider {
         }
         var request = HTTPClientRequest(method: method, url: url, timeout: configuration.timeout)
         request.headers.set("Accept", "application/json")
-        request.setBasicAuth(user: configuration.username, password: configuration.password)
+        request.headers.set("Authorization", authorization)
         return request
     }
 

@@ -21,11 +21,18 @@ public struct RestcommClient: SMSProvider {
     public let name: String
     public let configuration: Configuration
     private let http: HTTPClient
+    /// Built once: the send URL and the Authorization header.
+    private let sendURL: URL
+    private let authorization: String
 
     public init(name: String = "restcomm", configuration: Configuration, http: HTTPClient) {
         self.name = name
         self.configuration = configuration
         self.http = http
+        sendURL = configuration.baseURL.appending(path: "2012-04-24/Accounts/\(configuration.accountSID)/SMS/Messages.json")
+        var probe = HTTPClientRequest(url: configuration.baseURL)
+        probe.setBasicAuth(user: configuration.accountSID, password: configuration.authToken)
+        authorization = probe.headers["Authorization"] ?? ""
     }
 
     private var messagesPath: String { "2012-04-24/Accounts/\(configuration.accountSID)/SMS/Messages" }
@@ -37,7 +44,7 @@ public struct RestcommClient: SMSProvider {
         if let url = message.callbackURL {
             fields += [("StatusCallback", url.absoluteString), ("StatusCallbackMethod", "POST")]
         }
-        var request = makeRequest("POST", url: configuration.baseURL.appending(path: messagesPath + ".json"))
+        var request = makeRequest("POST", url: sendURL)
         request.setForm(fields)
         let started = ContinuousClock.now
         let response: HTTPClientResponse
@@ -172,7 +179,7 @@ public struct RestcommClient: SMSProvider {
     private func makeRequest(_ method: String, url: URL) -> HTTPClientRequest {
         var request = HTTPClientRequest(method: method, url: url, timeout: configuration.timeout)
         request.headers.set("Accept", "application/json")
-        request.setBasicAuth(user: configuration.accountSID, password: configuration.authToken)
+        request.headers.set("Authorization", authorization)
         return request
     }
 

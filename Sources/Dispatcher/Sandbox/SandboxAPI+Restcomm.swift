@@ -114,7 +114,7 @@ extension SandboxAPI {
             "uri": "/2012-04-24/Accounts/\(account)/SMS/Messages/\(m.id).json",
             "error_code": NSNull(), "error_message": NSNull(),
         ]
-        if status.restcomm != "queued" { item["date_sent"] = ISO8601DateFormatter().string(from: m.acceptedAt.addingTimeInterval(m.sentAfter)) }
+        if status.restcomm != "queued" { item["date_sent"] = Self.iso8601(m.acceptedAt.addingTimeInterval(m.sentAfter)) }
         if let code = status.errorCode {
             item["error_code"] = code
             item["error_message"] = SandboxTestNumbers.restcommMessage(code)

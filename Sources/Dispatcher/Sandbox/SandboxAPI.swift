@@ -77,15 +77,28 @@ final class SandboxAPI: Sendable {
         s.hasPrefix("+") && (8...16).contains(s.count) && s.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }
     }
 
-    /// RFC 2822 date as in seed 002: `Thu, 19 Nov 2015 07:21:35 +0000`.
+    /// RFC 2822 date as in seed 002: `Thu, 19 Nov 2015 07:21:35 +0000`. (Formatters are slow
+    /// to create and not Sendable; the sandbox formats by hand.)
     static func rfc2822(_ date: Date) -> String {
+        let p = utc(date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(days[Int(p.tm_wday)]), \(p.tm_mday) \(months[Int(p.tm_mon)]) \(p.tm_year + 1900) "
+            + "\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)) +0000"
+    }
+
+    /// `2019-07-04T07:02:28.000Z`, the seed's `date_sent` form.
+    static func iso8601(_ date: Date) -> String {
+        let p = utc(date)
+        return "\(p.tm_year + 1900)-\(two(p.tm_mon + 1))-\(two(p.tm_mday))T\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)).000Z"
+    }
+
+    private static func utc(_ date: Date) -> tm {
         var t = time_t(date.timeIntervalSince1970)
         var parts = tm()
         gmtime_r(&t, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(parts.tm_wday)]), \(parts.tm_mday) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
+        return parts
     }
+
+    private static func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }
