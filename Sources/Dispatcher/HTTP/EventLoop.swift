@@ -134,6 +134,15 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: Shutdown
 
+    /// Asks the loop to stop without waiting (for `deinit`s of owners).
+    func requestStop() {
+        lock.lock()
+        let already = stopRequested || stopped
+        stopRequested = true
+        lock.unlock()
+        if !already { signalWake() }
+    }
+
     /// Stops the loop after the work already queued; registered handlers get `loopClosing()`.
     func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -34,6 +34,11 @@ final class SocketHTTPTransport: Sendable {
         await loop.shutdown()
     }
 
+    deinit {
+        // Dropped without shutdown(): still end the thread.
+        loop.requestStop()
+    }
+
     static func serialize(_ request: HTTPClientRequest, host: String, port: Int) -> [UInt8] {
         var target = request.url.path(percentEncoded: true)
         if target.isEmpty { target = "/" }

@@ -32,8 +32,11 @@ enum SandboxCommand: CLICommand {
       --seed N
 
     Credentials: Plum sandbox/sandbox, Restcomm account ACsandbox token sandbox.
-    Test recipients +1 202-555-0110…0121 trigger the seeds' failures (see the README of
-    Sources/Dispatcher/Sandbox/SandboxTestNumbers.swift).
+    Test recipients +1 202-555-01xx trigger the seeds' cases (table in
+    Sources/Dispatcher/Sandbox/SandboxTestNumbers.swift): 10 invalid number, 11 unsubscribed,
+    12 landline, 13 unreachable (30003), 14 unknown handset (30005), 15 30006, 16 blocked
+    (30004), 17 account suspended (30002), 18 unconfirmed, 19 carrier violation (30007),
+    20 unknown error (30008), 21 price exceeds max (30010); anything else is delivered.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
@@ -50,7 +53,6 @@ enum SandboxCommand: CLICommand {
                 }
             } else {
                 configuration = SandboxConfiguration()
-                configuration.port = 9090
             }
             if let profile = try args.option("--profile") {
                 guard let knobs = SandboxKnobs.profile(named: profile) else {
@@ -60,6 +62,8 @@ enum SandboxCommand: CLICommand {
             }
             if let listen = try args.option("--listen") {
                 do { try configuration.setListen(listen) } catch { throw CLIFailure.usage("\(error)") }
+            } else if configuration.port == 0 {
+                configuration.port = 9090  // a profile file without "listen"
             }
             if let loops = try args.option("--event-loops") {
                 guard let n = Int(loops), n >= 1 else { throw CLIFailure.usage("--event-loops needs a positive number") }
