@@ -219,6 +219,19 @@ import Testing
         await server.stop()
     }
 
+    @Test func halfClosedClientGetsItsAnswersThenClose() async throws {
+        let (server, port) = try startServer()
+        let client = try RawClient(port: port)
+        await client.send("GET /seq/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.shutdownWrite()
+        let (bytes, closed) = await client.readUntilClosed()
+        #expect(RawResponse.parseAll(bytes).map(\.body) == ["n=1", "hello"])
+        #expect(closed)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(server.load.connections == 0)
+        await server.stop()
+    }
+
     @Test func headAnswersWithoutBody() async throws {
         let (server, port) = try startServer()
         let client = try RawClient(port: port, receiveTimeout: 0.3)

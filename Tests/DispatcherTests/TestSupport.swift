@@ -30,6 +30,9 @@ final class RawClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Half-closes: the server sees end of input.
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
     /// Sends all bytes; returns how many went out before an error.
     @discardableResult
     func send(_ bytes: [UInt8]) async -> Int {

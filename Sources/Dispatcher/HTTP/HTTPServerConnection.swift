@@ -274,7 +274,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
         output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
         outputOffset = 0
         writeStalledSince = nil
-        if closeWhenFlushed {
+        if closeWhenFlushed || (readingStopped && inFlight == 0) {
             if lingerWhenClosing { startLinger() } else { close() }
             return
         }
