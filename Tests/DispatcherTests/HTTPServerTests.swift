@@ -232,6 +232,26 @@ import Testing
         await server.stop()
     }
 
+    /// A client that pipelines without reading: the server stops reading instead of buffering
+    /// answers without bound, and still serves everything once the client reads.
+    @Test func pipeliningWithoutReadingIsBackpressured() async throws {
+        var router = HTTPRouter()
+        let big = [UInt8](repeating: 0x62, count: 64 * 1024)
+        router.get("/big") { _ in HTTPResponse(body: big) }
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
+        let port = try server.start()
+        let client = try RawClient(port: port, receiveTimeout: 5)
+        let count = 200  // 12.8 MB of answers
+        let requests = Array(String(repeating: "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", count: count).utf8)
+        async let sent = client.send(requests)
+        try await Task.sleep(for: .milliseconds(300))
+        let responses = await client.readResponses(count)
+        #expect(await sent == requests.count)
+        #expect(responses.count == count)
+        #expect(responses.allSatisfy { $0.status == 200 && $0.body.utf8.count == big.count })
+        await server.stop()
+    }
+
     @Test func headAnswersWithoutBody() async throws {
         let (server, port) = try startServer()
         let client = try RawClient(port: port, receiveTimeout: 0.3)

@@ -16,6 +16,11 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
     private var nextSequence = 0
     private var nextToSend = 0
     private var inFlight: Int { nextSequence - nextToSend }
+    /// Whether to take more requests: not closing, few enough in flight, answers not piling up
+    /// unread (a client that pipelines but never reads must not grow our buffers).
+    private var acceptsRequests: Bool {
+        !readingStopped && inFlight < context.configuration.maxPipelinedRequests && output.count - outputOffset < 256 * 1024
+    }
     /// The last response to write before closing.
     private var closeAfterSequence: Int?
     private var closeWhenFlushed = false
@@ -121,7 +126,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func processInput() {
-        while !readingStopped && inFlight < context.configuration.maxPipelinedRequests {
+        while acceptsRequests {
             switch parser.next() {
             case .needMore:
                 if parser.isReadingBody && bodyStart == nil { bodyStart = monotonicNanos() }
@@ -142,7 +147,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
                 return
             }
         }
-        // Too many pipelined requests in flight: stop reading until answers go out.
+        // Too many pipelined requests in flight or unread answers: stop reading until answers go out.
         setInterest(reading: false)
     }
 
@@ -267,7 +272,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
                 outputOffset += n
             case .wouldBlock:
                 if writeStalledSince == nil { writeStalledSince = monotonicNanos() }
-                setInterest(reading: interest & Int16(POLLIN) != 0, writing: true)
+                setInterest(reading: acceptsRequests)
                 return
             }
         }
@@ -282,7 +287,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
             close()
             return
         }
-        if !readingStopped && inFlight < context.configuration.maxPipelinedRequests && parser.hasPartialRequest {
+        if acceptsRequests && parser.hasPartialRequest {
             processInput()  // pipelined requests already buffered
         } else {
             setInterest(reading: !readingStopped)
@@ -296,10 +301,11 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
         setInterest(reading: true)
     }
 
-    private func setInterest(reading: Bool, writing: Bool = false) {
+    /// Poll for input when `reading` (or lingering), and for output whenever answers wait to be written.
+    private func setInterest(reading: Bool) {
         var events: Int16 = 0
         if reading || lingerUntil != nil { events |= Int16(POLLIN) }
-        if writing { events |= Int16(POLLOUT) }
+        if outputOffset < output.count { events |= Int16(POLLOUT) }
         guard events != interest, !isClosed else { return }
         interest = events
         loop.setInterest(fd, events: events)
