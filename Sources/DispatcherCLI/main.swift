@@ -5,6 +5,8 @@ import Foundation
 let commands: [any CLICommand.Type] = [
     MigrateCommand.self,
     ValidateCommand.self,
+    SandboxCommand.self,
+    BenchClientCommand.self,
 ]
 
 let status = await CommandLineMain.run(arguments: Array(CommandLine.arguments.dropFirst()), commands: commands)

@@ -1,0 +1,31 @@
+public import Foundation
+
+/// A request for `HTTPClient`: method, absolute URL, headers, body and a per-request timeout.
+public struct HTTPClientRequest: Sendable {
+    public var method: String
+    public var url: URL
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// The whole exchange (connect, send, answer) must finish within this.
+    public var timeout: Duration
+
+    public init(method: String = "GET", url: URL, headers: HTTPHeaders = [:], body: [UInt8] = [],
+                timeout: Duration = .seconds(10)) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+
+    /// Sets `Authorization: Basic …`.
+    public mutating func setBasicAuth(user: String, password: String) {
+        headers.set("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+    }
+
+    /// Sets the body to the form encoding of `fields` (in order) and its Content-Type.
+    public mutating func setForm(_ fields: [(String, String)]) {
+        body = Array(FormEncoding.encode(fields).utf8)
+        headers.set("Content-Type", "application/x-www-form-urlencoded")
+    }
+}

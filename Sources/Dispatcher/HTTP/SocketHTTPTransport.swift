@@ -1,0 +1,136 @@
+import Foundation
+internal import Glibc
+
+/// HTTP/1.1 over plain sockets for `http://` URLs, with a keep-alive pool per host and port, on
+/// one event-loop thread. No TLS: `https://` goes through URLSession (see `HTTPClient`).
+final class SocketHTTPTransport: Sendable {
+    private let loop: EventLoop
+    private let pool: Pool
+    private let configuration: HTTPClient.Configuration
+
+    init(configuration: HTTPClient.Configuration) throws(SystemError) {
+        self.configuration = configuration
+        loop = try EventLoop(name: "http-client", tick: .milliseconds(10))
+        pool = Pool()
+    }
+
+    func execute(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
+        guard let host = request.url.host, !host.isEmpty else { throw .invalidRequest("URL without host") }
+        let port = request.url.port ?? 80
+        let bytes = Self.serialize(request, host: host, port: port)
+        let deadline = monotonicNanos() &+ request.timeout.nanoseconds
+        let noBody = request.method == "HEAD"
+        let (loop, pool, configuration) = (self.loop, self.pool, self.configuration)
+        let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
+            loop.execute {
+                pool.exchange(host: host, port: port, request: bytes, noBody: noBody, deadline: deadline,
+                              loop: loop, configuration: configuration) { continuation.resume(returning: $0) }
+            }
+        }
+        return try result.get()
+    }
+
+    func shutdown() async {
+        await loop.shutdown()
+    }
+
+    deinit {
+        // Dropped without shutdown(): still end the thread.
+        loop.requestStop()
+    }
+
+    static func serialize(_ request: HTTPClientRequest, host: String, port: Int) -> [UInt8] {
+        var target = request.url.path(percentEncoded: true)
+        if target.isEmpty { target = "/" }
+        if let query = request.url.query(percentEncoded: true) { target += "?" + query }
+        var head = "\(request.method) \(target) HTTP/1.1\r\n"
+        if !request.headers.contains("Host") { head += port == 80 ? "Host: \(host)\r\n" : "Host: \(host):\(port)\r\n" }
+        for (name, value) in request.headers where !HTTPHeaders.equalsIgnoringCase(name, "Content-Length") {
+            head += "\(name): \(value)\r\n"
+        }
+        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
+            head += "Content-Length: \(request.body.count)\r\n"
+        }
+        head += "\r\n"
+        var bytes = Array(head.utf8)
+        bytes.append(contentsOf: request.body)
+        return bytes
+    }
+
+    /// Idle connections by endpoint and resolved addresses. Loop thread only.
+    private final class Pool: @unchecked Sendable {
+        private var idle: [String: [HTTPClientConnection]] = [:]
+        private var addresses: [String: sockaddr_in] = [:]
+
+        func exchange(host: String, port: Int, request: [UInt8], noBody: Bool, deadline: UInt64, loop: EventLoop,
+                      configuration: HTTPClient.Configuration,
+                      completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
+            let endpoint = "\(host):\(port)"
+            if let connection = checkout(endpoint, configuration: configuration) {
+                connection.start(request, noBody: noBody, deadline: deadline) { result, reusable in
+                    // A reused connection that failed before a byte went out: retry once on a fresh one.
+                    if case .failure(let error) = result, error.nothingWasSent, monotonicNanos() < deadline {
+                        self.exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
+                                           deadline: deadline, loop: loop, configuration: configuration, completion: completion)
+                        return
+                    }
+                    if reusable { self.checkin(connection, configuration: configuration) }
+                    completion(result)
+                }
+                return
+            }
+            exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
+                          deadline: deadline, loop: loop, configuration: configuration, completion: completion)
+        }
+
+        private func exchangeFresh(endpoint: String, host: String, port: Int, request: [UInt8], noBody: Bool,
+                                   deadline: UInt64, loop: EventLoop, configuration: HTTPClient.Configuration,
+                                   completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
+            guard let address = resolve(endpoint, host: host, port: port) else {
+                completion(.failure(.noConnection("cannot resolve \(host)")))
+                return
+            }
+            let connection: HTTPClientConnection
+            do {
+                let (fd, inProgress) = try Socket.connect(to: address)
+                connection = HTTPClientConnection(endpoint: endpoint, fd: fd, connecting: inProgress, loop: loop,
+                                                  maxBodyBytes: configuration.maxResponseBodyBytes)
+            } catch {
+                completion(.failure(.noConnection(error.description)))
+                return
+            }
+            connection.start(request, noBody: noBody, deadline: deadline) { result, reusable in
+                if reusable { self.checkin(connection, configuration: configuration) }
+                completion(result)
+            }
+        }
+
+        private func checkout(_ endpoint: String, configuration: HTTPClient.Configuration) -> HTTPClientConnection? {
+            let now = monotonicNanos()
+            let maxIdle = configuration.idleConnectionTimeout.nanoseconds
+            while let connection = idle[endpoint]?.popLast() {
+                if connection.isUsable && now - connection.idleSince < maxIdle { return connection }
+                connection.close()
+            }
+            return nil
+        }
+
+        private func checkin(_ connection: HTTPClientConnection, configuration: HTTPClient.Configuration) {
+            var list = idle[connection.endpoint, default: []]
+            list.removeAll { !$0.isUsable }
+            if list.count < configuration.maxIdleConnectionsPerHost {
+                list.append(connection)
+            } else {
+                connection.close()
+            }
+            idle[connection.endpoint] = list
+        }
+
+        private func resolve(_ endpoint: String, host: String, port: Int) -> sockaddr_in? {
+            if let address = addresses[endpoint] { return address }
+            let address = Socket.resolve(host: host, port: port)
+            if let address { addresses[endpoint] = address }
+            return address
+        }
+    }
+}

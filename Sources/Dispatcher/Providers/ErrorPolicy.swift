@@ -1,0 +1,106 @@
+/// What the dispatcher does after an error.
+public enum ErrorAction: String, Sendable, Codable {
+    /// Back to `pending` with backoff.
+    case retry
+    /// Final `failed`.
+    case fail
+    /// Final `failed`, and the recipient goes on the opt-out list.
+    case failAndOptOut = "fail_opt_out"
+    /// Stop sending from this sender number until an operator resumes it.
+    case haltSender = "halt_sender"
+    /// Stop sending through this provider account until an operator resumes it.
+    case haltAccount = "halt_account"
+}
+
+/// One row of the policy table.
+public struct ErrorRule: Sendable, Equatable {
+    public var action: ErrorAction
+    /// For `.retry`: at most this many retries for this code (nil: the configured `max_attempts`).
+    public var maxRetries: Int?
+    /// The sender's rate should drop (queue overflow, rate limiting) and recover gradually.
+    public var slowsDown: Bool
+
+    public init(_ action: ErrorAction, maxRetries: Int? = nil, slowsDown: Bool = false) {
+        self.action = action
+        self.maxRetries = maxRetries
+        self.slowsDown = slowsDown
+    }
+}
+
+/// THE error policy: every normalised code and every Restcomm SMS error code (seed 002) with
+/// its action. One table, read by the sender/completer; tested in ErrorPolicyTests.
+public enum ErrorPolicy {
+    public static let table: [ErrorCode: ErrorRule] = [
+        // Transient: try again later.
+        .queueOverflow: ErrorRule(.retry, slowsDown: true),       // Restcomm 30001
+        .rateLimited: ErrorRule(.retry, slowsDown: true),         // HTTP 429
+        .timeout: ErrorRule(.retry),                              // after reconciling the in-doubt send
+        .noConnection: ErrorRule(.retry),
+        .http5xx: ErrorRule(.retry),
+        .unknownError: ErrorRule(.retry),                         // 30008
+        .missingSegment: ErrorRule(.retry),                       // 30009
+        .noResponse: ErrorRule(.retry),                           // 30090
+        .unreachable: ErrorRule(.retry, maxRetries: 2),           // 30003: the handset may come back
+        // Permanent for this message.
+        .blocked: ErrorRule(.fail),                               // 30004
+        .unknownDestination: ErrorRule(.fail),                    // 30005
+        .landline: ErrorRule(.fail),                              // 30006, Plum "is not a mobile number"
+        .carrierViolation: ErrorRule(.fail),                      // 30007
+        .invalidNumber: ErrorRule(.fail),                         // Plum "Invalid 'to' phone number"
+        .messageTooLong: ErrorRule(.fail),
+        .invalidRequest: ErrorRule(.fail),
+        .providerError: ErrorRule(.fail),
+        // The recipient said STOP at the provider.
+        .unsubscribed: ErrorRule(.failAndOptOut),                 // Plum "Attempt to send to unsubscribed recipient"
+        // Nothing will get through until an operator acts.
+        .authFailed: ErrorRule(.haltAccount),                     // HTTP 401, Plum "Unauthorized access"
+        .accountSuspended: ErrorRule(.haltAccount),               // 30002
+        .priceExceeded: ErrorRule(.haltAccount),                  // 30010: the account's max price setting
+    ]
+
+    /// Restcomm's SMS error codes (seed 002) and the Twilio-compatible request errors the
+    /// sandbox uses, normalised.
+    public static let restcommCodes: [Int: ErrorCode] = [
+        30001: .queueOverflow,
+        30002: .accountSuspended,
+        30003: .unreachable,
+        30004: .blocked,
+        30005: .unknownDestination,
+        30006: .landline,
+        30007: .carrierViolation,
+        30008: .unknownError,
+        30009: .missingSegment,
+        30010: .priceExceeded,
+        30090: .noResponse,
+        20003: .authFailed,
+        20429: .rateLimited,
+        21211: .invalidNumber,
+        21610: .unsubscribed,
+        21614: .landline,
+        21617: .messageTooLong,
+    ]
+
+    public static func rule(for code: ErrorCode) -> ErrorRule {
+        table[code] ?? ErrorRule(.fail)
+    }
+
+    public static func rule(for failure: ProviderFailure) -> ErrorRule {
+        rule(for: failure.code)
+    }
+
+    /// The normalised code of a Restcomm error code (unknown codes: `providerError`).
+    public static func normalise(restcommCode: Int) -> ErrorCode {
+        restcommCodes[restcommCode] ?? .providerError
+    }
+
+    /// The normalised code of an HTTP status without a recognisable error body.
+    public static func normalise(httpStatus: Int) -> ErrorCode {
+        switch httpStatus {
+        case 401, 403: .authFailed
+        case 413: .messageTooLong
+        case 429: .rateLimited
+        case 500...599: .http5xx
+        default: .invalidRequest
+        }
+    }
+}

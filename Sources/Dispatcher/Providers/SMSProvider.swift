@@ -1,0 +1,11 @@
+/// An SMS provider account the dispatcher sends through. Implementations own the wire format.
+public protocol SMSProvider: Sendable {
+    /// The configured name ("plum", "restcomm").
+    var name: String { get }
+    /// Sends one message. Never throws: every outcome, including transport errors, is a result.
+    func send(_ message: OutgoingSMS) async -> SendResult
+    /// One message by provider id.
+    func status(id: String) async throws(ProviderError) -> ProviderMessage
+    /// Messages matching `filter`, following the provider's paging up to `filter.maxResults`.
+    func list(_ filter: MessageFilter) async throws(ProviderError) -> [ProviderMessage]
+}

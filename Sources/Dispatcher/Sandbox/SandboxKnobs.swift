@@ -1,0 +1,98 @@
+/// How the sandbox behaves. Durations are seconds (fractional allowed), rates are fractions 0…1.
+/// JSON profile files decode into this (every field optional; see `SandboxConfiguration`).
+public struct SandboxKnobs: Sendable, Codable, Equatable {
+    /// Fraction of send requests answered 500 without accepting the message.
+    public var serverErrorRate: Double = 0
+    /// Fraction of send requests that accept the message and then answer only after
+    /// `slowAnswerDelay` — longer than a client's timeout, so the message exists but the client
+    /// sees a timeout (exercises in-doubt reconciliation).
+    public var slowAnswerRate: Double = 0
+    public var slowAnswerDelay: Double = 15
+    /// Accepted → sent (the "sent" callback).
+    public var sentDelay: Double = 0
+    /// Accepted → final delivery state, drawn uniformly from this range (at least `sentDelay`).
+    public var deliveryDelayMin: Double = 0
+    public var deliveryDelayMax: Double = 0
+    /// Status callbacks on/off.
+    public var callbacks: Bool = true
+    /// Fraction of callbacks posted twice.
+    public var duplicateCallbackRate: Double = 0
+    /// Fraction of messages whose callbacks arrive in the wrong order (Restcomm: delivery event
+    /// before the sent event; Plum: a stale "queued" after "sent").
+    public var outOfOrderCallbackRate: Double = 0
+    /// Per-sender segment rate; above it Plum answers 429 and Restcomm 429 with code 30001
+    /// (queue overflow). 0 means unlimited.
+    public var segmentsPerSecond: Double = 0
+    /// Segments a sender may send at once after an idle spell.
+    public var burstSegments: Double = 10
+    /// Seed of the sandbox's random choices (fault draws, delays, ids).
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    /// No faults, instant delivery, no rate limit.
+    public static let perfect = SandboxKnobs()
+
+    /// What a new user sees: small delays, a low 5xx rate, a generous rate limit.
+    public static var realistic: SandboxKnobs {
+        var k = SandboxKnobs()
+        k.serverErrorRate = 0.01
+        k.sentDelay = 0.05
+        k.deliveryDelayMin = 0.1
+        k.deliveryDelayMax = 0.5
+        k.duplicateCallbackRate = 0.01
+        k.segmentsPerSecond = 100
+        k.burstSegments = 200
+        return k
+    }
+
+    /// High fault rates of every kind.
+    public static var chaos: SandboxKnobs {
+        var k = SandboxKnobs()
+        k.serverErrorRate = 0.1
+        k.slowAnswerRate = 0.05
+        k.slowAnswerDelay = 15
+        k.sentDelay = 0.1
+        k.deliveryDelayMin = 0.2
+        k.deliveryDelayMax = 3
+        k.duplicateCallbackRate = 0.2
+        k.outOfOrderCallbackRate = 0.2
+        k.segmentsPerSecond = 5
+        k.burstSegments = 10
+        return k
+    }
+
+    public static func profile(named name: String) -> SandboxKnobs? {
+        switch name {
+        case "perfect": .perfect
+        case "realistic": .realistic
+        case "chaos": .chaos
+        default: nil
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        // Every field optional: start from the defaults.
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SandboxKnobs()
+        serverErrorRate = try c.decodeIfPresent(Double.self, forKey: .serverErrorRate) ?? d.serverErrorRate
+        slowAnswerRate = try c.decodeIfPresent(Double.self, forKey: .slowAnswerRate) ?? d.slowAnswerRate
+        slowAnswerDelay = try c.decodeIfPresent(Double.self, forKey: .slowAnswerDelay) ?? d.slowAnswerDelay
+        sentDelay = try c.decodeIfPresent(Double.self, forKey: .sentDelay) ?? d.sentDelay
+        deliveryDelayMin = try c.decodeIfPresent(Double.self, forKey: .deliveryDelayMin) ?? d.deliveryDelayMin
+        deliveryDelayMax = try c.decodeIfPresent(Double.self, forKey: .deliveryDelayMax) ?? d.deliveryDelayMax
+        callbacks = try c.decodeIfPresent(Bool.self, forKey: .callbacks) ?? d.callbacks
+        duplicateCallbackRate = try c.decodeIfPresent(Double.self, forKey: .duplicateCallbackRate) ?? d.duplicateCallbackRate
+        outOfOrderCallbackRate = try c.decodeIfPresent(Double.self, forKey: .outOfOrderCallbackRate) ?? d.outOfOrderCallbackRate
+        segmentsPerSecond = try c.decodeIfPresent(Double.self, forKey: .segmentsPerSecond) ?? d.segmentsPerSecond
+        burstSegments = try c.decodeIfPresent(Double.self, forKey: .burstSegments) ?? d.burstSegments
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case serverErrorRate = "server_error_rate", slowAnswerRate = "slow_answer_rate", slowAnswerDelay = "slow_answer_delay_s"
+        case sentDelay = "sent_delay_s", deliveryDelayMin = "delivery_delay_min_s", deliveryDelayMax = "delivery_delay_max_s"
+        case callbacks, duplicateCallbackRate = "duplicate_callback_rate", outOfOrderCallbackRate = "out_of_order_callback_rate"
+        case segmentsPerSecond = "segments_per_second", burstSegments = "burst_segments", seed
+    }
+}

@@ -1,0 +1,25 @@
+/// Counters of `GET /sandbox/stats`. `accepted` counts every accepted send; `duplicates` counts
+/// accepted sends whose (API, from, to, body) had been accepted before — what exactly-once tests
+/// check.
+public struct SandboxStats: Sendable, Codable, Equatable {
+    public var requests = 0
+    public var accepted = 0
+    public var duplicates = 0
+    public var refused = 0
+    public var serverErrors = 0
+    public var slowAnswers = 0
+    public var rateLimited = 0
+    public var authFailures = 0
+    public var callbacksSent = 0
+    public var callbacksFailed = 0
+    /// Accepted messages by current state (queued, sent, delivered, undelivered, failed, unconfirmed).
+    public var states: [String: Int] = [:]
+
+    public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case requests, accepted, duplicates, refused, states
+        case serverErrors = "server_errors", slowAnswers = "slow_answers", rateLimited = "rate_limited"
+        case authFailures = "auth_failures", callbacksSent = "callbacks_sent", callbacksFailed = "callbacks_failed"
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+
+/// The sandbox's memory: accepted messages, accept counts per (API, from, to, body), counters,
+/// per-sender rate buckets, and the seeded random draws.
+public actor SandboxStore {
+    /// What to answer a send request.
+    enum SendDecision: Sendable {
+        case serverError
+        case rateLimited
+        case refused(SandboxTestNumbers.Fate)
+        case accepted(SandboxMessage, slowAnswer: Double?, callbacks: [SandboxCallbackEvent])
+    }
+
+    private(set) var knobs: SandboxKnobs
+    private var random: SandboxRandom
+    private var messages: [String: SandboxMessage] = [:]
+    private var order: [SandboxMessage.API: [String]] = [:]
+    private var acceptCounts: [String: Int] = [:]
+    private var counters = SandboxStats()
+    private var buckets: [String: (tokens: Double, at: Double)] = [:]
+
+    init(knobs: SandboxKnobs) {
+        self.knobs = knobs
+        random = SandboxRandom(seed: knobs.seed)
+    }
+
+    func setKnobs(_ knobs: SandboxKnobs) {
+        self.knobs = knobs
+        random = SandboxRandom(seed: knobs.seed)
+        buckets.removeAll()
+    }
+
+    /// Forgets every message and counter.
+    func reset() {
+        messages.removeAll()
+        order.removeAll()
+        acceptCounts.removeAll()
+        counters = SandboxStats()
+        buckets.removeAll()
+        random = SandboxRandom(seed: knobs.seed)
+    }
+
+    func noteRequest() { counters.requests += 1 }
+    func noteAuthFailure() { counters.requests += 1; counters.authFailures += 1 }
+    func noteCallback(delivered: Bool) {
+        if delivered { counters.callbacksSent += 1 } else { counters.callbacksFailed += 1 }
+    }
+
+    /// Decides a send: rate limit, injected 5xx, the test-number table, then acceptance.
+    func submit(api: SandboxMessage.API, from: String, to: String, recipient: String, body: String,
+                callbackURL: String?, callbackMethod: String, accountSID: String) -> SendDecision {
+        counters.requests += 1
+        let segments = SandboxMessage.segments(of: body)
+        if knobs.segmentsPerSecond > 0 && !takeTokens(sender: "\(api.rawValue):\(from)", segments: segments) {
+            counters.rateLimited += 1
+            return .rateLimited
+        }
+        if random.chance(knobs.serverErrorRate) {
+            counters.serverErrors += 1
+            return .serverError
+        }
+        let fate = SandboxTestNumbers.fate(to: recipient, plum: api == .plum)
+        if case .refused = fate {
+            counters.refused += 1
+            return .refused(fate)
+        }
+        let sentAfter = max(0, knobs.sentDelay)
+        let low = max(sentAfter, knobs.deliveryDelayMin), high = max(low, knobs.deliveryDelayMax)
+        let finalAfter = high > low ? Double.random(in: low...high, using: &random) : low
+        let id = api == .plum ? random.hex128() : "SM" + random.hex128()
+        let message = SandboxMessage(
+            id: id, api: api, from: from, to: to, body: body, recipient: recipient, callbackURL: callbackURL,
+            callbackMethod: callbackMethod, acceptedAt: Date(), sentAfter: sentAfter, finalAfter: finalAfter,
+            fate: fate, segments: segments)
+        messages[id] = message
+        order[api, default: []].append(id)
+        let key = "\(api.rawValue)\u{0}\(from)\u{0}\(to)\u{0}\(body)"
+        let previous = acceptCounts[key, default: 0]
+        acceptCounts[key] = previous + 1
+        counters.accepted += 1
+        if previous > 0 { counters.duplicates += 1 }
+        let slow = random.chance(knobs.slowAnswerRate) ? knobs.slowAnswerDelay : nil
+        if slow != nil { counters.slowAnswers += 1 }
+        return .accepted(message, slowAnswer: slow, callbacks: callbackPlan(message, accountSID: accountSID))
+    }
+
+    func message(id: String) -> SandboxMessage? { messages[id] }
+
+    /// Accepted messages of one API in acceptance order.
+    func messages(api: SandboxMessage.API) -> [SandboxMessage] {
+        (order[api] ?? []).compactMap { messages[$0] }
+    }
+
+    func allMessages() -> [SandboxMessage] {
+        messages.values.sorted { $0.acceptedAt < $1.acceptedAt }
+    }
+
+    /// How many times (API, from, to, body) was accepted.
+    func acceptCount(api: SandboxMessage.API, from: String, to: String, body: String) -> Int {
+        acceptCounts["\(api.rawValue)\u{0}\(from)\u{0}\(to)\u{0}\(body)", default: 0]
+    }
+
+    func stats() -> SandboxStats {
+        var stats = counters
+        let now = Date()
+        var states: [String: Int] = [:]
+        for message in messages.values { states[message.status(at: now).state, default: 0] += 1 }
+        stats.states = states
+        return stats
+    }
+
+    // MARK: Internals
+
+    /// Token bucket per sender, in segments.
+    private func takeTokens(sender: String, segments: Int) -> Bool {
+        let now = Date().timeIntervalSinceReferenceDate
+        var bucket = buckets[sender] ?? (knobs.burstSegments, now)
+        bucket.tokens = min(knobs.burstSegments, bucket.tokens + (now - bucket.at) * knobs.segmentsPerSecond)
+        bucket.at = now
+        let ok = bucket.tokens >= Double(segments) || (bucket.tokens >= knobs.burstSegments && knobs.burstSegments < Double(segments))
+        if ok { bucket.tokens -= Double(segments) }
+        buckets[sender] = bucket
+        return ok
+    }
+
+    /// The callbacks one message produces, with the knobs' duplicates and disorder.
+    private func callbackPlan(_ m: SandboxMessage, accountSID: String) -> [SandboxCallbackEvent] {
+        guard knobs.callbacks, let url = m.callbackURL, !url.isEmpty else { return [] }
+        var events: [SandboxCallbackEvent] = []
+        switch m.api {
+        case .plum:
+            // result_url gets the latest status once the message left: sent (or failed).
+            let status: String
+            if case .failed = m.fate { status = "failed" } else { status = "sent" }
+            events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.sentAfter,
+                                               form: [("sms_message_id", m.id), ("status", status)]))
+            if random.chance(knobs.outOfOrderCallbackRate) {
+                events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.sentAfter,
+                                                   form: [("sms_message_id", m.id), ("status", "queued")]))
+            }
+        case .restcomm:
+            func event(_ status: String, _ code: Int?, at: Double) -> SandboxCallbackEvent {
+                var form = [("MessageSid", m.id), ("MessageStatus", status)]
+                if let code { form.append(("ErrorCode", String(code))) }
+                form += [("AccountSid", accountSID), ("From", m.from), ("To", m.to), ("Body", m.body)]
+                return SandboxCallbackEvent(url: url, method: m.callbackMethod, at: at, form: form)
+            }
+            // Seed 002: a "sent" event (or "failed", then nothing more), then the delivery event.
+            switch m.fate {
+            case .failed(let code):
+                events.append(event("failed", code, at: m.sentAfter))
+            case .unconfirmed:
+                events.append(event("sent", nil, at: m.sentAfter))
+            case .undelivered(let code):
+                events += [event("sent", nil, at: m.sentAfter), event("undelivered", code, at: m.finalAfter)]
+            case .delivered, .refused:
+                events += [event("sent", nil, at: m.sentAfter), event("delivered", nil, at: m.finalAfter)]
+            }
+            if events.count == 2 && random.chance(knobs.outOfOrderCallbackRate) {
+                // The delivery event first, the sent event after it.
+                let (sent, delivery) = (events[0], events[1])
+                events = [SandboxCallbackEvent(url: url, method: delivery.method, at: sent.at, form: delivery.form),
+                          SandboxCallbackEvent(url: url, method: sent.method, at: delivery.at, form: sent.form)]
+            }
+        }
+        var withDuplicates: [SandboxCallbackEvent] = []
+        for e in events {
+            withDuplicates.append(e)
+            if random.chance(knobs.duplicateCallbackRate) { withDuplicates.append(e) }
+        }
+        return withDuplicates
+    }
+}

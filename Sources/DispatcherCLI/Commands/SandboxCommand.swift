@@ -1,0 +1,143 @@
+import Dispatcher
+import Dispatch
+import Foundation
+
+enum SandboxCommand: CLICommand {
+    static let name = "sandbox"
+    static let summary = "run a local SMS provider speaking the Plum and Restcomm APIs"
+    static let usage = """
+    usage: dispatcher sandbox [--listen HOST:PORT] [--config FILE] [--profile NAME] [KNOBS…]
+
+    A local SMS provider on one port: Plum under /ws/sms/…, Restcomm under
+    /restcomm/2012-04-24/…, and /sandbox/stats, /sandbox/messages, /sandbox/knobs,
+    /sandbox/reset. Runs until SIGINT or SIGTERM, then stops gracefully.
+
+      --listen HOST:PORT   address (default 127.0.0.1:9090)
+      --config FILE        JSON profile: listen, profile, plum/restcomm credentials, knobs
+      --profile NAME       realistic (default), perfect, chaos
+      --event-loops N      server threads (default 1)
+
+    knobs (override the profile; rates are fractions, durations seconds):
+      --server-error-rate R        sends answered 500 without accepting
+      --slow-answer-rate R         sends accepted, answered after --slow-answer-delay-s
+      --slow-answer-delay-s S
+      --sent-delay-s S             accepted → sent
+      --delivery-delay-min-s S     accepted → final state, uniform in [min, max]
+      --delivery-delay-max-s S
+      --no-callbacks               no status callbacks
+      --duplicate-callback-rate R  callbacks posted twice
+      --out-of-order-callback-rate R
+      --segments-per-second N      per-sender rate; above it 429 (Plum) / 30001 (Restcomm); 0 = off
+      --burst-segments N
+      --seed N
+
+    Credentials: Plum sandbox/sandbox, Restcomm account ACsandbox token sandbox.
+    Test recipients +1 202-555-01xx trigger the seeds' cases (table in
+    Sources/Dispatcher/Sandbox/SandboxTestNumbers.swift): 10 invalid number, 11 unsubscribed,
+    12 landline, 13 unreachable (30003), 14 unknown handset (30005), 15 30006, 16 blocked
+    (30004), 17 account suspended (30002), 18 unconfirmed, 19 carrier violation (30007),
+    20 unknown error (30008), 21 price exceeds max (30010); anything else is delivered.
+    """
+
+    static func run(_ args: inout Arguments) async -> Int32 {
+        var configuration: SandboxConfiguration
+        do {
+            if let file = try args.option("--config") {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    printError("sandbox: cannot read \(file)")
+                    return ExitCode.dataError
+                }
+                do { configuration = try SandboxConfiguration.load(json: data) } catch {
+                    printError("sandbox: \(file): \(error)")
+                    return ExitCode.dataError
+                }
+            } else {
+                configuration = SandboxConfiguration()
+            }
+            if let profile = try args.option("--profile") {
+                guard let knobs = SandboxKnobs.profile(named: profile) else {
+                    throw CLIFailure.usage("unknown profile '\(profile)' (perfect, realistic, chaos)")
+                }
+                configuration.knobs = knobs
+            }
+            if let listen = try args.option("--listen") {
+                do { try configuration.setListen(listen) } catch { throw CLIFailure.usage("\(error)") }
+            } else if configuration.port == 0 {
+                configuration.port = 9090  // a profile file without "listen"
+            }
+            if let loops = try args.option("--event-loops") {
+                guard let n = Int(loops), n >= 1 else { throw CLIFailure.usage("--event-loops needs a positive number") }
+                configuration.server.eventLoops = n
+            }
+            for knob in SandboxConfiguration.knobNames.sorted() {
+                let flag = "--" + knob.replacingOccurrences(of: "_", with: "-")
+                if let value = try args.option(flag) {
+                    do { try configuration.setKnob(knob, value) } catch { throw CLIFailure.usage("\(error)") }
+                }
+            }
+            if args.flag("--no-callbacks") { configuration.knobs.callbacks = false }
+            let rest = try args.positionals()
+            if !rest.isEmpty { throw CLIFailure.usage("sandbox takes no arguments, got '\(rest[0])'") }
+        } catch let failure as CLIFailure {
+            printError("sandbox: \(failure.message)")
+            return failure.exitCode
+        } catch {
+            printError("sandbox: \(error)")
+            return ExitCode.usage
+        }
+
+        let sandbox = SandboxServer(configuration: configuration)
+        let port: Int
+        do { port = try sandbox.start() } catch {
+            printError("sandbox: cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            return ExitCode.unavailable
+        }
+        let banner = """
+        sandbox listening on http://\(configuration.host):\(port)
+          plum:     base_url http://\(configuration.host):\(port)  user \(configuration.plumUsername)
+          restcomm: base_url http://\(configuration.host):\(port)/restcomm  account_sid \(configuration.restcommAccountSID)
+
+        """
+        FileHandle.standardOutput.write(Data(banner.utf8))  // unbuffered: scripts wait for this line
+        let signal = await waitForTerminationSignal()
+        printError("sandbox: \(signal), stopping")
+        await sandbox.stop()
+        return ExitCode.success
+    }
+
+    /// Suspends until SIGINT or SIGTERM (delivered through DispatchSource, not a handler).
+    static func waitForTerminationSignal() async -> String {
+        let queue = DispatchQueue(label: "dispatcher.signals")
+        return await withCheckedContinuation { continuation in
+            let fired = SignalLatch(continuation)
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                Foundation.signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { fired.fire(name) }
+                source.resume()
+                fired.keep(source)
+            }
+        }
+    }
+}
+
+/// Resumes the waiting task once, on the first signal; keeps the signal sources alive.
+private final class SignalLatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<String, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keep(_ source: any DispatchSourceSignal) {
+        lock.lock(); sources.append(source); lock.unlock()
+    }
+
+    func fire(_ name: String) {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume(returning: name)
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import Dispatcher
-
-@Test func dispatcherModuleLinks() { #expect(Bool(true)) }

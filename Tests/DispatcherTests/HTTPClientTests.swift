@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import Dispatcher
+
+@Suite struct HTTPClientTests {
+    @Test(arguments: [HTTPClient.Transport.sockets, .urlSession])
+    func reusesConnectionsAndSendsFormsWithBasicAuth(transport: HTTPClient.Transport) async throws {
+        var router = HTTPRouter()
+        router.post("/form") { request in
+            guard let form = request.formFields(), let auth = request.basicCredentials else { return .status(400) }
+            return .text("\(auth.user):\(auth.password) \(form["to"] ?? "") \(form["body"] ?? "")")
+        }
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
+        let port = try server.start()
+        var configuration = HTTPClient.Configuration()
+        configuration.plainHTTPTransport = transport
+        let client = HTTPClient(configuration: configuration)
+        for i in 0..<10 {
+            var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/form")!)
+            request.setBasicAuth(user: "acme", password: "s3cr:et")
+            request.setForm([("to", "+12025550143"), ("body", "hi & bye \(i)")])
+            let response = try await client.execute(request)
+            #expect(response.status == 200)
+            #expect(response.bodyText == "acme:s3cr:et +12025550143 hi & bye \(i)")
+        }
+        #expect(server.load.connections == 1)  // one keep-alive connection for all ten
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test(arguments: [HTTPClient.Transport.sockets, .urlSession])
+    func slowAnswerIsTimeoutAfterSend(transport: HTTPClient.Transport) async throws {
+        let (server, port) = try startServer()
+        var configuration = HTTPClient.Configuration()
+        configuration.plainHTTPTransport = transport
+        let client = HTTPClient(configuration: configuration)
+        let request = HTTPClientRequest(url: URL(string: "http://127.0.0.1:\(port)/slow?ms=1000")!, timeout: .milliseconds(200))
+        await #expect(throws: HTTPClientError.timeoutAfterSend) { try await client.execute(request) }
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test(arguments: [HTTPClient.Transport.sockets, .urlSession])
+    func closedPortIsNoConnection(transport: HTTPClient.Transport) async throws {
+        let (server, port) = try startServer()
+        await server.stop()
+        var configuration = HTTPClient.Configuration()
+        configuration.plainHTTPTransport = transport
+        let client = HTTPClient(configuration: configuration)
+        let request = HTTPClientRequest(url: URL(string: "http://127.0.0.1:\(port)/hello")!, timeout: .seconds(2))
+        do {
+            _ = try await client.execute(request)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.nothingWasSent, "\(error)")
+        }
+        await client.shutdown()
+    }
+
+    @Test func errorStatusesAreAnswersAndSuccessfulThrows() async throws {
+        let (server, port) = try startServer()
+        let client = HTTPClient()
+        let response = try await client.execute(HTTPClientRequest(url: URL(string: "http://127.0.0.1:\(port)/nope")!))
+        #expect(response.status == 404)
+        #expect(throws: HTTPClientError.httpStatus(404, body: response.body)) { try response.successful() }
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test func serverClosingIdleConnectionIsHandled() async throws {
+        let (server, port) = try startServer { $0.idleTimeout = .milliseconds(100) }
+        let client = HTTPClient()
+        let url = URL(string: "http://127.0.0.1:\(port)/hello")!
+        #expect(try await client.execute(HTTPClientRequest(url: url)).status == 200)
+        try await Task.sleep(for: .milliseconds(300))  // the server closed our pooled connection
+        #expect(try await client.execute(HTTPClientRequest(url: url)).status == 200)
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test func unsupportedSchemeIsInvalidRequest() async throws {
+        let client = HTTPClient()
+        await #expect(throws: HTTPClientError.invalidRequest("unsupported URL scheme in ftp://x/y")) {
+            try await client.execute(HTTPClientRequest(url: URL(string: "ftp://x/y")!))
+        }
+        await client.shutdown()
+    }
+
+    @Test func responseParserHandlesChunkedAndEOFBodies() {
+        var chunked = HTTPResponseParser(maxBodyBytes: 1000, noBody: false)
+        Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8).withUnsafeBytes { chunked.append($0) }
+        guard case .response(let r, let keepAlive) = chunked.next() else { Issue.record("no response"); return }
+        #expect(r.status == 200 && r.bodyText == "abc" && keepAlive)
+        var eof = HTTPResponseParser(maxBodyBytes: 1000, noBody: false)
+        Array("HTTP/1.0 200 OK\r\n\r\nuntil close".utf8).withUnsafeBytes { eof.append($0) }
+        guard case .needMore = eof.next(), case .response(let r2, let keep2) = eof.finishAtEOF() else { Issue.record("no response"); return }
+        #expect(r2.bodyText == "until close" && !keep2)
+    }
+
+    @Test func formEncodingRoundTrips() {
+        let pairs = [("to", "+1 202"), ("body", "a&b=c/é~"), ("empty", "")]
+        let encoded = FormEncoding.encode(pairs)
+        #expect(encoded == "to=%2B1+202&body=a%26b%3Dc%2F%C3%A9~&empty=")
+        #expect(FormEncoding.decodePairs(encoded).map { [$0.0, $0.1] } == pairs.map { [$0.0, $0.1] })
+        #expect(FormEncoding.unescape("%zz%4", plusIsSpace: true) == "%zz%4")
+    }
+}
