@@ -280,7 +280,8 @@ import Testing
         #expect(closed)
         #expect(await idle.readUntilClosed().closed)
         await stopped
-        #expect(throws: (any Error).self) { _ = try RawClient(port: port) }
+        // Not a connect attempt: under a parallel test run another server may get the port.
+        #expect(server.port == nil)
     }
 
     /// Random bytes never crash the server or stop it from serving others.
