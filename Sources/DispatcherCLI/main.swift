@@ -6,6 +6,12 @@ let commands: [any CLICommand.Type] = [
     MigrateCommand.self,
     ValidateCommand.self,
     SubmitCommand.self,
+    ReportCommand.self,
+    StatusCommand.self,
+    CancelCommand.self,
+    PauseCommand.self,
+    ResumeCommand.self,
+    PruneCommand.self,
     SandboxCommand.self,
     BenchClientCommand.self,
 ]

@@ -1,0 +1,91 @@
+import Store
+
+/// `dispatcher cancel CAMPAIGN`.
+enum CancelCommand: CLICommand {
+    static let name = "cancel"
+    static let summary = "cancel a campaign: pending messages become 'cancelled', nothing more is sent"
+    static let usage = """
+    usage: dispatcher cancel CAMPAIGN
+
+    Stops claiming the campaign's messages and finalises every pending one as 'cancelled'.
+    Messages already in flight finish their course. Idempotent; cannot be undone.
+    """
+
+    static func run(_ args: inout Arguments) async -> Int32 {
+        await withDatabase(&args, command: name) { args, connection in
+            let name = try campaignArgument(&args)
+            let r = try await Outbox.campaignCancel(connection, name: name)
+            print("campaign \(name) cancelled: \(r.cancelledMessages) pending messages cancelled"
+                + (r.inFlight > 0 ? ", \(r.inFlight) in flight left to finish" : ""))
+            return ExitCode.success
+        }
+    }
+}
+
+/// `dispatcher pause CAMPAIGN`.
+enum PauseCommand: CLICommand {
+    static let name = "pause"
+    static let summary = "pause a campaign: its messages are not claimed until resume"
+    static let usage = """
+    usage: dispatcher pause CAMPAIGN
+
+    Workers stop claiming the campaign's messages (those in flight finish). Resume with
+    'dispatcher resume CAMPAIGN'.
+    """
+
+    static func run(_ args: inout Arguments) async -> Int32 {
+        await withDatabase(&args, command: name) { args, connection in
+            let name = try campaignArgument(&args)
+            let pending = try await Outbox.campaignSetPaused(connection, name: name, paused: true)
+            print("campaign \(name) paused (\(pending) pending messages held)")
+            return ExitCode.success
+        }
+    }
+}
+
+func campaignArgument(_ args: inout Arguments) throws -> String {
+    let rest = try args.positionals()
+    guard rest.count == 1 else { throw CLIFailure.usage("expected one campaign name") }
+    return rest[0]
+}
+
+/// `dispatcher resume CAMPAIGN | --sender NUMBER | --provider NAME`.
+enum ResumeCommand: CLICommand {
+    static let name = "resume"
+    static let summary = "resume a paused campaign, or a sender or provider account halted by an error"
+    static let usage = """
+    usage: dispatcher resume CAMPAIGN
+           dispatcher resume --sender NUMBER
+           dispatcher resume --provider NAME
+
+    A paused campaign is claimed again. A sender or provider account halted after an
+    authentication failure or a suspended account (see 'dispatcher report' and the
+    worker's log) is cleared, its rate back to the configured one.
+    """
+
+    static func run(_ args: inout Arguments) async -> Int32 {
+        await withDatabase(&args, command: name) { args, connection in
+            let sender = try args.option("--sender")
+            let provider = try args.option("--provider")
+            if sender != nil || provider != nil {
+                _ = try args.positionals()
+                var key: String
+                if let sender {
+                    guard let number = try? PhoneNumber(parsing: sender) else { throw CLIFailure.usage("--sender: '\(sender)' is not a phone number") }
+                    key = "sender:" + number.e164
+                } else {
+                    key = "provider:" + provider!
+                }
+                let cleared = try await Outbox.rateLimitResume(connection, key: key)
+                print(cleared ? "\(key) resumed" : "\(key) was not halted")
+                return ExitCode.success
+            }
+            let name = try campaignArgument(&args)
+            let pending = try await Outbox.campaignSetPaused(connection, name: name, paused: false)
+            print("campaign \(name) resumed (\(pending) pending messages)")
+            return ExitCode.success
+        }
+    }
+}
+
+import Jobs

@@ -1,0 +1,127 @@
+public import Foundation
+
+/// Operator statements on campaigns: cancel, pause, resume, and retention.
+extension Outbox {
+    public enum CampaignControlError: Error, CustomStringConvertible, Equatable {
+        case unknownCampaign(String)
+        case cancelled(String)
+        public var description: String {
+            switch self {
+            case .unknownCampaign(let name): "no campaign named '\(name)'"
+            case .cancelled(let name): "campaign '\(name)' is cancelled; it cannot be paused or resumed"
+            }
+        }
+    }
+
+    public struct CancelResult: Sendable, Equatable {
+        public var campaignID: Int64
+        /// Pending messages finalised as `cancelled`.
+        public var cancelledMessages: Int
+        /// Messages still in flight or in doubt, left for the worker to settle.
+        public var inFlight: Int
+    }
+
+    /// Cancels a campaign: nothing more is claimed, and its pending messages become
+    /// `cancelled` (final), each with an operator event. Messages already handed to the
+    /// provider keep their course. Idempotent.
+    public static func campaignCancel(_ c: Connection, name: String) async throws -> CancelResult {
+        try await c.withTransaction { tx in
+            guard let id = try await tx.query("""
+                UPDATE campaigns SET status = 'cancelled', updated_at = now() WHERE name = \(name) RETURNING id
+                """).scalar(Int64.self) else { throw CampaignControlError.unknownCampaign(name) }
+            let cancelled = try await tx.execute("""
+                WITH done AS (
+                    -- only messages not yet claimed: a claimed one is finished by its worker
+                    UPDATE messages SET state = 'cancelled', final_at = now(), next_attempt_at = now()
+                     WHERE campaign_id = \(id) AND state = 'pending'
+                    RETURNING id
+                )
+                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
+                SELECT id, 'cancelled', 'operator', 'pending', 'cancelled', 'campaign cancelled' FROM done
+                """)
+            let inFlight = try await tx.query("""
+                SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state IN ('sending', 'in_doubt')
+                """).scalar(Int.self) ?? 0
+            return CancelResult(campaignID: id, cancelledMessages: cancelled, inFlight: inFlight)
+        }
+    }
+
+    /// Pauses (`paused = true`) or resumes a campaign; returns its pending message count.
+    public static func campaignSetPaused(_ c: Connection, name: String, paused: Bool) async throws -> Int {
+        try await c.withTransaction { tx in
+            guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
+                throw CampaignControlError.unknownCampaign(name)
+            }
+            let (id, status) = try row.decode((Int64, String).self)
+            if status == "cancelled" { throw CampaignControlError.cancelled(name) }
+            try await tx.execute("""
+                UPDATE campaigns SET status = \(paused ? "paused" : "active"), updated_at = now() WHERE id = \(id)
+                """)
+            if !paused { try await tx.notify(workChannel) }
+            return try await tx.query("SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state = 'pending'").scalar(Int.self) ?? 0
+        }
+    }
+
+    public struct PruneResult: Sendable, Equatable {
+        public var campaigns: [String] = []
+        public var messages = 0
+        public var events = 0
+    }
+
+    /// Retention: deletes the messages (with their bodies and events) of campaigns whose
+    /// messages are all final and whose last one finished before `before`, in batches of
+    /// `batchSize` messages, each batch its own short transaction. Unfinished campaigns
+    /// are never touched; the campaign rows stay (their names remain taken).
+    public static func campaignsPrune(_ c: Connection, before: Date, batchSize: Int = 5_000,
+                                      progress: (PruneResult) -> Void = { _ in }) async throws -> PruneResult {
+        let candidates = try await c.query("""
+            -- campaigns with no unfinished message, finished before the cutoff
+            SELECT c.id, c.name
+              FROM campaigns c
+             WHERE NOT EXISTS (SELECT 1 FROM messages m
+                                WHERE m.campaign_id = c.id AND m.state <> ALL(\(finalStates)))
+               AND coalesce((SELECT max(m.final_at) FROM messages m WHERE m.campaign_id = c.id), c.created_at) < \(before)
+               AND EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id)
+             ORDER BY c.id
+            """).map { try $0.decode((Int64, String).self) }
+        var result = PruneResult()
+        for (id, name) in candidates {
+            while true {
+                let row = try await c.query("""
+                    WITH doomed AS (
+                        SELECT id FROM messages
+                         WHERE campaign_id = \(id) AND state = ANY(\(finalStates))
+                         LIMIT \(batchSize)
+                    ), events AS (
+                        DELETE FROM message_events e USING doomed d WHERE e.message_id = d.id RETURNING 1
+                    ), gone AS (
+                        -- bodies go with their messages (ON DELETE CASCADE)
+                        DELETE FROM messages m USING doomed d WHERE m.id = d.id RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM events)
+                    """).first
+                let (messages, events) = try row?.decode((Int, Int).self) ?? (0, 0)
+                result.messages += messages
+                result.events += events
+                if messages == 0 { break }
+                progress(result)
+            }
+            try await c.execute("DELETE FROM job_rejections WHERE campaign_id = \(id)")
+            result.campaigns.append(name)
+        }
+        return result
+    }
+}
+
+extension Outbox {
+    /// Clears a halt on a rate-limit key (`sender:+1…`, `provider:NAME`) and restores its
+    /// full rate; wakes the workers. False when the key was not halted.
+    public static func rateLimitResume(_ c: Connection, key: String) async throws -> Bool {
+        let n = try await c.execute("""
+            UPDATE rate_limits SET halted_at = NULL, halt_reason = NULL, slow_factor = 1
+             WHERE key = \(key) AND halted_at IS NOT NULL
+            """)
+        if n > 0 { try await c.notify(workChannel) }
+        return n > 0
+    }
+}
