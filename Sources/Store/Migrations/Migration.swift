@@ -9,5 +9,6 @@ extension Migration {
     /// Every migration in order. Append new ones; never edit one that has shipped.
     public static let all: [Migration] = [
         Migration(version: 1, name: "outbox", sql: migration0001Outbox),
+        Migration(version: 2, name: "callbacks", sql: migration0002Callbacks),
     ]
 }

@@ -1,0 +1,238 @@
+public import Foundation
+
+/// A provider's word about one message — from a callback or a status poll — in the
+/// dispatcher's terms. Applied only through `reportsApply`, the one place where the
+/// lifecycle moves after acceptance, and only forward.
+public struct ProviderReport: Sendable, Equatable {
+    /// Callbacks: the random token from the callback URL.
+    public var token: String?
+    /// Polls: the outbox id of the message polled.
+    public var messageID: Int64?
+    public var provider: String
+    public var providerMessageID: String
+    /// The provider's status word as given (`delivered`, `sent`, …).
+    public var providerStatus: String
+    /// What it means: accepted, sent, delivered, undelivered, failed, unconfirmed.
+    public var state: String
+    public var errorCode: String?
+    public var errorClass: String?
+    /// The fields as received, form-encoded, for the event timeline.
+    public var raw: String?
+
+    public init(token: String? = nil, messageID: Int64? = nil, provider: String, providerMessageID: String,
+                providerStatus: String, state: String, errorCode: String? = nil, errorClass: String? = nil, raw: String? = nil) {
+        self.token = token
+        self.messageID = messageID
+        self.provider = provider
+        self.providerMessageID = providerMessageID
+        self.providerStatus = providerStatus
+        self.state = state
+        self.errorCode = errorCode
+        self.errorClass = errorClass
+        self.raw = raw
+    }
+}
+
+extension Outbox {
+    /// What happened to one callback handed to `callbacksStore`.
+    public enum CallbackVerdict: Int, Sendable {
+        /// No message has that token (or not at that provider): 404, nothing changed.
+        case unknownToken = 0
+        /// Durable in the inbox: acknowledge it.
+        case stored = 1
+        /// The token is a message's, but the body names another provider id: 404, an event records it.
+        case providerIDMismatch = 2
+    }
+
+    /// Stores a batch of callbacks in one statement (one commit for the whole batch) and
+    /// says, for each, whether it was stored. Nothing is applied here.
+    public static func callbacksStore(_ c: Connection, _ reports: [ProviderReport]) async throws -> [CallbackVerdict] {
+        guard !reports.isEmpty else { return [] }
+        let rows = try await c.query("""
+            WITH input AS (
+                SELECT * FROM unnest(\(reports.map { $0.token ?? "" }), \(reports.map(\.provider)),
+                                     \(reports.map(\.providerMessageID)), \(reports.map(\.providerStatus)),
+                                     \(reports.map(\.state)), \(reports.map(\.errorCode)), \(reports.map(\.errorClass)),
+                                     \(reports.map(\.raw)))
+                    WITH ORDINALITY AS t(token, provider, pmid, pstatus, state, ecode, eclass, raw, ord)
+            ), matched AS (
+                -- the token names the message; the provider must be the message's too
+                SELECT i.ord, i.provider, i.pmid, i.pstatus, i.state, i.ecode, i.eclass, i.raw,
+                       m.id AS message_id, m.provider_message_id AS known_id
+                  FROM input i JOIN messages m ON m.callback_token = i.token AND m.provider = i.provider
+            ), stored AS (
+                -- an unknown provider id is kept: the send's answer may still be on its way
+                INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
+                                            state, error_code, error_class, raw)
+                SELECT message_id, 'callback', provider, pmid, pstatus, state, ecode, eclass, raw
+                  FROM matched WHERE known_id IS NULL OR known_id = pmid
+                RETURNING 1
+            ), mismatched AS (
+                INSERT INTO message_events (message_id, kind, source, provider_status, error_code, detail)
+                SELECT message_id, 'callback_rejected', 'callback', pstatus, ecode,
+                       'rejected: provider id ' || pmid || ' is not this message''s; nothing changed; ' || coalesce(raw, '')
+                  FROM matched WHERE known_id IS NOT NULL AND known_id <> pmid
+                RETURNING 1
+            )
+            SELECT CASE WHEN m.message_id IS NULL THEN 0
+                        WHEN m.known_id IS NULL OR m.known_id = m.pmid THEN 1
+                        ELSE 2 END
+              FROM input i LEFT JOIN matched m ON m.ord = i.ord
+             ORDER BY i.ord
+            """)
+        return try rows.map { CallbackVerdict(rawValue: try $0.decode(Int.self, at: 0)) ?? .unknownToken }
+    }
+
+    /// Stores poll results (each naming its outbox id) in the inbox, to be applied like callbacks.
+    public static func pollReportsStore(_ c: Connection, _ reports: [ProviderReport]) async throws {
+        guard !reports.isEmpty else { return }
+        try await c.execute("""
+            INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
+                                        state, error_code, error_class, raw)
+            SELECT * FROM unnest(\(reports.map { $0.messageID ?? 0 }), \(reports.map { _ in "poll" }),
+                                 \(reports.map(\.provider)), \(reports.map(\.providerMessageID)),
+                                 \(reports.map(\.providerStatus)), \(reports.map(\.state)),
+                                 \(reports.map(\.errorCode)), \(reports.map(\.errorClass)), \(reports.map(\.raw)))
+            """)
+    }
+
+    public struct ApplyResult: Sendable, Equatable {
+        /// Reports taken from the inbox, by outcome (applied, duplicate, stale, conflict, superseded).
+        public var outcomes: [String: Int] = [:]
+        /// Seconds between receipt and application, for the callback-lag metric.
+        public var lags: [Double] = []
+        public var total: Int { outcomes.values.reduce(0, +) }
+        public var applied: Int { outcomes["applied"] ?? 0 }
+    }
+
+    /// Applies up to `limit` stored reports whose message now carries their provider id.
+    ///
+    /// Forward only, in one statement: per message the report that goes furthest wins
+    /// (among final states, the first received), and the message moves only if that
+    /// outranks its current state — so duplicates are no-ops, `delivered` never returns
+    /// to `sent`, and a final state is never overwritten. Every report becomes an event
+    /// with its raw fields and what became of it. Safe with several workers (SKIP LOCKED).
+    public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
+        let rows = try await c.query("""
+            WITH batch AS (
+                SELECT i.id, i.message_id, i.source, i.state, i.provider_status, i.error_code, i.error_class, i.raw,
+                       i.received_at, m.state AS old_state
+                  FROM callback_inbox i
+                  JOIN messages m ON m.id = i.message_id AND m.provider_message_id = i.provider_message_id
+                 WHERE i.applied_at IS NULL
+                 ORDER BY i.id
+                 LIMIT \(limit)
+                   FOR UPDATE OF i SKIP LOCKED
+            ), winner AS (
+                SELECT DISTINCT ON (message_id) *
+                  FROM batch
+                 ORDER BY message_id, message_state_rank(state) DESC, id
+            ), moved AS (
+                UPDATE messages m
+                   SET state        = w.state,
+                       sent_at      = CASE WHEN w.state = 'sent' THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
+                       final_at     = CASE WHEN message_state_rank(w.state) = 4 THEN now() ELSE m.final_at END,
+                       poll_next_at = CASE WHEN message_state_rank(w.state) = 4 THEN NULL ELSE m.poll_next_at END,
+                       error_code   = CASE WHEN w.state IN ('undelivered', 'failed') THEN coalesce(w.error_code, m.error_code)
+                                           ELSE m.error_code END,
+                       error_class  = CASE WHEN w.state IN ('undelivered', 'failed')
+                                           THEN coalesce(w.error_class, m.error_class, w.state) ELSE m.error_class END
+                  FROM winner w
+                 WHERE m.id = w.message_id
+                   -- re-checked against the latest row version: never backwards
+                   AND message_state_rank(w.state) > message_state_rank(m.state)
+                RETURNING w.id AS inbox_id
+            ), marked AS (
+                UPDATE callback_inbox i
+                   SET applied_at = now(),
+                       outcome = CASE
+                           WHEN mv.inbox_id IS NOT NULL THEN 'applied'
+                           WHEN b.state = b.old_state THEN 'duplicate'
+                           WHEN message_state_rank(b.old_state) = 4 AND message_state_rank(b.state) = 4 THEN 'conflict'
+                           WHEN message_state_rank(b.state) <= message_state_rank(b.old_state) THEN 'stale'
+                           ELSE 'superseded' END
+                  FROM batch b LEFT JOIN moved mv ON mv.inbox_id = b.id
+                 WHERE i.id = b.id
+                RETURNING i.id, i.message_id, i.source, i.outcome, b.old_state, b.state, b.provider_status,
+                          b.error_code, b.error_class, b.raw, extract(epoch FROM now() - b.received_at)::float8 AS lag
+            ), events AS (
+                INSERT INTO message_events (message_id, kind, source, from_state, to_state, provider_status,
+                                            error_code, error_class, latency_ms, detail)
+                SELECT message_id, source, source,
+                       CASE WHEN outcome = 'applied' THEN old_state END,
+                       CASE WHEN outcome = 'applied' THEN state END,
+                       provider_status, error_code, error_class, (lag * 1000)::integer,
+                       outcome || CASE outcome
+                           WHEN 'conflict' THEN ': ' || old_state || ' was recorded first and stands'
+                           WHEN 'stale' THEN ': message is already ' || old_state
+                           WHEN 'duplicate' THEN ': message is already ' || old_state
+                           ELSE '' END || coalesce('; ' || raw, '')
+                  FROM marked
+                 ORDER BY id
+                RETURNING 1
+            )
+            SELECT outcome, lag FROM marked
+            """)
+        var result = ApplyResult()
+        for row in rows {
+            let (outcome, lag) = try row.decode((String, Double).self)
+            result.outcomes[outcome, default: 0] += 1
+            result.lags.append(lag)
+        }
+        return result
+    }
+
+    /// A message due for a status poll.
+    public struct PollTarget: Sendable, Equatable {
+        public var id: Int64
+        public var provider: String
+        public var providerMessageID: String
+        public var to: String
+        public var from: String
+        public var acceptedAt: Date
+    }
+
+    /// Takes up to `limit` messages waiting for a final state whose poll is due, and
+    /// schedules their next poll (backing off: half their age, between `after` seconds and
+    /// an hour), so other workers skip them.
+    public static func pollsClaim(_ c: Connection, now: Date, after: Double, limit: Int) async throws -> [PollTarget] {
+        try await c.query("""
+            WITH due AS (
+                SELECT id FROM messages
+                 WHERE state IN ('accepted', 'sent') AND poll_next_at <= \(now)
+                 ORDER BY poll_next_at
+                 LIMIT \(limit)
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE messages m
+               SET poll_next_at = \(now) + make_interval(secs => greatest(\(after),
+                                   least(3600, extract(epoch FROM \(now) - coalesce(m.accepted_at, \(now))) / 2)))
+              FROM due
+             WHERE m.id = due.id AND m.provider_message_id IS NOT NULL
+            RETURNING m.id, m.provider, m.provider_message_id, m.to_number, m.from_number, coalesce(m.accepted_at, \(now))
+            """).map { r in
+                let (id, provider, pmid, to, from, at) = try r.decode((Int64, String, String, String, String, Date).self)
+                return PollTarget(id: id, provider: provider, providerMessageID: pmid, to: to, from: from, acceptedAt: at)
+            }
+    }
+
+    /// Messages accepted before `cutoff` and still without a final state become
+    /// `unconfirmed` (the provider's reporting window has passed).
+    public static func pollsGiveUp(_ c: Connection, cutoff: Date, limit: Int = 10_000) async throws -> Int {
+        try await c.execute("""
+            WITH stale AS (
+                SELECT id, state FROM messages
+                 WHERE state IN ('accepted', 'sent') AND accepted_at < \(cutoff)
+                 LIMIT \(limit)
+                   FOR UPDATE SKIP LOCKED
+            ), gone AS (
+                UPDATE messages m SET state = 'unconfirmed', final_at = now(), poll_next_at = NULL
+                  FROM stale s WHERE m.id = s.id
+                RETURNING m.id, s.state AS old_state
+            )
+            INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
+            SELECT id, 'unconfirmed', 'poll', old_state, 'unconfirmed', 'no final status within the provider''s reporting window'
+              FROM gone
+            """)
+    }
+}

@@ -1,0 +1,76 @@
+/// Inbound SMS and the opt-out list.
+extension Outbox {
+    public enum InboundAction: String, Sendable {
+        case optOut = "stop", optIn = "start", reply = "reply"
+    }
+
+    public struct InboundResult: Sendable, Equatable {
+        /// False when the same provider message id was already recorded (a retried delivery).
+        public var recorded: Bool
+        public var relatedMessageID: Int64?
+        /// Pending messages to the number that became `suppressed`.
+        public var suppressed: Int
+    }
+
+    /// Records an inbound SMS (linked to the last message sent to that number) and acts on
+    /// it in one transaction: STOP adds the number to `opt_outs` and suppresses its pending
+    /// messages; START removes it. `global` applies the opt-out to every sender.
+    public static func inboundRecord(
+        _ c: Connection, provider: String, providerMessageID: String?, from: String, to: String, body: String,
+        keyword: String, action: InboundAction, global: Bool
+    ) async throws -> InboundResult {
+        try await c.withTransaction { tx in
+            let related = try await tx.query("""
+                -- the last message we sent to that number, from that number if we can tell
+                SELECT id FROM messages
+                 WHERE to_number = \(from) AND state NOT IN ('pending', 'suppressed', 'cancelled', 'expired')
+                 ORDER BY (from_number = \(to)) DESC, id DESC
+                 LIMIT 1
+                """).scalar(Int64.self)
+            let inserted = try await tx.query("""
+                INSERT INTO inbound_messages (provider, provider_message_id, from_number, to_number, body, keyword, related_message_id)
+                VALUES (\(provider), \(providerMessageID), \(from), \(to), \(body), \(keyword), \(related))
+                ON CONFLICT (provider, provider_message_id) DO NOTHING
+                RETURNING id
+                """).scalar(Int64.self)
+            guard inserted != nil else { return InboundResult(recorded: false, relatedMessageID: related, suppressed: 0) }
+            var suppressed = 0
+            switch action {
+            case .optOut:
+                try await tx.execute("""
+                    INSERT INTO opt_outs (phone, sender, source) VALUES (\(from), \(global ? "" : to), 'inbound')
+                    ON CONFLICT (phone, sender) DO NOTHING
+                    """)
+                suppressed = try await suppressPending(tx, phone: from, sender: global ? nil : to, reason: "recipient replied \(keyword.uppercased())")
+            case .optIn:
+                try await tx.execute("""
+                    DELETE FROM opt_outs WHERE phone = \(from) AND (sender = \(to) OR sender = '' OR \(global))
+                    """)
+            case .reply:
+                break
+            }
+            return InboundResult(recorded: true, relatedMessageID: related, suppressed: suppressed)
+        }
+    }
+
+    /// Adds a number to the opt-out list on the provider's word ("unsubscribed recipient").
+    public static func optOutAdd(_ c: Connection, phone: String, sender: String, source: String) async throws {
+        try await c.execute("""
+            INSERT INTO opt_outs (phone, sender, source) VALUES (\(phone), \(sender), \(source))
+            ON CONFLICT (phone, sender) DO NOTHING
+            """)
+    }
+
+    /// Pending messages to `phone` (from `sender`, or from anyone when nil) become `suppressed`.
+    public static func suppressPending(_ c: Connection, phone: String, sender: String?, reason: String) async throws -> Int {
+        try await c.execute("""
+            WITH gone AS (
+                UPDATE messages SET state = 'suppressed', final_at = now(), error_class = 'opted_out'
+                 WHERE to_number = \(phone) AND state = 'pending' AND (\(sender) IS NULL OR from_number = \(sender))
+                RETURNING id
+            )
+            INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
+            SELECT id, 'suppressed', 'dispatcher', 'pending', 'suppressed', 'opted_out', \(reason) FROM gone
+            """)
+    }
+}
