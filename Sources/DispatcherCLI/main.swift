@@ -7,6 +7,7 @@ let commands: [any CLICommand.Type] = [
     ValidateCommand.self,
     SandboxCommand.self,
     BenchClientCommand.self,
+    BenchCopyCommand.self,
 ]
 
 let status = await CommandLineMain.run(arguments: Array(CommandLine.arguments.dropFirst()), commands: commands)
