@@ -14,6 +14,7 @@ let commands: [any CLICommand.Type] = [
     PruneCommand.self,
     SandboxCommand.self,
     BenchClientCommand.self,
+    BenchCopyCommand.self,
 ]
 
 let status = await CommandLineMain.run(arguments: Array(CommandLine.arguments.dropFirst()), commands: commands)

@@ -1,0 +1,86 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+/// deploy/sql/roles.sql applied to a migrated database, as an operator would after `migrate`.
+@Suite struct DeployRolesTests {
+    static let insufficientPrivilege = SQLState(rawValue: "42501")
+
+    /// deploy/sql/roles.sql, found from this file: Tests/StoreTests/ → the package root.
+    static func rolesScript() throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try String(contentsOf: root.appendingPathComponent("deploy/sql/roles.sql"), encoding: .utf8)
+    }
+
+    @Test func rolesScriptIsIdempotentAndGrantsOnlyWhatEachRoleNeeds() async throws {
+        let script = try Self.rolesScript()
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()  // superuser
+        // Twice: the second run finds the roles (possibly made by another database of this
+        // cluster) and converges on the same grants.
+        try await c.executeScript(script)
+        try await c.executeScript(script)
+        #expect(try await c.query("SELECT count(*) FROM pg_roles WHERE rolname IN ('dispatcher_owner', 'dispatcher_worker', 'dispatcher_reporting')").scalar(Int.self) == 3)
+
+        let campaign = try await c.query("""
+            INSERT INTO campaigns (name, provider, from_number) VALUES ('roles', 'plum', '+12435678910') RETURNING id
+            """).scalar(Int64.self)!
+        let message = try await c.query("""
+            INSERT INTO messages (campaign_id, external_id, provider, from_number, to_number, segments, due_at, next_attempt_at)
+            VALUES (\(campaign), 'm1', 'plum', '+12435678910', '+12025550143', 1, now(), now()) RETURNING id
+            """).scalar(Int64.self)!
+
+        // Reporting: reads the views, writes nothing.
+        try await c.execute("SET ROLE dispatcher_reporting")
+        #expect(try await c.query("SELECT total FROM campaign_report WHERE campaign = 'roles'").scalar(Int.self) == 1)
+        #expect(try await c.query("SELECT count(*) FROM message_report").scalar(Int.self) == 1)
+        let reportingInsert = await #expect(throws: PostgresError.self) {
+            try await c.execute("""
+                INSERT INTO messages (campaign_id, external_id, provider, from_number, to_number, segments, due_at, next_attempt_at)
+                VALUES (\(campaign), 'm2', 'plum', '+12435678910', '+12025550144', 1, now(), now())
+                """)
+        }
+        #expect(reportingInsert?.sqlState == Self.insufficientPrivilege)
+        try await c.execute("RESET ROLE")
+
+        // Worker: appends events, never rewrites them, no DDL.
+        try await c.execute("SET ROLE dispatcher_worker")
+        #expect(try await c.execute("""
+            INSERT INTO message_events (message_id, kind, source, to_state) VALUES (\(message), 'enqueued', 'dispatcher', 'pending')
+            """) == 1)
+        #expect(try await c.execute("UPDATE messages SET lease_token = nextval('message_lease_tokens') WHERE id = \(message)") == 1)
+        let eventUpdate = await #expect(throws: PostgresError.self) {
+            try await c.execute("UPDATE message_events SET detail = 'rewritten' WHERE message_id = \(message)")
+        }
+        #expect(eventUpdate?.sqlState == Self.insufficientPrivilege)
+        #expect(eventUpdate?.message.contains("permission denied") == true)  // the grant, not just the append-only trigger
+        let drop = await #expect(throws: PostgresError.self) { try await c.execute("DROP TABLE message_events") }
+        #expect(drop?.sqlState == Self.insufficientPrivilege)
+        let delete = await #expect(throws: PostgresError.self) { try await c.execute("DELETE FROM messages") }
+        #expect(delete?.sqlState == Self.insufficientPrivilege)
+        try await c.execute("RESET ROLE")
+        #expect(try await c.query("SELECT count(*) FROM message_events WHERE detail IS NULL").scalar(Int.self) == 1)
+
+        // Reporting can write nowhere; the worker can rewrite or delete no history.
+        let reportingWrites = try await c.query("""
+            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'p')
+               AND has_table_privilege('dispatcher_reporting', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+            """).scalar(Int.self)
+        #expect(reportingWrites == 0)
+        #expect(try await c.query("""
+            SELECT has_table_privilege('dispatcher_worker', 'message_events', 'UPDATE, DELETE, TRUNCATE')
+                OR has_table_privilege('dispatcher_worker', 'messages', 'DELETE, TRUNCATE')
+            """).scalar(Bool.self) == false)
+        await c.close()
+    }
+
+    @Test func rolesScriptRefusesAnUnmigratedDatabase() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        let error = await #expect(throws: PostgresError.self) { try await c.executeScript(try Self.rolesScript()) }
+        #expect(error?.message.contains("dispatcher migrate") == true)
+        await c.close()
+    }
+}

@@ -1,0 +1,93 @@
+-- Database roles of a dispatcher installation (SPEC §3, §8).
+--
+--   dispatcher_owner      owns the database and its schema; runs `dispatcher migrate` (and `prune`).
+--   dispatcher_worker     `dispatcher run` / `submit` / `report` / campaign control: reads and writes
+--                         the outbox rows it needs, no DDL, message_events append-only.
+--   dispatcher_reporting  reporting tools: SELECT on the tables and views, nothing else.
+--
+-- Apply as a superuser (or a role with CREATEROLE that owns the tables), connected to the
+-- dispatcher database, AFTER `dispatcher migrate`, and again after every migrate that
+-- adds tables:
+--
+--   psql -v ON_ERROR_STOP=1 --single-transaction -d dispatcher -f deploy/sql/roles.sql
+--
+-- Idempotent: roles are created only when missing (roles are cluster-wide, so another
+-- database of the same cluster may already have made them), and each role's table
+-- privileges are revoked and granted again, so a re-run converges on exactly what is
+-- written here. No passwords here: set them separately (`\password dispatcher_worker`
+-- in psql, or ALTER ROLE ... PASSWORD), see deploy/README.md.
+
+-- 0. The schema must exist: grants name its tables.
+DO $$
+BEGIN
+    IF to_regclass('public.messages') IS NULL OR to_regclass('public.schema_migrations') IS NULL THEN
+        RAISE EXCEPTION 'no dispatcher schema in database %: run `dispatcher migrate` first', current_database();
+    END IF;
+END $$;
+
+-- 1. Roles, created when missing. Attributes are set on every run (cheap, converges).
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['dispatcher_owner', 'dispatcher_worker', 'dispatcher_reporting'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I LOGIN', r);
+            EXCEPTION WHEN duplicate_object THEN
+                NULL;  -- created meanwhile by a concurrent run
+            END;
+        END IF;
+    END LOOP;
+END $$;
+
+ALTER ROLE dispatcher_owner     LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE dispatcher_worker    LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE dispatcher_reporting LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+-- Reporting sessions cannot write even by accident, and a runaway query stops.
+ALTER ROLE dispatcher_reporting SET default_transaction_read_only = on;
+ALTER ROLE dispatcher_reporting SET statement_timeout = '5min';
+
+-- 2. The database: only our roles connect; nobody but the owner creates objects.
+DO $$
+BEGIN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO dispatcher_owner', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO dispatcher_worker, dispatcher_reporting', current_database());
+    IF (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) <> 'dispatcher_owner' THEN
+        RAISE NOTICE 'database % is not owned by dispatcher_owner: for migrations as that role, ALTER DATABASE % OWNER TO dispatcher_owner',
+            current_database(), current_database();
+    END IF;
+    IF (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.messages'::regclass) <> 'dispatcher_owner' THEN
+        RAISE NOTICE 'the tables are not owned by dispatcher_owner (migrate ran as another role): later migrations must run as their owner';
+    END IF;
+END $$;
+
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO dispatcher_worker, dispatcher_reporting;
+
+-- 3. Start from nothing for the two restricted roles (a re-run drops stale grants).
+REVOKE ALL ON ALL TABLES    IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting;
+
+-- 4. Worker: what `run` (spool ingest, claim, complete, callbacks, inbound, polls, rate
+--    limits), `submit`, `report`, `status` and `cancel|pause|resume` need. No DELETE on
+--    the outbox (retention is `prune`, run as the owner); no DDL (not an owner).
+GRANT SELECT, INSERT, UPDATE ON campaigns        TO dispatcher_worker;  -- submit; cancel/pause/resume
+GRANT SELECT, INSERT, UPDATE ON messages         TO dispatcher_worker;  -- enqueue (COPY), claim, complete
+GRANT SELECT, INSERT         ON message_bodies   TO dispatcher_worker;  -- written once with the message
+GRANT SELECT, INSERT         ON message_events   TO dispatcher_worker;  -- append-only history
+GRANT SELECT, INSERT         ON job_rejections   TO dispatcher_worker;  -- submit --skip-invalid
+GRANT SELECT, INSERT, UPDATE, DELETE ON opt_outs TO dispatcher_worker;  -- STOP adds, START removes
+GRANT SELECT, INSERT         ON inbound_messages TO dispatcher_worker;  -- inbound replies
+GRANT SELECT, INSERT, UPDATE ON rate_limits      TO dispatcher_worker;  -- shared token buckets, halts
+GRANT SELECT                 ON schema_migrations TO dispatcher_worker; -- schema version check at start
+GRANT SELECT ON message_report, campaign_report  TO dispatcher_worker;  -- report, status
+-- Fencing tokens (nextval on message_lease_tokens); identity columns need nothing more.
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO dispatcher_worker;
+
+-- 5. Reporting: read every table and view, now and (for tables the owner creates later,
+--    e.g. new partitions) by default; nothing else.
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO dispatcher_reporting;
+ALTER DEFAULT PRIVILEGES FOR ROLE dispatcher_owner IN SCHEMA public GRANT SELECT ON TABLES TO dispatcher_reporting;
