@@ -82,6 +82,7 @@ GRANT SELECT, INSERT         ON job_rejections   TO dispatcher_worker;  -- submi
 GRANT SELECT, INSERT, UPDATE, DELETE ON opt_outs TO dispatcher_worker;  -- STOP adds, START removes
 GRANT SELECT, INSERT         ON inbound_messages TO dispatcher_worker;  -- inbound replies
 GRANT SELECT, INSERT, UPDATE ON rate_limits      TO dispatcher_worker;  -- shared token buckets, halts
+GRANT SELECT, INSERT, UPDATE ON callback_inbox   TO dispatcher_worker;  -- callbacks and polls, applied in batches
 GRANT SELECT                 ON schema_migrations TO dispatcher_worker; -- schema version check at start
 GRANT SELECT ON message_report, campaign_report  TO dispatcher_worker;  -- report, status
 -- Fencing tokens (nextval on message_lease_tokens); identity columns need nothing more.
