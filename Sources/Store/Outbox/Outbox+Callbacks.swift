@@ -142,19 +142,27 @@ extension Outbox {
                    -- re-checked against the latest row version: never backwards
                    AND message_state_rank(w.state) > message_state_rank(m.state)
                 RETURNING w.id AS inbox_id
+            ), settled AS (
+                -- what each report found: the state the message is in once this batch is applied
+                SELECT b.*, mv.inbox_id IS NOT NULL AS is_applied,
+                       CASE WHEN wm.inbox_id IS NOT NULL THEN w.state ELSE b.old_state END AS now_state
+                  FROM batch b
+                  JOIN winner w ON w.message_id = b.message_id
+                  LEFT JOIN moved wm ON wm.inbox_id = w.id
+                  LEFT JOIN moved mv ON mv.inbox_id = b.id
             ), marked AS (
                 UPDATE callback_inbox i
                    SET applied_at = now(),
                        outcome = CASE
-                           WHEN mv.inbox_id IS NOT NULL THEN 'applied'
-                           WHEN b.state = b.old_state THEN 'duplicate'
-                           WHEN message_state_rank(b.old_state) = 4 AND message_state_rank(b.state) = 4 THEN 'conflict'
-                           WHEN message_state_rank(b.state) <= message_state_rank(b.old_state) THEN 'stale'
+                           WHEN s.is_applied THEN 'applied'
+                           WHEN s.state = s.now_state THEN 'duplicate'
+                           WHEN message_state_rank(s.state) = 4 AND message_state_rank(s.now_state) = 4 THEN 'conflict'
+                           WHEN message_state_rank(s.state) <= message_state_rank(s.now_state) THEN 'stale'
                            ELSE 'superseded' END
-                  FROM batch b LEFT JOIN moved mv ON mv.inbox_id = b.id
-                 WHERE i.id = b.id
-                RETURNING i.id, i.message_id, i.source, i.outcome, b.old_state, b.state, b.provider_status,
-                          b.error_code, b.error_class, b.raw, extract(epoch FROM now() - b.received_at)::float8 AS lag
+                  FROM settled s
+                 WHERE i.id = s.id
+                RETURNING i.id, i.message_id, i.source, i.outcome, s.old_state, s.now_state, s.state, s.provider_status,
+                          s.error_code, s.error_class, s.raw, extract(epoch FROM now() - s.received_at)::float8 AS lag
             ), events AS (
                 INSERT INTO message_events (message_id, kind, source, from_state, to_state, provider_status,
                                             error_code, error_class, latency_ms, detail)
@@ -163,9 +171,9 @@ extension Outbox {
                        CASE WHEN outcome = 'applied' THEN state END,
                        provider_status, error_code, error_class, (lag * 1000)::integer,
                        outcome || CASE outcome
-                           WHEN 'conflict' THEN ': ' || old_state || ' was recorded first and stands'
-                           WHEN 'stale' THEN ': message is already ' || old_state
-                           WHEN 'duplicate' THEN ': message is already ' || old_state
+                           WHEN 'conflict' THEN ': ' || now_state || ' was recorded first and stands'
+                           WHEN 'stale' THEN ': message is already ' || now_state
+                           WHEN 'duplicate' THEN ': message is already ' || now_state
                            ELSE '' END || coalesce('; ' || raw, '')
                   FROM marked
                  ORDER BY id

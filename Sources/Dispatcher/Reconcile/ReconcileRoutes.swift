@@ -1,0 +1,186 @@
+import Foundation
+import Jobs
+public import Store
+
+/// The HTTP endpoints of `dispatcher run` (SPEC §7): provider callbacks, inbound SMS,
+/// health and metrics.
+public struct ReconcileRoutes: Sendable {
+    public struct Configuration: Sendable {
+        /// Opt-outs apply to every sender (`opt_out_scope: global`) rather than the one texted.
+        public var globalOptOut = false
+        public var stopReply = "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+        public var startReply = "You are resubscribed. Reply STOP to unsubscribe."
+        public init() {}
+    }
+
+    public static let stopWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
+    public static let startWords: Set<String> = ["START", "UNSTOP"]
+
+    let pool: ConnectionPool
+    let ingest: CallbackIngest
+    let metrics: Metrics
+    let configuration: Configuration
+
+    public init(pool: ConnectionPool, ingest: CallbackIngest, metrics: Metrics, configuration: Configuration = Configuration()) {
+        self.pool = pool
+        self.ingest = ingest
+        self.metrics = metrics
+        self.configuration = configuration
+        metrics.describe("dispatcher_callbacks_received_total", type: "counter", "Callbacks received, by provider and verdict")
+        metrics.describe("dispatcher_inbound_total", type: "counter", "Inbound SMS received, by keyword action")
+    }
+
+    public func register(on router: inout HTTPRouter) {
+        router.post("/callbacks/plum/{token}") { request in await self.callback(request, provider: "plum") }
+        router.post("/callbacks/restcomm/{token}") { request in await self.callback(request, provider: "restcomm") }
+        router.post("/inbound/plum") { request in await self.inbound(request, provider: "plum") }
+        router.get("/healthz") { _ in await self.health() }
+        router.get("/metrics") { _ in await self.metricsPage() }
+    }
+
+    // MARK: Callbacks
+
+    /// A token as we mint them: 24 URL-safe base64 characters (anything else is not ours).
+    static func plausibleToken(_ token: String) -> Bool {
+        token.utf8.count >= 16 && token.utf8.count <= 64
+            && token.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }
+    }
+
+    func callback(_ request: HTTPRequest, provider: String) async -> HTTPResponse {
+        guard let form = request.formFields() else {
+            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "malformed"])
+            return .text("the body must be application/x-www-form-urlencoded\n", status: 400)
+        }
+        let parsed = provider == "plum" ? PlumClient.parseCallback(form) : RestcommClient.parseCallback(form)
+        guard let message = parsed, let state = Self.lifecycleState(message.state) else {
+            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "malformed"])
+            let fields = provider == "plum" ? "sms_message_id and status" : "MessageSid and MessageStatus"
+            return .text("missing or unknown \(fields)\n", status: 400)
+        }
+        let token = request.pathParameters["token"] ?? ""
+        guard Self.plausibleToken(token) else {
+            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "unknown_token"])
+            return .text("not found\n", status: 404)
+        }
+        let raw = FormEncoding.encode(form.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        let report = ProviderReport(
+            token: token, provider: provider, providerMessageID: message.id, providerStatus: message.status, state: state,
+            errorCode: message.failure?.rawCode, errorClass: message.failure?.code.rawValue, raw: String(raw.prefix(4_000)))
+        do {
+            let verdict = try await ingest.store(report)
+            let name = switch verdict { case .stored: "stored"; case .unknownToken: "unknown_token"; case .providerIDMismatch: "id_mismatch" }
+            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": name])
+            return verdict == .stored ? .text("ok\n") : .text("not found\n", status: 404)
+        } catch {
+            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "unavailable"])
+            return .text("temporarily unavailable\n", status: 503)
+        }
+    }
+
+    /// The lifecycle state a provider report means; nil for reports we do not act on.
+    static func lifecycleState(_ state: ProviderMessage.State) -> String? {
+        switch state {
+        case .accepted: "accepted"
+        case .sent: "sent"
+        case .delivered: "delivered"
+        case .undelivered: "undelivered"
+        case .failed: "failed"
+        case .unconfirmed: "unconfirmed"
+        case .received, .unknown: nil
+        }
+    }
+
+    // MARK: Inbound SMS
+
+    func inbound(_ request: HTTPRequest, provider: String) async -> HTTPResponse {
+        guard let form = request.formFields() else { return .text("the body must be application/x-www-form-urlencoded\n", status: 400) }
+        guard let fromText = form["from"], !fromText.isEmpty, let toText = form["to"], !toText.isEmpty, let body = form["body"] else {
+            return .text("missing from, to or body\n", status: 400)
+        }
+        let from = (try? PhoneNumber(parsing: fromText))?.e164 ?? fromText
+        let to = (try? PhoneNumber(parsing: toText))?.e164 ?? toText
+        let word = Self.keyword(body)
+        let action: Outbox.InboundAction = Self.stopWords.contains(word) ? .optOut : Self.startWords.contains(word) ? .optIn : .reply
+        let keyword = action == .optOut ? "stop" : action == .optIn ? "start" : String(word.lowercased().prefix(32))
+        do {
+            let result = try await pool.withConnection { c in
+                try await Outbox.inboundRecord(
+                    c, provider: provider, providerMessageID: form["sms_message_id"].flatMap { $0.isEmpty ? nil : $0 },
+                    from: from, to: to, body: String(body.prefix(10_000)), keyword: keyword.isEmpty ? "empty" : keyword,
+                    action: action, global: configuration.globalOptOut)
+            }
+            metrics.increment("dispatcher_inbound_total", ["action": action.rawValue])
+            if result.suppressed > 0 { metrics.increment("dispatcher_suppressed_total", [:], by: Double(result.suppressed)) }
+        } catch {
+            return .text("temporarily unavailable\n", status: 503)
+        }
+        switch action {
+        case .optOut: return Self.xmlReply([configuration.stopReply])
+        case .optIn: return Self.xmlReply([configuration.startReply])
+        case .reply: return Self.xmlReply([])
+        }
+    }
+
+    /// The first word of a reply, upper-cased, without surrounding spaces or punctuation.
+    static func keyword(_ body: String) -> String {
+        let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = trimmed.split(whereSeparator: { $0.isWhitespace }).first.map(String.init) ?? ""
+        return first.trimmingCharacters(in: .punctuationCharacters).uppercased()
+    }
+
+    /// Plum's reply document: `<reply/>`, or one `<sms_message>` per message.
+    static func xmlReply(_ messages: [String]) -> HTTPResponse {
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        if messages.isEmpty {
+            xml += "<reply/>\n"
+        } else {
+            xml += "<reply>\n" + messages.map { "  <sms_message>\(xmlEscape($0))</sms_message>\n" }.joined() + "</reply>\n"
+        }
+        var response = HTTPResponse.text(xml)
+        response.headers.set("Content-Type", "application/xml; charset=utf-8")
+        return response
+    }
+
+    static func xmlEscape(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default:
+                // characters XML 1.0 cannot carry at all are dropped
+                let v = scalar.value
+                if v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || v >= 0x10000 {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: Health and metrics
+
+    func health() async -> HTTPResponse {
+        do {
+            _ = try await pool.withConnection { try await $0.query("SELECT 1") }
+            return .jsonObject(["status": "ok", "database": "ok"])
+        } catch {
+            return .jsonObject(["status": "unavailable", "database": "unreachable"], status: 503)
+        }
+    }
+
+    func metricsPage() async -> HTTPResponse {
+        metrics.describe("dispatcher_messages", type: "gauge", "Messages in the outbox, by state")
+        if let rows = try? await pool.withConnection({ try await $0.query("SELECT state, count(*) FROM messages GROUP BY state") }) {
+            var counts = Dictionary(uniqueKeysWithValues: Outbox.reportStates.map { ($0, 0.0) })
+            for row in rows { if let (state, n) = try? row.decode((String, Int).self) { counts[state] = Double(n) } }
+            for (state, n) in counts { metrics.set("dispatcher_messages", ["state": state], to: n) }
+        }
+        var response = HTTPResponse.text(metrics.render())
+        response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        return response
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+@testable import Dispatcher
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// A dispatcher-side HTTP server with the reconciliation routes, over a test database.
+struct ReconcileFixture {
+    let db: TestDatabase
+    let conn: Connection
+    let pool: ConnectionPool
+    let metrics: Metrics
+    let applier: ReportApplier
+    let server: HTTPServer
+    let base: URL
+    let client: HTTPClient
+
+    static func start(globalOptOut: Bool = false, stopReply: String? = nil) async throws -> ReconcileFixture {
+        let db = try await TestPostgres.database()
+        let pool = db.pool(maxConnections: 4)
+        let metrics = Metrics()
+        let applier = ReportApplier(pool: pool, metrics: metrics)
+        let ingest = CallbackIngest(pool: pool)
+        var configuration = ReconcileRoutes.Configuration()
+        configuration.globalOptOut = globalOptOut
+        if let stopReply { configuration.stopReply = stopReply }
+        var router = HTTPRouter()
+        ReconcileRoutes(pool: pool, ingest: ingest, metrics: metrics, configuration: configuration).register(on: &router)
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
+        let port = try server.start()
+        return ReconcileFixture(db: db, conn: try await db.connect(), pool: pool, metrics: metrics, applier: applier, server: server,
+                                base: URL(string: "http://127.0.0.1:\(port)")!, client: HTTPClient())
+    }
+
+    /// One campaign with `count` messages; returns (id, callback token) per message.
+    func messages(_ count: Int, provider: String = "restcomm", state: String = "accepted", to: String = "+12025550143") async throws -> [(Int64, String)] {
+        let campaign = try await conn.query("""
+            INSERT INTO campaigns (name, provider, from_number) VALUES (\(UUID().uuidString), \(provider), '+12435678910') RETURNING id
+            """).scalar(Int64.self)!
+        var out: [(Int64, String)] = []
+        for i in 0..<count {
+            let pmid: String? = state == "accepted" ? "SM\(campaign)x\(i)" : nil
+            let row = try await conn.query("""
+                INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
+                                      next_attempt_at, provider_message_id, accepted_at)
+                VALUES (\(campaign), \("m\(i)"), \(state), \(provider), '+12435678910', \(to), 1, now(), now(), \(pmid),
+                        CASE WHEN \(state) = 'accepted' THEN now() END)
+                RETURNING id, callback_token
+                """).first!
+            out.append(try row.decode((Int64, String).self))
+        }
+        return out
+    }
+
+    func post(_ path: String, form: [(String, String)]? = nil, body: String? = nil, contentType: String? = nil) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(method: "POST", url: base.appending(path: path))
+        if let form { request.setForm(form) }
+        if let body {
+            request.body = Array(body.utf8)
+            if let contentType { request.headers.set("Content-Type", contentType) }
+        }
+        return try await client.execute(request)
+    }
+
+    func state(_ id: Int64) async throws -> (String, String?, String?) {
+        try await conn.query("SELECT state, error_code, error_class FROM messages WHERE id = \(id)").first!.decode((String, String?, String?).self)
+    }
+
+    func stop() async {
+        await server.stop()
+        await client.shutdown()
+    }
+}
+
+@Suite struct ReconcileTests {
+    @Test func callbacksMoveForwardOnlyAndEveryOneIsAnEvent() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1)[0]
+        let sid = try await f.conn.query("SELECT provider_message_id FROM messages WHERE id = \(id)").scalar(String.self)!
+        func restcomm(_ status: String, code: String? = nil) async throws -> Int {
+            var form = [("MessageSid", sid), ("MessageStatus", status), ("AccountSid", "ACsandbox"), ("From", "+12435678910"), ("To", "+12025550143")]
+            if let code { form.append(("ErrorCode", code)) }
+            return try await f.post("/callbacks/restcomm/\(token)", form: form).status
+        }
+        #expect(try await restcomm("sent") == 200)
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == "sent")
+        #expect(try await restcomm("delivered") == 200)
+        #expect(try await restcomm("delivered") == 200)     // duplicate
+        #expect(try await restcomm("sent") == 200)          // late, out of order
+        #expect(try await restcomm("undelivered", code: "30006") == 200)  // a second, conflicting final state
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == "delivered")
+        let events = try await f.conn.query("""
+            SELECT coalesce(from_state, '') || '>' || coalesce(to_state, '') || ' ' || split_part(detail, ';', 1)
+              FROM message_events WHERE message_id = \(id) ORDER BY id
+            """).map { try $0.decode(String.self, at: 0) }
+        #expect(events == [
+            "accepted>sent applied", "sent>delivered applied", "> duplicate: message is already delivered",
+            "> stale: message is already delivered", "> conflict: delivered was recorded first and stands",
+        ])
+        #expect(events.filter { $0.contains("applied") }.count == 2)
+        // every event keeps the raw fields
+        #expect(try await f.conn.query("SELECT count(*) FROM message_events WHERE message_id = \(id) AND detail LIKE '%MessageSid=%'").scalar(Int.self) == 5)
+        await f.stop()
+    }
+
+    @Test func undeliveredKeepsItsErrorCodeAndAConflictingFinalIsOnlyAnEvent() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1)[0]
+        let sid = try await f.conn.query("SELECT provider_message_id FROM messages WHERE id = \(id)").scalar(String.self)!
+        _ = try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", sid), ("MessageStatus", "undelivered"), ("ErrorCode", "30006")])
+        try await f.applier.applyAvailable()
+        _ = try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", sid), ("MessageStatus", "delivered")])
+        try await f.applier.applyAvailable()
+        let (state, code, cls) = try await f.state(id)
+        #expect(state == "undelivered")
+        #expect(code == "30006")
+        #expect(cls == "landline")
+        #expect(try await f.conn.query("SELECT outcome FROM callback_inbox ORDER BY id DESC LIMIT 1").scalar(String.self) == "conflict")
+        await f.stop()
+    }
+
+    @Test func forgedAndMalformedCallbacksChangeNothing() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1, provider: "plum")[0]
+        let pmid = try await f.conn.query("SELECT provider_message_id FROM messages WHERE id = \(id)").scalar(String.self)!
+        // unknown token, syntactically fine or hostile
+        #expect(try await f.post("/callbacks/plum/AAAAAAAAAAAAAAAAAAAAAAAA", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
+        #expect(try await f.post("/callbacks/plum/x'%3B%20DROP%20TABLE%20messages", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
+        // right token at the wrong provider's route
+        #expect(try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", pmid), ("MessageStatus", "failed")]).status == 404)
+        // right token, someone else's provider id
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", "deadbeef"), ("status", "failed")]).status == 404)
+        // malformed: not a form, missing fields, unknown status
+        #expect(try await f.post("/callbacks/plum/\(token)", body: "{\"status\":\"failed\"}", contentType: "application/json").status == 400)
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("status", "failed")]).status == 400)
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", pmid), ("status", "exploded")]).status == 400)
+        #expect(try await f.post("/callbacks/plum/\(token)", body: String(repeating: "a", count: 70_000), contentType: "application/x-www-form-urlencoded").status == 413)
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == "accepted")
+        #expect(try await f.conn.query("SELECT count(*) FROM callback_inbox").scalar(Int.self) == 0)
+        // the mismatch is on the record, as a rejected callback
+        #expect(try await f.conn.query("SELECT count(*) FROM message_events WHERE kind = 'callback_rejected'").scalar(Int.self) == 1)
+        await f.stop()
+    }
+
+    @Test func anEarlyCallbackWaitsForItsProviderID() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1, state: "sending")[0]
+        #expect(try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", "SMearly"), ("MessageStatus", "delivered")]).status == 200)
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == "sending")   // kept, not applied, not lost
+        // the worker records the send's answer
+        try await f.conn.execute("UPDATE messages SET state = 'accepted', provider_message_id = 'SMearly', accepted_at = now() WHERE id = \(id)")
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == "delivered")
+        await f.stop()
+    }
+
+    @Test func manyCallbacksInParallelAreAllDurable() async throws {
+        let f = try await ReconcileFixture.start()
+        let messages = try await f.messages(200)
+        let sids = try await f.conn.query("SELECT id, provider_message_id FROM messages").map { try $0.decode((Int64, String).self) }
+        let sidOf = Dictionary(uniqueKeysWithValues: sids)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for (id, token) in messages {
+                group.addTask {
+                    try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", sidOf[id]!), ("MessageStatus", "delivered")]).status
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 200 })
+        // acknowledged means stored, before any apply
+        #expect(try await f.conn.query("SELECT count(*) FROM callback_inbox").scalar(Int.self) == 200)
+        try await f.applier.applyAvailable()
+        #expect(try await f.conn.query("SELECT count(*) FROM messages WHERE state = 'delivered'").scalar(Int.self) == 200)
+        await f.stop()
+    }
+
+    @Test func inboundStopSuppressesAndStartReenables() async throws {
+        let f = try await ReconcileFixture.start(stopReply: "Unsubscribed <ok> & \"done\"")
+        _ = try await f.messages(1, state: "accepted", to: "+19998881234")
+        let pending = try await f.messages(2, state: "pending", to: "+19998881234")
+        let stop = try await f.post("/inbound/plum", form: [("sms_message_id", "in1"), ("to", "2435678910"), ("from", "19998881234"), ("body", "  stop ")])
+        #expect(stop.status == 200)
+        let xml = String(decoding: stop.body, as: UTF8.self)
+        #expect(xml.contains("<sms_message>Unsubscribed &lt;ok&gt; &amp; &quot;done&quot;</sms_message>"))
+        #expect(Self.parsesAsXML(xml))
+        #expect(try await f.conn.query("SELECT count(*) FROM opt_outs WHERE phone = '+19998881234' AND sender = '+12435678910'").scalar(Int.self) == 1)
+        for (id, _) in pending { #expect(try await f.state(id).0 == "suppressed") }
+        let inbound = try #require(try await f.conn.query("SELECT keyword, related_message_id IS NOT NULL FROM inbound_messages").first)
+        #expect(try inbound.decode((String, Bool).self) == ("stop", true))
+        // a retried delivery of the same inbound message changes nothing more
+        #expect(try await f.post("/inbound/plum", form: [("sms_message_id", "in1"), ("to", "2435678910"), ("from", "19998881234"), ("body", "STOP")]).status == 200)
+        #expect(try await f.conn.query("SELECT count(*) FROM inbound_messages").scalar(Int.self) == 1)
+        let start = try await f.post("/inbound/plum", form: [("sms_message_id", "in2"), ("to", "2435678910"), ("from", "19998881234"), ("body", "Unstop")])
+        #expect(String(decoding: start.body, as: UTF8.self).contains("<sms_message>"))
+        #expect(try await f.conn.query("SELECT count(*) FROM opt_outs").scalar(Int.self) == 0)
+        let confirm = try await f.post("/inbound/plum", form: [("sms_message_id", "in3"), ("to", "2435678910"), ("from", "19998881234"),
+                                                               ("body", "CONFIRM <script>&amp;</script>")])
+        let confirmXML = String(decoding: confirm.body, as: UTF8.self)
+        #expect(confirmXML.hasSuffix("<reply/>\n"))
+        #expect(Self.parsesAsXML(confirmXML))
+        #expect(try await f.conn.query("SELECT body FROM inbound_messages WHERE keyword = 'confirm'").scalar(String.self) == "CONFIRM <script>&amp;</script>")
+        #expect(try await f.post("/inbound/plum", form: [("to", "2435678910")]).status == 400)
+        #expect(try await f.post("/inbound/plum", body: "<xml/>", contentType: "application/xml").status == 400)
+        await f.stop()
+    }
+
+    @Test func stopWordsAreRecognisedInAnyCase() {
+        for body in ["STOP", "stop", " Stop ", "StopAll", "unsubscribe", "CANCEL", "end", "quit.", "STOP please"] {
+            #expect(ReconcileRoutes.stopWords.contains(ReconcileRoutes.keyword(body)), "\(body)")
+        }
+        for body in ["START", "unstop"] { #expect(ReconcileRoutes.startWords.contains(ReconcileRoutes.keyword(body))) }
+        for body in ["CONFIRM", "stopped", "non-stop", ""] { #expect(!ReconcileRoutes.stopWords.contains(ReconcileRoutes.keyword(body)), "\(body)") }
+    }
+
+    @Test func healthAndMetrics() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1)[0]
+        _ = id
+        _ = try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", "nope"), ("MessageStatus", "sent")])
+        var request = HTTPClientRequest(url: f.base.appending(path: "healthz"))
+        #expect(try await f.client.execute(request).status == 200)
+        request = HTTPClientRequest(url: f.base.appending(path: "metrics"))
+        let text = String(decoding: try await f.client.execute(request).body, as: UTF8.self)
+        #expect(text.contains("# TYPE dispatcher_messages gauge"))
+        #expect(text.contains("dispatcher_messages{state=\"accepted\"} 1"))
+        #expect(text.contains("dispatcher_callbacks_received_total{provider=\"restcomm\",verdict=\"id_mismatch\"} 1"))
+        await f.stop()
+    }
+
+    static func parsesAsXML(_ text: String) -> Bool {
+        let parser = XMLParser(data: Data(text.utf8))
+        return parser.parse()
+    }
+}
+
+@Suite struct PollerTests {
+    /// Messages really accepted by the sandbox (callbacks off), recorded as accepted in the outbox.
+    func acceptedAtSandbox(_ f: ReconcileFixture, _ sandbox: SandboxFixture, numbers: [String], provider: String) async throws -> [Int64: String] {
+        let campaign = try await f.conn.query("""
+            INSERT INTO campaigns (name, provider, from_number) VALUES (\(UUID().uuidString), \(provider), '+12435678910') RETURNING id
+            """).scalar(Int64.self)!
+        var ids: [Int64: String] = [:]
+        for (i, number) in numbers.enumerated() {
+            let client: any SMSProvider = provider == "plum" ? sandbox.plum() : sandbox.restcomm()
+            let result = await client.send(OutgoingSMS(from: "+12435678910", to: number, body: "poll me \(i)"))
+            guard case .accepted(let pid, _) = result.outcome else { Issue.record("not accepted: \(result)"); continue }
+            let id = try await f.conn.query("""
+                INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
+                                      next_attempt_at, provider_message_id, accepted_at, poll_next_at)
+                VALUES (\(campaign), \("p\(i)"), 'accepted', \(provider), '+12435678910', \(number), 1, now(), now(), \(pid), now(), now())
+                RETURNING id
+                """).scalar(Int64.self)!
+            ids[id] = number
+        }
+        return ids
+    }
+
+    @Test(arguments: ["plum", "restcomm"])
+    func pollingAloneReachesFinalStates(provider: String) async throws {
+        let f = try await ReconcileFixture.start()
+        let sandbox = try SandboxFixture.start { $0.callbacks = false }
+        let numbers = ["+12025550100", "+12025550101", "+12025550113", "+12025550115", "+12025550199"]
+        let ids = try await acceptedAtSandbox(f, sandbox, numbers: numbers, provider: provider)
+        let client: any SMSProvider = provider == "plum" ? sandbox.plum() : sandbox.restcomm()
+        var configuration = StatusPoller.Configuration()
+        configuration.after = 0
+        let poller = StatusPoller(pool: f.pool, providers: [provider: client], metrics: f.metrics, configuration: configuration)
+        try await Task.sleep(for: .milliseconds(100))  // the sandbox delivers (perfect profile: at once)
+        #expect(try await poller.pollOnce() == numbers.count)
+        try await f.applier.applyAvailable()
+        for (id, number) in ids {
+            let (state, code, _) = try await f.state(id)
+            if number.hasSuffix("13") || number.hasSuffix("15") {
+                #expect(state == "undelivered", "\(number)")
+                if provider == "restcomm" { #expect(code == (number.hasSuffix("13") ? "30003" : "30006")) }
+            } else {
+                #expect(state == "delivered", "\(number)")
+            }
+        }
+        #expect(f.metrics.counter("dispatcher_polls_total", ["provider": provider, "kind": "list"]) == 1)
+        // finished messages are not polled again
+        #expect(try await poller.pollOnce() == 0)
+        await sandbox.stop()
+        await f.stop()
+    }
+
+    @Test func messagesPastTheWindowBecomeUnconfirmed() async throws {
+        let f = try await ReconcileFixture.start()
+        let ids = try await f.messages(3)
+        try await f.conn.execute("UPDATE messages SET accepted_at = now() - interval '3 days', poll_next_at = now() + interval '1 hour'")
+        var configuration = StatusPoller.Configuration()
+        configuration.giveUpAfter = 7 * 86_400
+        let later = Date().addingTimeInterval(5 * 86_400)  // an injected clock, 5 days on: 8 days since acceptance
+        let poller = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, now: { later })
+        try await poller.pollOnce()
+        for (id, _) in ids { #expect(try await f.state(id).0 == "unconfirmed") }
+        #expect(try await f.conn.query("SELECT count(*) FROM message_events WHERE to_state = 'unconfirmed' AND source = 'poll'").scalar(Int.self) == 3)
+        // before the window is over nothing happens
+        try await f.conn.execute("UPDATE messages SET state = 'accepted', final_at = NULL")
+        let early = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, now: { Date() })
+        try await early.pollOnce()
+        for (id, _) in ids { #expect(try await f.state(id).0 == "accepted") }
+        await f.stop()
+    }
+}
