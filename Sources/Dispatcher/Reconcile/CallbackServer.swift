@@ -1,0 +1,41 @@
+/// The HTTP side of `dispatcher run`: callbacks, inbound SMS, health and metrics on `listen`.
+public final class CallbackServer: Sendable {
+    private let server: HTTPServer
+
+    /// `listen` is `HOST:PORT` (port 0 picks a free one).
+    public init(listen: String, routes: ReconcileRoutes, configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws(ListenAddressError) {
+        let (host, port) = try Self.parse(listen)
+        var configuration = HTTPServerConfiguration(host: host, port: port)
+        configuration.maxBodyBytes = 64 * 1024
+        configure(&configuration)
+        var router = HTTPRouter()
+        routes.register(on: &router)
+        server = HTTPServer(configuration: configuration, router: router)
+    }
+
+    public struct ListenAddressError: Error, CustomStringConvertible {
+        public var address: String
+        public var description: String { "listen: '\(address)' is not HOST:PORT (for example 127.0.0.1:8080)" }
+    }
+
+    static func parse(_ listen: String) throws(ListenAddressError) -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw ListenAddressError(address: listen)
+        }
+        let host = String(listen[..<colon])
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// Binds and starts serving; returns the port.
+    @discardableResult
+    public func start() throws(SystemError) -> Int { try server.start() }
+
+    public var port: Int? { server.port }
+
+    /// Serves until the task is cancelled, then stops gracefully (requests in flight finish).
+    public func run() async throws {
+        if server.port == nil { try server.start() }
+        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        await server.stop()
+    }
+}
