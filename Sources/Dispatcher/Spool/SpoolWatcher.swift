@@ -1,5 +1,5 @@
 import Foundation
-public import Store
+import Store
 
 /// Picks up the spool directory every `interval` inside `dispatcher run`.
 public final class SpoolWatcher: Sendable {
