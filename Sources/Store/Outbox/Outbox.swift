@@ -1,14 +1,8 @@
-/// The outbox's statements, one function per statement, named noun-then-verb
-/// (`messagesClaim`, `messagesComplete`, `rateLimitsTake`, …). Each takes the connection it
-/// runs on, so callers choose pooling and transactions.
-///
-/// State owners (SPEC §5): the producer moves `pending` → `sending` (or straight to `expired` /
-/// `suppressed`); the completer moves `sending` → `accepted` / `pending` (retry) / `failed` /
-/// `in_doubt`; the rescuer moves expired leases `sending` → `in_doubt` and settles `in_doubt`
-/// as `accepted` or `pending`. Every change is conditional on the current state (and, for
-/// held messages, the fencing token), so states only move forward and a stale worker changes
-/// nothing.
+/// Names shared by the outbox's writers and readers.
 public enum Outbox {
-    /// The NOTIFY channel that wakes producers when work may have become due.
+    /// The NOTIFY channel that wakes idle workers when work is enqueued or comes due.
     public static let workChannel = "dispatcher_work"
+
+    /// States in which a message is finished for good.
+    public static let finalStates = ["delivered", "undelivered", "failed", "expired", "cancelled", "suppressed", "unconfirmed"]
 }
