@@ -5,6 +5,7 @@ import Foundation
 let commands: [any CLICommand.Type] = [
     MigrateCommand.self,
     ValidateCommand.self,
+    SubmitCommand.self,
     SandboxCommand.self,
     BenchClientCommand.self,
 ]
