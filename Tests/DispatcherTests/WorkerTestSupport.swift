@@ -1,5 +1,6 @@
 import Foundation
 import Store
+@testable import Dispatcher
 import TestSupport
 
 /// One message for `insertMessages`.
@@ -82,4 +83,51 @@ func eventually(timeout: Duration = .seconds(20), every: Duration = .millisecond
         try? await Task.sleep(for: every)
     }
     return try await condition()
+}
+
+/// A worker configuration pointing at an in-process sandbox, fast enough for tests.
+func workerConfiguration(sandbox: URL, rate: Double = 10_000, concurrency: Int = 8) -> DispatcherConfiguration {
+    var configuration = DispatcherConfiguration()
+    configuration.providers = ["plum": .sandboxPlum(baseURL: sandbox), "restcomm": .sandboxRestcomm(baseURL: sandbox)]
+    configuration.defaultSenderRate = RateLimit(perSecond: rate, burst: rate)
+    configuration.concurrency = concurrency
+    configuration.retry.baseDelaySeconds = 0.1
+    configuration.retry.maxDelaySeconds = 0.4
+    return configuration
+}
+
+/// An engine running in the background of a test.
+struct RunningEngine {
+    let engine: DispatchEngine
+    let task: Task<Void, any Error>
+
+    static func start(_ configuration: DispatcherConfiguration, database: TestDatabase, workerID: String = "test-worker",
+                      untilIdle: Bool = false, providers: [String: any SMSProvider]? = nil,
+                      configure: (inout DispatchEngine.Options) -> Void = { _ in }) -> RunningEngine {
+        var options = DispatchEngine.Options(workerID: workerID)
+        options.untilIdle = untilIdle
+        options.pollInterval = .milliseconds(200)
+        options.rescueInterval = .milliseconds(200)
+        options.gracePeriod = .seconds(10)
+        configure(&options)
+        let engine = DispatchEngine(configuration: configuration, conninfo: database.conninfo, options: options,
+                                    logger: Logger(label: workerID, level: .error), providers: providers)
+        return RunningEngine(engine: engine, task: Task { try await engine.run() })
+    }
+
+    /// Waits for the engine to end by itself (until-idle), stopping it after `timeout`.
+    /// True when it ended by itself.
+    @discardableResult
+    func finish(timeout: Duration = .seconds(30)) async throws -> Bool {
+        let ended = await eventually(timeout: timeout) { engine.shutdown.isTriggered }
+        engine.shutdown.trigger(reason: "test over")
+        try await task.value
+        return ended
+    }
+
+    /// Graceful stop now.
+    func stop() async throws {
+        engine.shutdown.trigger(reason: "test over")
+        try await task.value
+    }
 }

@@ -48,6 +48,8 @@ public struct Completion: Sendable, Equatable {
     public var errorClass: String?
     public var httpStatus: Int?
     public var latencyMilliseconds: Int?
+    /// When the request started (the attempt event's time; the recording time when nil).
+    public var attemptedAt: Date?
     /// Free text for the event (never personal data).
     public var detail: String?
 

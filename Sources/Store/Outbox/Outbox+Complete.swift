@@ -35,9 +35,9 @@ extension Outbox {
                               \(completions.map(\.errorCode)), \(completions.map(\.errorClass)),
                               \(completions.map { $0.httpStatus.map(Int32.init(clamping:)) }),
                               \(completions.map { $0.latencyMilliseconds.map(Int32.init(clamping:)) }),
-                              \(completions.map(\.detail)))
+                              \(completions.map(\.detail)), \(completions.map(\.attemptedAt)))
                        AS i(id, token, kind, to_state, attempted, provider_message_id, provider_status, next_attempt_at,
-                            error_code, error_class, http_status, latency_ms, detail)
+                            error_code, error_class, http_status, latency_ms, detail, attempted_at)
             ),
             -- 1. Apply each outcome if the message is still held under the same token (fencing).
             done AS (
@@ -55,8 +55,8 @@ extension Outbox {
                        error_class         = CASE WHEN i.to_state = 'accepted' THEN NULL
                                                   ELSE coalesce(i.error_class, m.error_class) END,
                        final_at            = CASE WHEN i.to_state IN ('failed', 'expired') THEN now() ELSE m.final_at END,
-                       -- a released claim never made its request
-                       attempts            = m.attempts - CASE WHEN i.kind = 'released' THEN 1 ELSE 0 END,
+                       -- a claim that never made its request does not count as an attempt
+                       attempts            = m.attempts - CASE WHEN NOT i.attempted AND m.state = 'sending' THEN 1 ELSE 0 END,
                        lease_owner         = NULL,
                        lease_expires_at    = NULL
                   FROM input i
@@ -67,9 +67,9 @@ extension Outbox {
             ),
             -- 2. Every request made, applied or not.
             attempt_events AS (
-                INSERT INTO message_events (message_id, kind, source, provider_status, http_status, error_code,
+                INSERT INTO message_events (message_id, at, kind, source, provider_status, http_status, error_code,
                                             error_class, latency_ms, detail)
-                SELECT i.id, 'attempt', 'dispatcher', i.provider_status, i.http_status, i.error_code, i.error_class,
+                SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher', i.provider_status, i.http_status, i.error_code, i.error_class,
                        i.latency_ms, i.detail
                   FROM input i
                  WHERE i.attempted
