@@ -6,6 +6,8 @@ let commands: [any CLICommand.Type] = [
     MigrateCommand.self,
     ValidateCommand.self,
     SubmitCommand.self,
+    RunCommand.self,
+    ResumeCommand.self,
     SandboxCommand.self,
     BenchClientCommand.self,
 ]
