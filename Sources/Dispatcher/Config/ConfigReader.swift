@@ -127,6 +127,10 @@ struct ConfigReader {
                 }
             }
         }
+        // A send must be able to finish inside its lease, with time to spare for the rate limiter.
+        if let slowest = c.providers.values.max(by: { $0.timeoutSeconds < $1.timeoutSeconds }), c.leaseSeconds < slowest.timeoutSeconds + 2 {
+            throw fail("lease_s", "must be at least providers.\(slowest.name).timeout_s + 2 s (\((slowest.timeoutSeconds + 2).formatted()))")
+        }
         for (number, sender) in c.senders {
             if let p = sender.provider, c.providers[p] == nil {
                 throw fail("senders.\(number).provider", "no provider named '\(p)' (configured: \(c.providers.keys.sorted().joined(separator: ", ")))")
