@@ -6,6 +6,7 @@ let commands: [any CLICommand.Type] = [
     MigrateCommand.self,
     ValidateCommand.self,
     SubmitCommand.self,
+    RunCommand.self,
     ReportCommand.self,
     StatusCommand.self,
     CancelCommand.self,

@@ -117,9 +117,8 @@ import Testing
             VALUES ('sender:+12435678910', 5, 5, 0, 0.5, now(), 'auth_failed')
             """)
         let r = try DispatcherBinary.run(["resume", "--sender", "2435678910"], environment: ["DATABASE_URL": db.conninfo])
-        #expect(r.stdout.contains("sender:+12435678910 resumed"))
-        let row = try #require(try await c.query("SELECT halted_at IS NULL, slow_factor FROM rate_limits").first)
-        #expect(try row.decode((Bool, Double).self) == (true, 1))
+        #expect(r.stdout.contains("resumed sender:+12435678910"), "\(r.stdout) \(r.stderr)")
+        #expect(try await c.query("SELECT halted_at IS NULL FROM rate_limits").scalar(Bool.self) == true)
     }
 
     @Test func pruneRemovesOnlyFinishedCampaignsBeforeTheDate() async throws {

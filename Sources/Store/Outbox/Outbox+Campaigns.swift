@@ -112,16 +112,3 @@ extension Outbox {
         return result
     }
 }
-
-extension Outbox {
-    /// Clears a halt on a rate-limit key (`sender:+1…`, `provider:NAME`) and restores its
-    /// full rate; wakes the workers. False when the key was not halted.
-    public static func rateLimitResume(_ c: Connection, key: String) async throws -> Bool {
-        let n = try await c.execute("""
-            UPDATE rate_limits SET halted_at = NULL, halt_reason = NULL, slow_factor = 1
-             WHERE key = \(key) AND halted_at IS NOT NULL
-            """)
-        if n > 0 { try await c.notify(workChannel) }
-        return n > 0
-    }
-}

@@ -1,0 +1,100 @@
+public import Foundation
+import Jobs
+
+/// The worker's configuration (SPEC §3): a JSON file, every field optional.
+///
+/// ```json
+/// {"listen": "127.0.0.1:8080", "public_url": "https://sms.example.com", "spool": "jobs/incoming",
+///  "providers": {"plum": {"kind": "plum", "base_url": "…", "username": "acme", "password_env": "PLUM_PASSWORD",
+///                         "timeout_s": 10, "rate_per_second": 50, "burst": 50}},
+///  "senders": {"2435678910": {"provider": "plum", "rate_per_second": 1, "burst": 1}},
+///  "default_sender": {"rate_per_second": 10, "burst": 10},
+///  "retry": {"max_attempts": 5, "base_delay_s": 30, "max_delay_s": 3600},
+///  "poll": {"after_s": 120, "give_up_after_s": 604800},
+///  "lease_s": 60, "opt_out_scope": "sender", "concurrency": 16}
+/// ```
+/// With no providers configured, `plum` and `restcomm` point at the local sandbox
+/// (`http://127.0.0.1:8787`, its default credentials). Secrets come from the file or from the
+/// environment variable named by `password_env` / `auth_token_env`; `description` shows them
+/// as `****`.
+public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
+    public enum OptOutScope: String, Sendable { case sender, global }
+
+    public struct Retry: Sendable, Equatable {
+        public var maxAttempts = 5
+        public var baseDelaySeconds = 30.0
+        public var maxDelaySeconds = 3600.0
+        public init() {}
+    }
+
+    public struct Poll: Sendable, Equatable {
+        public var afterSeconds = 120.0
+        public var giveUpAfterSeconds = 604_800.0
+        public init() {}
+    }
+
+    /// A sender number's limits (`senders.NUMBER`).
+    public struct Sender: Sendable, Equatable {
+        /// E.164.
+        public var number: String
+        public var provider: String?
+        public var rateLimit: RateLimit
+    }
+
+    public var listen = "127.0.0.1:8080"
+    public var publicURL: URL?
+    public var spool = "jobs/incoming"
+    public var providers: [String: ProviderConfiguration] = [
+        "plum": .sandboxPlum(), "restcomm": .sandboxRestcomm(),
+    ]
+    /// By E.164 number.
+    public var senders: [String: Sender] = [:]
+    /// Limits of a sender number the file does not list.
+    public var defaultSenderRate = RateLimit(perSecond: 10, burst: 10)
+    public var retry = Retry()
+    public var poll = Poll()
+    public var leaseSeconds = 60.0
+    public var optOutScope = OptOutScope.sender
+    /// Sends in flight at once per worker.
+    public var concurrency = 16
+
+    public init() {}
+
+    /// The limits of `number` (E.164).
+    public func rateLimit(sender number: String) -> RateLimit {
+        senders[number]?.rateLimit ?? defaultSenderRate
+    }
+
+    public var description: String {
+        var lines = ["listen \(listen)", "public_url \(publicURL?.absoluteString ?? "-")", "spool \(spool)"]
+        for name in providers.keys.sorted() { lines.append("provider \(providers[name]!)") }
+        for number in senders.keys.sorted() { lines.append("sender \(number) \(senders[number]!.rateLimit)") }
+        lines.append("default sender \(defaultSenderRate)")
+        lines.append("retry max_attempts=\(retry.maxAttempts) base_delay_s=\(retry.baseDelaySeconds) max_delay_s=\(retry.maxDelaySeconds)")
+        lines.append("poll after_s=\(poll.afterSeconds) give_up_after_s=\(poll.giveUpAfterSeconds)")
+        lines.append("lease_s \(leaseSeconds), opt_out_scope \(optOutScope.rawValue), concurrency \(concurrency)")
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: Loading
+
+    /// Reads `path`; with `path` nil, `dispatcher.json` in the current directory if present,
+    /// else the defaults.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> DispatcherConfiguration {
+        let file = path ?? "dispatcher.json"
+        guard let data = FileManager.default.contents(atPath: file) else {
+            if path == nil { return DispatcherConfiguration() }
+            throw ConfigurationError(.unreadable, file: file, "cannot read the configuration file")
+        }
+        return try parse(Array(data), file: file, environment: environment)
+    }
+
+    public static func parse(_ bytes: [UInt8], file: String = "config", environment: [String: String] = [:]) throws(ConfigurationError) -> DispatcherConfiguration {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch {
+            throw ConfigurationError(file: "\(file):\(error.line):\(error.column)", error.message)
+        }
+        var reader = ConfigReader(file: file, environment: environment)
+        return try reader.configuration(json)
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+public import Store
+
+/// Sends one claimed message and turns the provider's answer into the `Completion` to record:
+/// rate limit first, then the lease check, the request, and the error policy.
+///
+/// | outcome | becomes |
+/// |---|---|
+/// | accepted | `accepted` with the provider id |
+/// | rejected, policy retry | `pending` with backoff (`failed` after max attempts, `expired` past expiry); 429 / queue overflow also slow the sender down |
+/// | rejected, policy fail | `failed` (unsubscribed: and an opt-out) |
+/// | rejected, policy halt | sender or provider halted; the message waits in `pending` |
+/// | unknown (timeout after sending, lost answer) | `in_doubt`: looked up, never blindly resent |
+/// | no connection (nothing sent) | retry |
+public struct MessageSender: Sendable {
+    public var providers: [String: any SMSProvider]
+    public var configuration: DispatcherConfiguration
+    public var limiter: RateLimiter
+    public var pool: ConnectionPool
+    public var logger: Logger
+
+    public init(providers: [String: any SMSProvider], configuration: DispatcherConfiguration, limiter: RateLimiter,
+                pool: ConnectionPool, logger: Logger) {
+        self.providers = providers
+        self.configuration = configuration
+        self.limiter = limiter
+        self.pool = pool
+        self.logger = logger
+    }
+
+    var retryPolicy: RetryPolicy {
+        RetryPolicy(maxAttempts: configuration.retry.maxAttempts, baseDelaySeconds: configuration.retry.baseDelaySeconds,
+                    maxDelaySeconds: configuration.retry.maxDelaySeconds)
+    }
+
+    public func send(_ item: WorkQueue.Item) async -> Completion {
+        let m = item.message
+        let metadata = ["message.id": String(m.id), "provider.name": m.provider]
+        guard let provider = providers[m.provider], let body = m.body else {
+            return Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .failed, attempted: false,
+                              errorClass: ErrorCode.invalidRequest.rawValue,
+                              detail: m.body == nil ? "message has no body" : "provider not configured")
+        }
+        // The shared rate: the sender number's bucket, then the provider account's if it has one.
+        do {
+            let senderKey = RateLimits.senderKey(m.from)
+            var open = try await limiter.acquire(key: senderKey, limit: configuration.rateLimit(sender: m.from), segments: m.segments)
+            if open, let providerLimit = configuration.providers[m.provider]?.rateLimit {
+                open = try await limiter.acquire(key: RateLimits.providerKey(m.provider), limit: providerLimit, segments: m.segments)
+            }
+            if !open { return release(m, "sender or provider halted") }
+        } catch {
+            return release(m, "rate limiter unavailable")
+        }
+        if let expiresAt = m.expiresAt, expiresAt <= Date() {
+            return Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .expired, attempted: false,
+                              errorClass: "expired", detail: "expires_at passed before sending")
+        }
+        // Never start a request the lease may not outlive: another worker could take the message over.
+        let timeout = configuration.providers[m.provider]?.timeoutSeconds ?? 10
+        let leaseLeft = configuration.leaseSeconds - (ContinuousClock.now - item.claimedAt).seconds
+        if leaseLeft < timeout + 1 {
+            return release(m, "lease too short to send")
+        }
+        let sms = OutgoingSMS(from: m.from, to: m.to, body: body, callbackURL: callbackURL(provider: provider, token: m.callbackToken))
+        let started = Date()
+        let result = await provider.send(sms)
+        var c = await completion(for: result, message: m, metadata: metadata)
+        c.attemptedAt = started
+        return c
+    }
+
+    func release(_ m: ClaimedMessage, _ why: String) -> Completion {
+        Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .released, attempted: false, detail: why)
+    }
+
+    func callbackURL(provider: any SMSProvider, token: String) -> URL? {
+        guard let base = configuration.publicURL, let kind = configuration.providers[provider.name]?.kind, kind != .null else { return nil }
+        return base.appending(path: "callbacks/\(kind.rawValue)/\(token)")
+    }
+
+    func completion(for result: SendResult, message m: ClaimedMessage, metadata: [String: String]) async -> Completion {
+        var c = Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .failed, httpStatus: result.httpStatus,
+                           latencyMilliseconds: Int(result.latency.seconds * 1000))
+        switch result.outcome {
+        case .accepted(let id, let status):
+            c.kind = .accepted
+            c.providerMessageID = id
+            c.providerStatus = status
+            return c
+        case .unknown(let why):
+            // It may have been sent: the rescuer looks it up before anything goes again.
+            c.kind = .inDoubt
+            c.errorClass = ErrorCode.timeout.rawValue
+            c.providerStatus = "unknown"
+            c.detail = why
+            c.nextAttemptAt = Date().addingTimeInterval(1)
+            logger.warning("send outcome unknown; message in doubt", metadata)
+            return c
+        case .noConnection(let why):
+            c.errorClass = ErrorCode.noConnection.rawValue
+            c.detail = why
+            return retry(c, m, rule: ErrorPolicy.rule(for: .noConnection))
+        case .rejected(let failure):
+            c.errorCode = failure.rawCode ?? failure.httpStatus.map(String.init)
+            c.errorClass = failure.code.rawValue
+            c.providerStatus = "rejected"
+            let rule = ErrorPolicy.rule(for: failure)
+            if rule.slowsDown { await limiter.slowDown(key: RateLimits.senderKey(m.from)) }
+            switch rule.action {
+            case .retry:
+                return retry(c, m, rule: rule)
+            case .fail:
+                c.kind = .failed
+                return c
+            case .failAndOptOut:
+                c.kind = .failedOptOut
+                return c
+            case .haltSender, .haltAccount:
+                let key = rule.action == .haltSender ? RateLimits.senderKey(m.from) : RateLimits.providerKey(m.provider)
+                do {
+                    let halted = try await pool.withConnection { try await RateLimits.rateLimitsHalt($0, key: key, reason: failure.code.rawValue) }
+                    if halted {
+                        logger.critical("HALTED \(key) after \(failure): nothing more is sent through it until 'dispatcher resume'",
+                                        metadata)
+                    }
+                } catch {
+                    logger.error("could not record the halt of \(key): \(error)", metadata)
+                }
+                // Not this message's fault: it waits for the resume.
+                c.kind = .retry
+                c.nextAttemptAt = Date()
+                return c
+            }
+        }
+    }
+
+    func retry(_ completion: Completion, _ m: ClaimedMessage, rule: ErrorRule) -> Completion {
+        var c = completion
+        var random = SystemRandomNumberGenerator()
+        switch retryPolicy.decide(attempts: m.attempts, rule: rule, expiresAt: m.expiresAt, now: Date(), using: &random) {
+        case .retry(let at):
+            c.kind = .retry
+            c.nextAttemptAt = at
+        case .exhausted:
+            c.kind = .failed
+            c.detail = "gave up after \(m.attempts) attempt(s)"
+        case .expired:
+            c.kind = .expired
+            c.detail = "the next attempt would come after expires_at"
+        }
+        return c
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

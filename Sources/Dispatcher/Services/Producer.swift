@@ -1,0 +1,97 @@
+import Foundation
+public import Store
+
+/// Claims due messages into the work queue — never more than the queue's free slots — and
+/// wakes on `LISTEN dispatcher_work`, on a freed slot, or on a jittered poll. On shutdown it
+/// stops claiming, releases the claimed messages no sender has started (back to `pending`,
+/// conditional on their token) and closes the queue.
+public struct Producer: Service {
+    public struct Configuration: Sendable {
+        public var owner: String
+        public var providers: [String]
+        public var leaseSeconds = 60.0
+        public var globalOptOut = false
+        /// Poll when no notification came, ±20 % jitter so workers do not poll in step.
+        public var pollInterval: Duration = .seconds(1)
+        public var maxBatch = 500
+        public init(owner: String, providers: [String]) {
+            self.owner = owner
+            self.providers = providers
+        }
+    }
+
+    public let name = "producer"
+    public var configuration: Configuration
+    public var pool: ConnectionPool
+    public var queue: WorkQueue
+    public var completer: Completer
+    /// Notified by the LISTEN connection (and by anyone who knows work arrived).
+    public var workArrived: WakeSignal
+    public var shutdown: Shutdown
+    public var logger: Logger
+
+    public init(configuration: Configuration, pool: ConnectionPool, queue: WorkQueue, completer: Completer,
+                workArrived: WakeSignal, shutdown: Shutdown, logger: Logger) {
+        self.configuration = configuration
+        self.pool = pool
+        self.queue = queue
+        self.completer = completer
+        self.workArrived = workArrived
+        self.shutdown = shutdown
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let slotFreed = queue.slotFreed
+        shutdown.onTrigger { [workArrived] in
+            workArrived.notify()
+            slotFreed.notify()
+        }
+        var failures = 0
+        while !shutdown.isTriggered && !Task.isCancelled {
+            let free = await queue.freeSlots
+            if free == 0 {
+                await slotFreed.wait(timeout: configuration.pollInterval)
+                continue
+            }
+            let limit = min(free, configuration.maxBatch)
+            let claimed: [ClaimedMessage]
+            do {
+                claimed = try await pool.withConnection { c in
+                    try await Outbox.messagesClaim(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
+                                                   providers: configuration.providers, globalOptOut: configuration.globalOptOut)
+                }
+                failures = 0
+            } catch {
+                failures += 1
+                logger.error("claim failed (\(failures) in a row): \(error)")
+                await shutdown.sleep(for: .milliseconds(min(5000, 200 * (1 << min(failures, 5)))))
+                continue
+            }
+            if shutdown.isTriggered {
+                // Claimed just as the shutdown came: hand them straight back.
+                await completer.submit(claimed.map { release($0) })
+                break
+            }
+            if !claimed.isEmpty {
+                logger.debug("claimed \(claimed.count)")
+                await queue.push(claimed)
+            }
+            if claimed.count < limit {
+                // Nothing more is due now: wait for a notification or the next poll.
+                let jitter = Double.random(in: 0.8...1.2)
+                await workArrived.wait(timeout: configuration.pollInterval * jitter)
+            }
+        }
+        let unsent = await queue.takeQueued()
+        if !unsent.isEmpty {
+            logger.info("releasing \(unsent.count) claimed message(s) not yet sent")
+            await completer.submit(unsent.map { release($0) })
+        }
+        await queue.close()
+    }
+
+    func release(_ m: ClaimedMessage) -> Completion {
+        Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .released, attempted: false, detail: "released at shutdown")
+    }
+}

@@ -1,0 +1,78 @@
+public import Store
+
+/// Claimed messages between the producer and the senders, with the slot accounting that
+/// keeps the producer from claiming more than it can send: free = capacity − queued − in flight.
+public actor WorkQueue {
+    /// A claimed message and when it was claimed (for the lease check before sending).
+    public struct Item: Sendable {
+        public var message: ClaimedMessage
+        public var claimedAt: ContinuousClock.Instant
+    }
+
+    public let capacity: Int
+    private var queued: [Item] = []
+    private var head = 0
+    private var inFlight = 0
+    private var closed = false
+    private var waiters: [CheckedContinuation<Item?, Never>] = []
+    /// Notified whenever a slot frees up.
+    public nonisolated let slotFreed = WakeSignal()
+
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    public var freeSlots: Int { closed ? 0 : capacity - (queued.count - head) - inFlight }
+    public var isIdle: Bool { queued.count == head && inFlight == 0 }
+
+    public func push(_ messages: [ClaimedMessage]) {
+        let now = ContinuousClock.now
+        for m in messages {
+            let item = Item(message: m, claimedAt: now)
+            if !waiters.isEmpty {
+                inFlight += 1
+                waiters.removeFirst().resume(returning: item)
+            } else {
+                queued.append(item)
+            }
+        }
+    }
+
+    /// The next message to send (now in flight), or nil once closed and empty.
+    public func next() async -> Item? {
+        if head < queued.count {
+            let item = queued[head]
+            head += 1
+            if head > 256 && head * 2 > queued.count {
+                queued.removeFirst(head)
+                head = 0
+            }
+            inFlight += 1
+            return item
+        }
+        if closed || Task.isCancelled { return nil }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// A sender finished its message.
+    public func done() {
+        inFlight -= 1
+        slotFreed.notify()
+    }
+
+    /// Takes out every queued message not yet being sent (to release it).
+    public func takeQueued() -> [ClaimedMessage] {
+        let rest = queued[head...].map(\.message)
+        queued.removeAll()
+        head = 0
+        return rest
+    }
+
+    /// No more messages: waiting senders get nil.
+    public func close() {
+        closed = true
+        let w = waiters
+        waiters.removeAll()
+        for c in w { c.resume(returning: nil) }
+    }
+}

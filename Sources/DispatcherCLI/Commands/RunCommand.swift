@@ -1,0 +1,77 @@
+import Dispatcher
+import Foundation
+import Store
+
+enum RunCommand: CLICommand {
+    static let name = "run"
+    static let summary = "the worker: dispatch due messages (until SIGTERM, or --until-idle)"
+    static let usage = """
+    usage: dispatcher run [--config FILE] [--until-idle] [--worker-id ID] [--bench]
+
+    The long-running worker. Claims due messages from DATABASE_URL (FOR UPDATE SKIP LOCKED,
+    under a lease with a fencing token), sends them at the configured rates through the
+    configured providers, records every outcome, retries with backoff, and settles messages
+    in doubt (a timeout, a dead worker) by looking them up at the provider. Several workers
+    may share one database.
+
+      --config FILE     configuration (default dispatcher.json if present; SPEC §3)
+      --until-idle      exit 0 once this worker has nothing in hand and no message of its
+                        providers is 'sending' or 'in_doubt', or 'pending' and due
+                        (next_attempt_at passed) in an active campaign whose sender and
+                        provider are not halted. Retries scheduled later, paused campaigns and
+                        halted senders do not keep it running; the next run picks them up.
+      --worker-id ID    lease owner name (default HOST:PID)
+      --bench           allow providers of kind "null" (accept everything in-process)
+      --grace-s N       on SIGTERM/SIGINT, wait at most N seconds (default 30) for sends in
+                        flight before cancelling them (they are then settled as in doubt)
+
+    SIGTERM/SIGINT: stop claiming, let sends in flight finish, record their outcomes,
+    release claimed but unsent messages back to pending, exit 0.
+    """
+
+    static func run(_ args: inout Arguments) async -> Int32 {
+        let logger = Logger(label: "dispatcher.run")
+        do {
+            let configPath = try args.option("--config")
+            let untilIdle = args.flag("--until-idle")
+            let bench = args.flag("--bench")
+            let workerID = try args.option("--worker-id")
+            let grace = try args.option("--grace-s")
+            let rest = try args.positionals()
+            guard rest.isEmpty else { throw CLIFailure.usage("run takes no arguments (got '\(rest[0])')") }
+            let configuration: DispatcherConfiguration
+            do { configuration = try DispatcherConfiguration.load(path: configPath) } catch {
+                throw CLIFailure(exitCode: error.kind == .unreadable ? ExitCode.usage : ExitCode.dataError, message: error.description)
+            }
+            if !bench, let null = configuration.providers.values.first(where: { $0.kind == .null }) {
+                throw CLIFailure(exitCode: ExitCode.dataError,
+                                 message: "providers.\(null.name): kind \"null\" accepts everything without sending; it is for benchmarks (run --bench)")
+            }
+            var options = DispatchEngine.Options()
+            options.untilIdle = untilIdle
+            if let workerID { options.workerID = workerID }
+            if let grace {
+                guard let s = Double(grace), s >= 0 else { throw CLIFailure.usage("--grace-s needs a number of seconds") }
+                options.gracePeriod = .milliseconds(Int64(s * 1000))
+            }
+            // TODO(spool): add the spool watcher here once it runs as a service:
+            //   options.extraServices.append(SpoolWatcher(directory: SpoolDirectory(path: configuration.spool), …))
+            // TODO(callbacks): add the callback/inbound HTTP server on configuration.listen (next issue).
+            let target = try await DatabaseTarget.resolve(allowEmbedded: false)
+            // Fail fast (69) when the database is unreachable.
+            let probe = try await Connection.connect(target.conninfo)
+            await probe.close()
+            let engine = DispatchEngine(configuration: configuration, conninfo: target.conninfo, options: options, logger: logger)
+            let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
+            logger.info("worker \(options.workerID) started: providers \(configuration.providers.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
+            try await engine.run()
+            signals.cancel()
+            logger.info("worker \(options.workerID) stopped (\(engine.shutdown.reason ?? "done"))")
+            return ExitCode.success
+        } catch {
+            let f = failure(from: error)
+            printError("dispatcher run: \(f.message)")
+            return f.exitCode
+        }
+    }
+}

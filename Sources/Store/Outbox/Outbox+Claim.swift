@@ -1,0 +1,92 @@
+public import Foundation
+
+extension Outbox {
+    /// Claims up to `limit` due messages for `owner` in ONE statement and returns those to send.
+    ///
+    /// Due means: `pending`, `next_attempt_at <= now` (send windows were applied at submit),
+    /// campaign `active`, provider among `providers`, and neither the sender number nor the
+    /// provider halted. Rows other workers hold are skipped (`SKIP LOCKED`), so concurrent
+    /// claims get disjoint sets. Each claimed row gets a lease until `now + leaseSeconds`, a new
+    /// fencing token and one more attempt. Rows past `expires_at` become `expired`, and rows
+    /// whose recipient opted out (of this sender, or of every sender: `sender = ''`, or any
+    /// opt-out when `globalOptOut`) become `suppressed`; both count against `limit` and are
+    /// never returned. Every transition is written to `message_events`.
+    public static func messagesClaim(
+        _ connection: Connection, owner: String, limit: Int, leaseSeconds: Double, providers: [String],
+        globalOptOut: Bool = false, now: Date? = nil
+    ) async throws -> [ClaimedMessage] {
+        guard limit > 0, !providers.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            -- The statement's clock: the caller's (tests) or the server's.
+            WITH clock AS (
+                SELECT coalesce(\(now)::timestamptz, now()) AS now
+            ),
+            -- 1. Due rows, oldest first, skipping rows another worker holds.
+            due AS (
+                SELECT m.id,
+                       m.expires_at IS NOT NULL AND m.expires_at <= clock.now AS is_expired,
+                       EXISTS (SELECT 1
+                                 FROM opt_outs o
+                                WHERE o.phone = m.to_number
+                                  AND (o.sender = m.from_number OR o.sender = '' OR \(globalOptOut))) AS is_opted_out
+                  FROM messages m
+                  JOIN campaigns c ON c.id = m.campaign_id
+                 CROSS JOIN clock
+                 WHERE m.state = 'pending'
+                   AND m.next_attempt_at <= clock.now
+                   AND c.status = 'active'
+                   AND m.provider = ANY(\(providers))
+                   -- halted senders and provider accounts wait for an operator
+                   AND NOT EXISTS (SELECT 1
+                                     FROM rate_limits r
+                                    WHERE r.halted_at IS NOT NULL
+                                      AND r.key IN ('sender:' || m.from_number, 'provider:' || m.provider))
+                 ORDER BY m.next_attempt_at
+                 LIMIT \(limit)
+                   FOR UPDATE OF m SKIP LOCKED
+            ),
+            -- 2. Claim them (lease, new fencing token, one more attempt), or finalise the
+            --    expired and opted-out ones, which are never sent.
+            claimed AS (
+                UPDATE messages m
+                   SET state            = CASE WHEN d.is_expired THEN 'expired'
+                                               WHEN d.is_opted_out THEN 'suppressed'
+                                               ELSE 'sending' END,
+                       lease_owner      = CASE WHEN d.is_expired OR d.is_opted_out THEN NULL ELSE \(owner) END,
+                       lease_expires_at = CASE WHEN d.is_expired OR d.is_opted_out THEN NULL
+                                               ELSE clock.now + make_interval(secs => \(leaseSeconds)) END,
+                       lease_token      = CASE WHEN d.is_expired OR d.is_opted_out THEN m.lease_token
+                                               ELSE nextval('message_lease_tokens') END,
+                       attempts         = m.attempts + CASE WHEN d.is_expired OR d.is_opted_out THEN 0 ELSE 1 END,
+                       first_attempt_at = CASE WHEN d.is_expired OR d.is_opted_out THEN m.first_attempt_at
+                                               ELSE coalesce(m.first_attempt_at, clock.now) END,
+                       final_at         = CASE WHEN d.is_expired OR d.is_opted_out THEN clock.now ELSE m.final_at END,
+                       error_class      = CASE WHEN d.is_expired THEN 'expired'
+                                               WHEN d.is_opted_out THEN 'unsubscribed'
+                                               ELSE m.error_class END
+                  FROM due d, clock
+                 WHERE m.id = d.id
+             RETURNING m.id, m.state, m.lease_token, m.campaign_id, m.external_id, m.provider, m.from_number,
+                       m.to_number, m.segments, m.attempts, m.expires_at, m.first_attempt_at, m.lease_expires_at,
+                       m.callback_token
+            ),
+            -- 3. One event per transition.
+            events AS (
+                INSERT INTO message_events (message_id, at, kind, source, from_state, to_state, detail)
+                SELECT claimed.id, clock.now, CASE WHEN claimed.state = 'sending' THEN 'claimed' ELSE 'state' END,
+                       'dispatcher', 'pending', claimed.state,
+                       CASE claimed.state WHEN 'sending' THEN 'lease ' || claimed.lease_token || ' by ' || \(owner)
+                                          WHEN 'expired' THEN 'expires_at passed before sending'
+                                          ELSE 'recipient opted out' END
+                  FROM claimed, clock
+            )
+            -- 4. The messages to send, with their bodies.
+            SELECT claimed.*, b.body
+              FROM claimed
+              LEFT JOIN message_bodies b ON b.message_id = claimed.id
+             WHERE claimed.state = 'sending'
+             ORDER BY claimed.id
+            """)
+        return try rows.map(ClaimedMessage.init(row:))
+    }
+}

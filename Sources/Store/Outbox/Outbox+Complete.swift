@@ -1,0 +1,101 @@
+extension Outbox {
+    /// The state a held message is completed from, and the source its events are written as.
+    public enum HeldState: String, Sendable {
+        /// Claimed by a producer; completed by the completer.
+        case sending
+        /// In doubt, held by a rescuer during its provider lookup.
+        case inDoubt = "in_doubt"
+
+        var eventSource: String { self == .sending ? "dispatcher" : "poll" }
+    }
+
+    /// Records a batch of outcomes in ONE statement (arrays bound and `unnest`ed).
+    ///
+    /// Each row applies only while the message is still `from` under the same fencing token:
+    /// a worker whose lease was taken over changes nothing. Returns the ids that applied.
+    /// Events: one `attempt` row per completion that made a request (HTTP status, provider
+    /// status, error codes, latency) — written even when the fencing check fails, because the
+    /// request did happen — and one `state` row per applied transition. `failedOptOut` also
+    /// adds an opt-out for the recipient (per sender, or for every sender when `globalOptOut`).
+    /// `accepted` schedules the first status poll `pollAfterSeconds` later.
+    @discardableResult
+    public static func messagesComplete(
+        _ connection: Connection, _ completions: [Completion], from held: HeldState = .sending,
+        pollAfterSeconds: Double = 120, globalOptOut: Bool = false
+    ) async throws -> Set<Int64> {
+        guard !completions.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            -- The batch, one row per held message.
+            WITH input AS (
+                SELECT *
+                  FROM unnest(\(completions.map(\.messageID)), \(completions.map(\.leaseToken)),
+                              \(completions.map(\.kind.rawValue)), \(completions.map(\.kind.state)),
+                              \(completions.map(\.attempted)), \(completions.map(\.providerMessageID)),
+                              \(completions.map(\.providerStatus)), \(completions.map(\.nextAttemptAt)),
+                              \(completions.map(\.errorCode)), \(completions.map(\.errorClass)),
+                              \(completions.map { $0.httpStatus.map(Int32.init(clamping:)) }),
+                              \(completions.map { $0.latencyMilliseconds.map(Int32.init(clamping:)) }),
+                              \(completions.map(\.detail)), \(completions.map(\.attemptedAt)))
+                       AS i(id, token, kind, to_state, attempted, provider_message_id, provider_status, next_attempt_at,
+                            error_code, error_class, http_status, latency_ms, detail, attempted_at)
+            ),
+            -- 1. Apply each outcome if the message is still held under the same token (fencing).
+            done AS (
+                UPDATE messages m
+                   SET state               = i.to_state,
+                       provider_message_id = coalesce(i.provider_message_id, m.provider_message_id),
+                       accepted_at         = CASE WHEN i.to_state = 'accepted' THEN now() ELSE m.accepted_at END,
+                       poll_next_at        = CASE WHEN i.to_state = 'accepted'
+                                                  THEN now() + make_interval(secs => \(pollAfterSeconds))
+                                                  ELSE m.poll_next_at END,
+                       next_attempt_at     = coalesce(i.next_attempt_at, m.next_attempt_at),
+                       -- an accepted message carries no error; others keep the latest one
+                       error_code          = CASE WHEN i.to_state = 'accepted' THEN NULL
+                                                  ELSE coalesce(i.error_code, m.error_code) END,
+                       error_class         = CASE WHEN i.to_state = 'accepted' THEN NULL
+                                                  ELSE coalesce(i.error_class, m.error_class) END,
+                       final_at            = CASE WHEN i.to_state IN ('failed', 'expired') THEN now() ELSE m.final_at END,
+                       -- a claim that never made its request does not count as an attempt
+                       attempts            = m.attempts - CASE WHEN NOT i.attempted AND m.state = 'sending' THEN 1 ELSE 0 END,
+                       lease_owner         = NULL,
+                       lease_expires_at    = NULL
+                  FROM input i
+                 WHERE m.id = i.id
+                   AND m.state = \(held.rawValue)
+                   AND m.lease_token = i.token
+             RETURNING m.id, m.to_number, m.from_number
+            ),
+            -- 2. Every request made, applied or not.
+            attempt_events AS (
+                INSERT INTO message_events (message_id, at, kind, source, provider_status, http_status, error_code,
+                                            error_class, latency_ms, detail)
+                SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher', i.provider_status, i.http_status, i.error_code, i.error_class,
+                       i.latency_ms, i.detail
+                  FROM input i
+                 WHERE i.attempted
+            ),
+            -- 3. Every transition applied.
+            state_events AS (
+                INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_code, error_class, detail)
+                SELECT d.id, 'state', \(held.eventSource), \(held.rawValue), i.to_state, i.error_code, i.error_class,
+                       CASE i.kind WHEN 'released' THEN 'claim released unsent'
+                                   WHEN 'retry' THEN 'retry at ' || i.next_attempt_at
+                                   WHEN 'accepted' THEN 'provider id ' || i.provider_message_id
+                                   ELSE i.detail END
+                  FROM done d
+                  JOIN input i ON i.id = d.id
+            ),
+            -- 4. Recipients the provider reports as unsubscribed go on the opt-out list.
+            opted_out AS (
+                INSERT INTO opt_outs (phone, sender, source)
+                SELECT d.to_number, CASE WHEN \(globalOptOut) THEN '' ELSE d.from_number END, 'provider'
+                  FROM done d
+                  JOIN input i ON i.id = d.id
+                 WHERE i.kind = 'failed_opt_out'
+                    ON CONFLICT DO NOTHING
+            )
+            SELECT id FROM done
+            """)
+        return Set(try rows.map { try $0.decode(Int64.self, at: 0) })
+    }
+}

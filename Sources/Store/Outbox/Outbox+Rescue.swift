@@ -1,0 +1,175 @@
+public import Foundation
+
+/// A message in doubt that a rescuer holds while it looks the message up at the provider.
+public struct InDoubtMessage: Sendable, Equatable {
+    public var id: Int64
+    public var leaseToken: Int64
+    public var provider: String
+    public var from: String
+    public var to: String
+    public var body: String?
+    public var attempts: Int
+    public var firstAttemptAt: Date?
+    public var expiresAt: Date?
+}
+
+extension Outbox {
+    /// Moves messages whose lease expired (`sending`, `lease_expires_at < now`) to `in_doubt`:
+    /// their worker died or stalled mid-request, so they may or may not have been sent. They are
+    /// looked up no earlier than `lookupDelaySeconds` later (a request still in flight has
+    /// finished by then). Returns how many moved.
+    @discardableResult
+    public static func messagesRescue(
+        _ connection: Connection, limit: Int = 1000, lookupDelaySeconds: Double = 0, now: Date? = nil
+    ) async throws -> Int {
+        let rows = try await connection.query("""
+            WITH clock AS (
+                SELECT coalesce(\(now)::timestamptz, now()) AS now
+            ),
+            -- 1. Leases that ran out, oldest first.
+            stale AS (
+                SELECT m.id
+                  FROM messages m, clock
+                 WHERE m.state = 'sending'
+                   AND m.lease_expires_at < clock.now
+                 ORDER BY m.lease_expires_at
+                 LIMIT \(limit)
+                   FOR UPDATE OF m SKIP LOCKED
+            ),
+            -- 2. In doubt until the provider lookup settles them.
+            moved AS (
+                UPDATE messages m
+                   SET state = 'in_doubt',
+                       lease_owner = NULL,
+                       lease_expires_at = NULL,
+                       next_attempt_at = clock.now + make_interval(secs => \(lookupDelaySeconds)),
+                       error_class = 'timeout'
+                  FROM stale s, clock
+                 WHERE m.id = s.id
+             RETURNING m.id, m.lease_owner
+            ),
+            events AS (
+                INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
+                SELECT id, 'state', 'dispatcher', 'sending', 'in_doubt', 'timeout', 'lease expired'
+                  FROM moved
+            )
+            SELECT count(*) FROM moved
+            """)
+        return try rows.scalar(Int.self) ?? 0
+    }
+
+    /// Holds up to `limit` in-doubt messages whose lookup is due, for `owner`, with a new
+    /// fencing token. The hold is `next_attempt_at = now + leaseSeconds`: should the rescuer
+    /// die, another one looks them up after that.
+    public static func messagesInDoubtClaim(
+        _ connection: Connection, owner: String, limit: Int, leaseSeconds: Double, providers: [String], now: Date? = nil
+    ) async throws -> [InDoubtMessage] {
+        guard limit > 0, !providers.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            WITH clock AS (
+                SELECT coalesce(\(now)::timestamptz, now()) AS now
+            ),
+            -- 1. In-doubt messages due for a lookup, skipping those another rescuer holds.
+            due AS (
+                SELECT m.id
+                  FROM messages m, clock
+                 WHERE m.state = 'in_doubt'
+                   AND m.next_attempt_at <= clock.now
+                   AND m.provider = ANY(\(providers))
+                 ORDER BY m.next_attempt_at
+                 LIMIT \(limit)
+                   FOR UPDATE OF m SKIP LOCKED
+            ),
+            -- 2. Hold them under a new token while we ask the provider.
+            held AS (
+                UPDATE messages m
+                   SET lease_owner = \(owner),
+                       lease_token = nextval('message_lease_tokens'),
+                       next_attempt_at = clock.now + make_interval(secs => \(leaseSeconds))
+                  FROM due, clock
+                 WHERE m.id = due.id
+             RETURNING m.id, m.lease_token, m.provider, m.from_number, m.to_number, m.attempts, m.first_attempt_at,
+                       m.expires_at
+            )
+            SELECT held.*, b.body
+              FROM held
+              LEFT JOIN message_bodies b ON b.message_id = held.id
+             ORDER BY held.id
+            """)
+        return try rows.map { row in
+            InDoubtMessage(
+                id: try row["id"], leaseToken: try row["lease_token"], provider: try row["provider"],
+                from: try row["from_number"], to: try row["to_number"], body: try row["body"], attempts: try row["attempts"],
+                firstAttemptAt: try row["first_attempt_at"], expiresAt: try row["expires_at"])
+        }
+    }
+
+    /// Of `ids`, the provider message ids some message of `provider` already carries
+    /// (a lookup never adopts another message's send).
+    public static func messagesProviderIDsKnown(_ connection: Connection, provider: String, ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            SELECT provider_message_id
+              FROM messages
+             WHERE provider = \(provider)
+               AND provider_message_id = ANY(\(ids))
+            """)
+        return Set(try rows.map { try $0.decode(String.self, at: 0) })
+    }
+
+    /// Finalises `pending` messages past `expires_at` as `expired`, due or not (a deferred
+    /// retry or send window never outlives the expiry). Returns how many.
+    @discardableResult
+    public static func messagesExpire(_ connection: Connection, limit: Int = 1000, now: Date? = nil) async throws -> Int {
+        let rows = try await connection.query("""
+            WITH clock AS (
+                SELECT coalesce(\(now)::timestamptz, now()) AS now
+            ),
+            -- 1. Pending rows whose time ran out.
+            gone AS (
+                SELECT m.id
+                  FROM messages m, clock
+                 WHERE m.state = 'pending'
+                   AND m.expires_at <= clock.now
+                 LIMIT \(limit)
+                   FOR UPDATE OF m SKIP LOCKED
+            ),
+            -- 2. Final: never sent.
+            expired AS (
+                UPDATE messages m
+                   SET state = 'expired', final_at = clock.now, error_class = coalesce(m.error_class, 'expired')
+                  FROM gone, clock
+                 WHERE m.id = gone.id
+             RETURNING m.id
+            ),
+            events AS (
+                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
+                SELECT id, 'state', 'dispatcher', 'pending', 'expired', 'expires_at passed before sending'
+                  FROM expired
+            )
+            SELECT count(*) FROM expired
+            """)
+        return try rows.scalar(Int.self) ?? 0
+    }
+
+    /// Messages that keep `run --until-idle` running: `sending` or `in_doubt`, or `pending`
+    /// and due in an active campaign whose sender and provider are not halted (work this
+    /// worker could do now). Limited to `providers`.
+    public static func messagesOutstandingCount(_ connection: Connection, providers: [String], now: Date? = nil) async throws -> Int {
+        let rows = try await connection.query("""
+            SELECT count(*)
+              FROM messages m
+              JOIN campaigns c ON c.id = m.campaign_id
+             WHERE m.provider = ANY(\(providers))
+               AND (m.state IN ('sending', 'in_doubt')
+                    OR (m.state = 'pending'
+                        AND m.next_attempt_at <= coalesce(\(now)::timestamptz, now())
+                        AND c.status = 'active'
+                        AND NOT EXISTS (SELECT 1
+                                          FROM rate_limits r
+                                         WHERE r.halted_at IS NOT NULL
+                                           AND r.key IN ('sender:' || m.from_number, 'provider:' || m.provider))))
+            """)
+        return try rows.scalar(Int.self) ?? 0
+    }
+}

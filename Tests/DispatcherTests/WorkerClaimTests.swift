@@ -1,0 +1,187 @@
+import Foundation
+import Store
+import Testing
+import TestSupport
+
+/// The outbox statements against a real PostgreSQL: claim, fencing, expiry, opt-outs, rescue.
+@Suite("Worker claim statements")
+struct WorkerClaimTests {
+    @Test func claimNeverTakesMoreThanTheLimit() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(10))
+        let first = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"])
+        #expect(first.count == 3)
+        #expect(first.allSatisfy { $0.attempts == 1 && $0.body != nil && $0.leaseExpiresAt != nil })
+        #expect(Set(first.map(\.leaseToken)).count == 3)
+        let rest = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"])
+        #expect(rest.count == 7)
+        #expect(Set(first.map(\.id)).isDisjoint(with: rest.map(\.id)))
+        let none = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"])
+        #expect(none.isEmpty)
+        #expect(try await stateCounts(c) == ["sending": 10])
+        // Other providers' messages are not ours.
+        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"]).isEmpty)
+        await c.close()
+    }
+
+    @Test func concurrentClaimsGetDisjointSets() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(200))
+        let pool = db.pool(maxConnections: 4)
+        // Four claimers at once, each inside a transaction that holds its locks a moment.
+        let claims = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for i in 0..<4 {
+                group.addTask {
+                    try await pool.withTransaction { conn in
+                        let got = try await Outbox.messagesClaim(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"])
+                        try await conn.execute("SELECT pg_sleep(0.2)")
+                        return got.map(\.id)
+                    }
+                }
+            }
+            var all: [[Int64]] = []
+            for try await ids in group { all.append(ids) }
+            return all
+        }
+        let flat = claims.flatMap { $0 }
+        #expect(flat.count == 200)
+        #expect(Set(flat).count == 200)
+        #expect(claims.allSatisfy { $0.count <= 80 })
+        await pool.close()
+        await c.close()
+    }
+
+    @Test func completionWithAStaleTokenChangesNothing() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let ids = try await insertMessages(c, campaign: campaign, plainMessages(1))
+        let claimed = try #require(try await Outbox.messagesClaim(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"]).first)
+        let stale = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken - 1, kind: .accepted, providerMessageID: "P1")
+        #expect(try await Outbox.messagesComplete(c, [stale]).isEmpty)
+        #expect(try await states(c, ids) == [ids[0]: "sending"])
+        // The lease runs out: the rescuer puts it in doubt; the old holder's completion no longer applies.
+        #expect(try await Outbox.messagesRescue(c, now: Date().addingTimeInterval(120)) == 1)
+        let late = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken, kind: .accepted, providerMessageID: "P1")
+        #expect(try await Outbox.messagesComplete(c, [late]).isEmpty)
+        #expect(try await states(c, ids) == [ids[0]: "in_doubt"])
+        // The attempt itself is still on record.
+        let attempts = try await c.query("SELECT count(*) FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt'")
+        #expect(try attempts.scalar(Int.self) == 2)
+        await c.close()
+    }
+
+    @Test func completionWithTheCurrentTokenApplies() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let ids = try await insertMessages(c, campaign: campaign, plainMessages(4))
+        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"])
+        let later = Date().addingTimeInterval(300)
+        let done = try await Outbox.messagesComplete(c, [
+            Completion(messageID: claimed[0].id, leaseToken: claimed[0].leaseToken, kind: .accepted, providerMessageID: "P1",
+                       providerStatus: "queued", httpStatus: 200, latencyMilliseconds: 12),
+            Completion(messageID: claimed[1].id, leaseToken: claimed[1].leaseToken, kind: .retry, nextAttemptAt: later,
+                       errorClass: "http_5xx", httpStatus: 500),
+            Completion(messageID: claimed[2].id, leaseToken: claimed[2].leaseToken, kind: .failedOptOut,
+                       errorCode: "Attempt to send to unsubscribed recipient", errorClass: "unsubscribed", httpStatus: 200),
+            Completion(messageID: claimed[3].id, leaseToken: claimed[3].leaseToken, kind: .released, attempted: false),
+        ])
+        #expect(done == Set(claimed.map(\.id)))
+        #expect(try await states(c, ids) == [ids[0]: "accepted", ids[1]: "pending", ids[2]: "failed", ids[3]: "pending"])
+        let row = try #require(try await c.query("SELECT provider_message_id, accepted_at IS NOT NULL AS a, attempts FROM messages WHERE id = \(ids[0])").first)
+        #expect(try row["provider_message_id"] == "P1")
+        #expect(try row["a", as: Bool.self])
+        #expect(try row["attempts", as: Int.self] == 1)
+        let released = try await c.query("SELECT attempts FROM messages WHERE id = \(ids[3])")
+        #expect(try released.scalar(Int.self) == 0)
+        let optOut = try await c.query("SELECT count(*) FROM opt_outs WHERE phone = \(claimed[2].to) AND sender = \(claimed[2].from)")
+        #expect(try optOut.scalar(Int.self) == 1)
+        // claimed ×4, attempts ×3, state changes ×4
+        let events = try await c.query("SELECT kind, count(*) FROM message_events GROUP BY kind ORDER BY kind")
+        let counts = Dictionary(uniqueKeysWithValues: try events.map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) })
+        #expect(counts == ["attempt": 3, "claimed": 4, "state": 4])
+        // The retry is not due yet.
+        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"]).map(\.id) == [ids[3]])
+        await c.close()
+    }
+
+    @Test func pausedCampaignsAndHaltedSendersAreNotClaimed() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let paused = try await insertCampaign(c, status: "paused")
+        try await insertMessages(c, campaign: paused, plainMessages(3))
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).isEmpty)
+        try await c.execute("UPDATE campaigns SET status = 'active' WHERE id = \(paused)")
+        try await RateLimits.rateLimitsHalt(c, key: RateLimits.senderKey("+12435678910"), reason: "test")
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).isEmpty)
+        #expect(try await Outbox.messagesOutstandingCount(c, providers: ["plum"]) == 0)
+        #expect(try await RateLimits.rateLimitsResume(c, key: RateLimits.senderKey("+12435678910")))
+        #expect(try await Outbox.messagesOutstandingCount(c, providers: ["plum"]) == 3)
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).count == 3)
+        await c.close()
+    }
+
+    @Test func expiredMessagesBecomeExpiredAndOptedOutOnesSuppressed() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let past = Date().addingTimeInterval(-60)
+        let ids = try await insertMessages(c, campaign: campaign, [
+            TestMessage(to: "+15550000001", expiresAt: past),
+            TestMessage(to: "+15550000002"),
+            TestMessage(to: "+15550000003"),
+            TestMessage(to: "+15550000004", nextAttemptAt: Date().addingTimeInterval(3600), expiresAt: Date().addingTimeInterval(60)),
+            TestMessage(to: "+15550000005"),
+        ])
+        try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000002', '+12435678910', 'inbound')")
+        try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000003', '', 'operator')")
+        try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
+        let claimed = try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"])
+        #expect(claimed.map(\.id) == [ids[4]])  // opted out of another sender only
+        #expect(try await states(c, ids) == [ids[0]: "expired", ids[1]: "suppressed", ids[2]: "suppressed",
+                                             ids[3]: "pending", ids[4]: "sending"])
+        // A deferred message whose expiry passes is expired without being due.
+        #expect(try await Outbox.messagesExpire(c, now: Date().addingTimeInterval(120)) == 1)
+        #expect(try await states(c, [ids[3]]) == [ids[3]: "expired"])
+        let final = try await c.query("SELECT count(*) FROM messages WHERE final_at IS NOT NULL AND attempts = 0")
+        #expect(try final.scalar(Int.self) == 4)
+        await c.close()
+    }
+
+    @Test func globalOptOutScopeSuppressesForEverySender() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let ids = try await insertMessages(c, campaign: campaign, [TestMessage(to: "+15550000005")])
+        try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: true).isEmpty)
+        #expect(try await states(c, ids) == [ids[0]: "suppressed"])
+        await c.close()
+    }
+
+    @Test func rateLimitGrantsWholeSegmentsUpToTheBucket() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let key = RateLimits.senderKey("+12435678910")
+        try await RateLimits.rateLimitsConfigure(c, key: key, rate: 0.001, burst: 5)
+        let first = try #require(try await RateLimits.rateLimitsTake(c, key: key, requested: 3))
+        #expect(first.granted == 3)
+        let second = try #require(try await RateLimits.rateLimitsTake(c, key: key, requested: 3))
+        #expect(second.granted == 2)
+        #expect(try await RateLimits.rateLimitsTake(c, key: key, requested: 3)?.granted == 0)
+        #expect(try await RateLimits.rateLimitsTake(c, key: "sender:unknown", requested: 1) == nil)
+        let slowed = try #require(try await RateLimits.rateLimitsSlowDown(c, key: key))
+        #expect(slowed == 0.5)
+        try await RateLimits.rateLimitsHalt(c, key: key, reason: "auth_failed")
+        try await c.execute("UPDATE rate_limits SET tokens = 5 WHERE key = \(key)")
+        let halted = try #require(try await RateLimits.rateLimitsTake(c, key: key, requested: 1))
+        #expect(halted.halted && halted.granted == 0)
+        #expect(try await RateLimits.rateLimitsHalted(c).map(\.key) == [key])
+        await c.close()
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Store
+import Testing
+import TestSupport
+@testable import Dispatcher
+
+/// In-doubt sends, several workers, halts, and the shared rate.
+@Suite("Worker exactly once, halts and rate")
+struct WorkerExactlyOnceTests {
+    @Test func slowAnswersGoInDoubtAndTheRescuerAdoptsTheProviderID() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start { $0.slowAnswerRate = 0.5; $0.slowAnswerDelay = 1.5; $0.seed = 3 }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(10))
+        var configuration = workerConfiguration(sandbox: sandbox.base)
+        configuration.providers["plum"]!.timeoutSeconds = 0.3
+        let running = RunningEngine.start(configuration, database: db, untilIdle: true)
+        #expect(try await running.finish(timeout: .seconds(40)))
+        #expect(try await stateCounts(c) == ["accepted": 10])
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.slowAnswers > 0)
+        #expect(stats.accepted == 10 && stats.duplicates == 0)
+        let adopted = try await c.query("SELECT count(*) FROM message_events WHERE kind = 'state' AND from_state = 'in_doubt' AND to_state = 'accepted'")
+        #expect(try adopted.scalar(Int.self) == stats.slowAnswers)
+        let attempts = try await c.query("SELECT count(*) FROM messages WHERE attempts = 1 AND provider_message_id IS NOT NULL")
+        #expect(try attempts.scalar(Int.self) == 10)
+        await c.close()
+        await sandbox.stop()
+    }
+
+    @Test func twoWorkersOnOneCampaignSendEachMessageOnce() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(100))
+        let configuration = workerConfiguration(sandbox: sandbox.base, rate: 100)
+        let one = RunningEngine.start(configuration, database: db, workerID: "w1", untilIdle: true)
+        let two = RunningEngine.start(configuration, database: db, workerID: "w2", untilIdle: true)
+        #expect(try await one.finish())
+        #expect(try await two.finish())
+        #expect(try await stateCounts(c) == ["accepted": 100])
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == 100 && stats.duplicates == 0)
+        let owners = try await c.query("SELECT count(*) FILTER (WHERE detail LIKE '% by w1'), count(*) FILTER (WHERE detail LIKE '% by w2') FROM message_events WHERE kind = 'claimed'")
+        #expect(try owners[0].decode(Int.self, at: 0) > 0)
+        #expect(try owners[0].decode(Int.self, at: 1) > 0)
+        await c.close()
+        await sandbox.stop()
+    }
+
+    @Test func authFailureHaltsTheProviderUntilResumed() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(30))
+        var configuration = workerConfiguration(sandbox: sandbox.base, concurrency: 4)
+        configuration.providers["plum"]!.password = Secret("wrong")
+        let halted = RunningEngine.start(configuration, database: db, untilIdle: true)
+        // Halted work is not "due": the until-idle worker ends with everything pending.
+        #expect(try await halted.finish())
+        #expect(try await stateCounts(c) == ["pending": 30])
+        let halts = try await RateLimits.rateLimitsHalted(c)
+        #expect(halts.map(\.key) == ["provider:plum"])
+        #expect(halts.first?.reason == "auth_failed")
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == 0)
+        #expect(stats.authFailures >= 1 && stats.authFailures <= 4)
+        // The operator fixes the password and resumes.
+        let resume = try DispatcherBinary.run(["resume", "--provider", "plum"], environment: ["DATABASE_URL": db.conninfo])
+        #expect(resume.status == 0, "\(resume.stderr)")
+        #expect(try await RateLimits.rateLimitsHalted(c).isEmpty)
+        configuration.providers["plum"]!.password = Secret("sandbox")
+        let resumed = RunningEngine.start(configuration, database: db, untilIdle: true)
+        #expect(try await resumed.finish())
+        #expect(try await stateCounts(c) == ["accepted": 30])
+        #expect(await sandbox.sandbox.stats().duplicates == 0)
+        await c.close()
+        await sandbox.stop()
+    }
+
+    /// One sender at 20 segments/s, burst 5, shared by two workers; a quarter of the messages are
+    /// two segments long. Counted from the sandbox's acceptance times.
+    @Test func twoWorkersShareOneSendersRate() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let long = String(repeating: "Please confirm your appointment. ", count: 6)  // 198 GSM-7 characters: 2 segments
+        var messages = plainMessages(60)
+        for i in 0..<20 { messages.append(TestMessage(to: String(format: "+1555100%04d", i), body: long + "#\(i)", segments: 2)) }
+        messages.shuffle()
+        try await insertMessages(c, campaign: campaign, messages)  // 100 segments: about 5 s at 20/s
+        var configuration = workerConfiguration(sandbox: sandbox.base)
+        configuration.senders["+12435678910"] = .init(number: "+12435678910", provider: "plum", rateLimit: RateLimit(perSecond: 20, burst: 5))
+        let one = RunningEngine.start(configuration, database: db, workerID: "w1", untilIdle: true)
+        let two = RunningEngine.start(configuration, database: db, workerID: "w2", untilIdle: true)
+        #expect(try await one.finish())
+        #expect(try await two.finish())
+        #expect(try await stateCounts(c) == ["accepted": 80])
+        let accepted = await sandbox.sandbox.store.allMessages()
+        #expect(accepted.count == 80)
+        #expect(accepted.map(\.segments).reduce(0, +) == 100)
+        let times = accepted.map { ($0.acceptedAt.timeIntervalSince1970, $0.segments) }.sorted { $0.0 < $1.0 }
+        // Sustained rate: what came after the initial burst, over the time it took.
+        let span = times.last!.0 - times.first!.0
+        let rate = Double(100 - 5) / span
+        #expect(abs(rate - 20) <= 1, "achieved \(rate) segments/s over \(span) s")
+        // No one-second window holds more than rate + burst.
+        var worst = 0
+        for (i, (start, _)) in times.enumerated() {
+            let inWindow = times[i...].prefix { $0.0 < start + 1 }.map(\.1).reduce(0, +)
+            worst = max(worst, inWindow)
+        }
+        #expect(worst <= 25, "a one-second window held \(worst) segments")
+        #expect(await sandbox.sandbox.stats().duplicates == 0)
+        await c.close()
+        await sandbox.stop()
+    }
+}

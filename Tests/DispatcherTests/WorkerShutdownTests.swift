@@ -1,0 +1,115 @@
+import Foundation
+import Glibc
+import Store
+import Testing
+import TestSupport
+@testable import Dispatcher
+
+/// `dispatcher run` as a subprocess against an in-process sandbox: SIGTERM and kill -9.
+@Suite("Worker shutdown")
+struct WorkerShutdownTests {
+    /// A `dispatcher run` child process; stderr goes to a temp file.
+    final class Worker {
+        let process = Process()
+        let log: URL
+
+        init(config: URL, database: TestDatabase, arguments: [String] = []) throws {
+            log = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.executableURL = DispatcherBinary.url
+            process.arguments = ["run", "--config", config.path] + arguments
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = database.conninfo
+            process.environment = env
+            process.standardError = try FileHandle(forWritingTo: log)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        /// Waits for the exit (polling, off the cooperative pool's toes); nil on timeout.
+        func exitStatus(timeout: Duration = .seconds(30)) async -> Int32? {
+            let deadline = ContinuousClock.now + timeout
+            while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+            if process.isRunning {
+                signal(SIGKILL)
+                return nil
+            }
+            return process.terminationStatus
+        }
+
+        var stderr: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        deinit { try? FileManager.default.removeItem(at: log) }
+    }
+
+    func writeConfig(sandbox: URL, rate: Double, leaseSeconds: Double = 60) throws -> URL {
+        let json = """
+            {"providers": {"plum": {"kind": "plum", "base_url": "\(sandbox.absoluteString)", "username": "sandbox",
+                                    "password_env": "TEST_PLUM_PASSWORD", "timeout_s": 1}},
+             "default_sender": {"rate_per_second": \(rate), "burst": 2},
+             "retry": {"base_delay_s": 0.1, "max_delay_s": 0.5},
+             "lease_s": \(leaseSeconds), "concurrency": 4}
+            """
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString).json")
+        try json.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func count(_ c: Connection, _ state: String) async throws -> Int {
+        try await c.query("SELECT count(*) FROM messages WHERE state = \(state)").scalar(Int.self) ?? 0
+    }
+
+    @Test func sigtermLeavesNothingSending() async throws {
+        setenv("TEST_PLUM_PASSWORD", "sandbox", 1)
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start { $0.sentDelay = 0 }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(80))
+        let config = try writeConfig(sandbox: sandbox.base, rate: 20)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let worker = try Worker(config: config, database: db)
+        #expect(try await eventually { try await count(c, "accepted") >= 10 })
+        worker.signal(SIGTERM)
+        let status = await worker.exitStatus()
+        #expect(status == 0, "\(worker.stderr)")
+        #expect(try await count(c, "sending") == 0)
+        let accepted = try await count(c, "accepted")
+        #expect(accepted < 80)
+        #expect(try await count(c, "pending") == 80 - accepted)
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == accepted && stats.duplicates == 0)
+        #expect(!worker.stderr.contains("sandbox\""))  // the password never shows
+        await c.close()
+        await sandbox.stop()
+    }
+
+    @Test func killMinusNineThenRestartSendsEveryMessageExactlyOnce() async throws {
+        setenv("TEST_PLUM_PASSWORD", "sandbox", 1)
+        let db = try await TestPostgres.database()
+        // Slow answers keep requests in flight when the worker dies.
+        let sandbox = try SandboxFixture.start { $0.slowAnswerRate = 0.3; $0.slowAnswerDelay = 0.5; $0.seed = 11 }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(60))
+        let config = try writeConfig(sandbox: sandbox.base, rate: 30, leaseSeconds: 4)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let first = try Worker(config: config, database: db)
+        #expect(try await eventually { try await count(c, "accepted") >= 10 })
+        first.signal(SIGKILL)
+        _ = await first.exitStatus()
+        let sending = try await count(c, "sending")
+        #expect(sending > 0)  // claims were held when it died: their leases must be rescued
+        let second = try Worker(config: config, database: db, arguments: ["--until-idle"])
+        let status = await second.exitStatus(timeout: .seconds(60))
+        #expect(status == 0, "\(second.stderr)")
+        #expect(try await stateCounts(c) == ["accepted": 60], "left sending after the kill: \(sending)")
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == 60)
+        #expect(stats.duplicates == 0)
+        await c.close()
+        await sandbox.stop()
+    }
+}
