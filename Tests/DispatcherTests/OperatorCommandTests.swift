@@ -113,8 +113,8 @@ import Testing
         let db = try await TestPostgres.database()
         let c = try await db.connect()
         try await c.execute("""
-            INSERT INTO rate_limits (key, rate, burst, tokens, slow_factor, halted_at, halt_reason)
-            VALUES ('sender:+12435678910', 5, 5, 0, 0.5, now(), 'auth_failed')
+            INSERT INTO rate_limits (key, rate, burst, slow_factor, halted_at, halt_reason)
+            VALUES ('sender:+12435678910', 5, 5, 0.5, now(), 'auth_failed')
             """)
         let r = try DispatcherBinary.run(["resume", "--sender", "2435678910"], environment: ["DATABASE_URL": db.conninfo])
         #expect(r.stdout.contains("resumed sender:+12435678910"), "\(r.stdout) \(r.stderr)")

@@ -164,23 +164,29 @@ struct WorkerClaimTests {
         await c.close()
     }
 
-    @Test func rateLimitGrantsWholeSegmentsUpToTheBucket() async throws {
+    @Test func rateLimitReservationsStartWhenTheBucketHasRoom() async throws {
         let db = try await TestPostgres.database()
         let c = try await db.connect()
         let key = RateLimits.senderKey("+12435678910")
-        try await RateLimits.rateLimitsConfigure(c, key: key, rate: 0.001, burst: 5)
-        let first = try #require(try await RateLimits.rateLimitsTake(c, key: key, requested: 3))
-        #expect(first.granted == 3)
-        let second = try #require(try await RateLimits.rateLimitsTake(c, key: key, requested: 3))
-        #expect(second.granted == 2)
-        #expect(try await RateLimits.rateLimitsTake(c, key: key, requested: 3)?.granted == 0)
-        #expect(try await RateLimits.rateLimitsTake(c, key: "sender:unknown", requested: 1) == nil)
+        try await RateLimits.rateLimitsConfigure(c, key: key, rate: 1, burst: 5)
+        // a full bucket: the burst may go at once
+        let first = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 3))
+        #expect(first.segments == 3)
+        #expect(first.start.timeIntervalSinceNow < 1)
+        let second = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 2))
+        #expect(second.start.timeIntervalSinceNow < 1)
+        // the burst is spent: the next 3 start when 3 more have refilled (about 3 s at 1/s)
+        let third = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 3))
+        #expect(third.start.timeIntervalSince(first.start) > 2.5)
+        #expect(third.start.timeIntervalSince(first.start) < 3.5)
+        // never more than the burst in one reservation
+        #expect(try await RateLimits.rateLimitsReserve(c, key: key, requested: 50)?.segments == 5)
+        #expect(try await RateLimits.rateLimitsReserve(c, key: "sender:unknown", requested: 1) == nil)
         let slowed = try #require(try await RateLimits.rateLimitsSlowDown(c, key: key))
         #expect(slowed == 0.5)
         try await RateLimits.rateLimitsHalt(c, key: key, reason: "auth_failed")
-        try await c.execute("UPDATE rate_limits SET tokens = 5 WHERE key = \(key)")
-        let halted = try #require(try await RateLimits.rateLimitsTake(c, key: key, requested: 1))
-        #expect(halted.halted && halted.granted == 0)
+        let halted = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 1))
+        #expect(halted.halted && halted.segments == 0)
         #expect(try await RateLimits.rateLimitsHalted(c).map(\.key) == [key])
         await c.close()
     }

@@ -50,7 +50,8 @@ struct WorkerShutdownTests {
                                     "password_env": "TEST_PLUM_PASSWORD", "timeout_s": 1}},
              "default_sender": {"rate_per_second": \(rate), "burst": 2},
              "retry": {"base_delay_s": 0.1, "max_delay_s": 0.5},
-             "lease_s": \(leaseSeconds), "concurrency": 4}
+             "lease_s": \(leaseSeconds), "concurrency": 4, "listen": "127.0.0.1:0",
+             "spool": "\(FileManager.default.temporaryDirectory.path)/spool-\(UUID().uuidString)"}
             """
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString).json")
         try json.write(to: url, atomically: true, encoding: .utf8)
@@ -64,7 +65,8 @@ struct WorkerShutdownTests {
     @Test func sigtermLeavesNothingSending() async throws {
         setenv("TEST_PLUM_PASSWORD", "sandbox", 1)
         let db = try await TestPostgres.database()
-        let sandbox = try SandboxFixture.start { $0.sentDelay = 0 }
+        // callbacks off: these tests watch the send side, and a callback would move messages on to 'sent'
+        let sandbox = try SandboxFixture.start { $0.sentDelay = 0; $0.callbacks = false }
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(80))
@@ -90,7 +92,7 @@ struct WorkerShutdownTests {
         setenv("TEST_PLUM_PASSWORD", "sandbox", 1)
         let db = try await TestPostgres.database()
         // Slow answers keep requests in flight when the worker dies.
-        let sandbox = try SandboxFixture.start { $0.slowAnswerRate = 0.3; $0.slowAnswerDelay = 0.5; $0.seed = 11 }
+        let sandbox = try SandboxFixture.start { $0.slowAnswerRate = 0.3; $0.slowAnswerDelay = 0.5; $0.seed = 11; $0.callbacks = false }
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(60))

@@ -4,7 +4,7 @@ public import Foundation
 ///
 /// Profile file (`dispatcher sandbox --config FILE`):
 /// ```json
-/// {"listen": "127.0.0.1:9090", "profile": "realistic",
+/// {"listen": "127.0.0.1:8787", "profile": "realistic",
 ///  "plum": {"username": "sandbox", "password": "sandbox"},
 ///  "restcomm": {"account_sid": "ACsandbox", "auth_token": "sandbox"},
 ///  "knobs": {"server_error_rate": 0.05, "delivery_delay_max_s": 2}}

@@ -27,12 +27,15 @@ public final class DispatchEngine: Sendable {
     public let queue: WorkQueue
     public let completer: Completer
     public let providers: [String: any SMSProvider]
+    /// Everything the worker counts; `/metrics` renders it.
+    public let metrics: Metrics
     let logger: Logger
     let http: HTTPClient
 
     /// `providers` overrides the clients built from the configuration (tests).
     public init(configuration: DispatcherConfiguration, conninfo: String, options: Options, logger: Logger,
-                providers: [String: any SMSProvider]? = nil) {
+                providers: [String: any SMSProvider]? = nil, metrics: Metrics = Metrics()) {
+        self.metrics = metrics
         self.configuration = configuration
         self.options = options
         self.conninfo = conninfo
@@ -52,7 +55,8 @@ public final class DispatchEngine: Sendable {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 
-    public func run() async throws {
+    /// `extraServices` run beside the engine's own (callback server, poller, spool).
+    public func run(extraServices: [any Service] = []) async throws {
         let names = providers.keys.sorted()
         let workArrived = WakeSignal()
         // Wake-ups from `pg_notify('dispatcher_work', …)`; the producer polls as well, so a
@@ -73,10 +77,13 @@ public final class DispatchEngine: Sendable {
         rescuerConfiguration.lookupDelaySeconds = (configuration.providers.values.map(\.timeoutSeconds).max() ?? 10) + 1
         rescuerConfiguration.holdSeconds = configuration.leaseSeconds
         let limiter = RateLimiter(pool: pool, logger: logger)
-        let sender = MessageSender(providers: providers, configuration: configuration, limiter: limiter, pool: pool, logger: logger)
+        var sender = MessageSender(providers: providers, configuration: configuration, limiter: limiter, pool: pool, logger: logger)
+        sender.metrics = metrics
+        var producer = Producer(configuration: producerConfiguration, pool: pool, queue: queue, completer: completer,
+                                workArrived: workArrived, shutdown: shutdown, logger: logger)
+        producer.metrics = metrics
         var services: [any Service] = [
-            Producer(configuration: producerConfiguration, pool: pool, queue: queue, completer: completer,
-                     workArrived: workArrived, shutdown: shutdown, logger: logger),
+            producer,
             SenderPool(concurrency: configuration.concurrency, queue: queue, sender: sender, completer: completer),
             completer,
             Rescuer(configuration: rescuerConfiguration, pool: pool, providers: providers, shutdown: shutdown, logger: logger),
@@ -84,7 +91,7 @@ public final class DispatchEngine: Sendable {
         if options.untilIdle {
             services.append(IdleWatcher(pool: pool, providers: names, queue: queue, completer: completer, shutdown: shutdown, logger: logger))
         }
-        services += options.extraServices
+        services += options.extraServices + extraServices
         let group = ServiceGroup(services: services, shutdown: shutdown, gracePeriod: options.gracePeriod, logger: logger)
         do {
             try await group.run()

@@ -18,6 +18,8 @@ public struct MessageSender: Sendable {
     public var limiter: RateLimiter
     public var pool: ConnectionPool
     public var logger: Logger
+    /// Sends, retries and rate-limiter waits go here.
+    public var metrics = Metrics()
 
     public init(providers: [String: any SMSProvider], configuration: DispatcherConfiguration, limiter: RateLimiter,
                 pool: ConnectionPool, logger: Logger) {
@@ -42,6 +44,7 @@ public struct MessageSender: Sendable {
                               detail: m.body == nil ? "message has no body" : "provider not configured")
         }
         // The shared rate: the sender number's bucket, then the provider account's if it has one.
+        let waitStarted = ContinuousClock.now
         do {
             let senderKey = RateLimits.senderKey(m.from)
             var open = try await limiter.acquire(key: senderKey, limit: configuration.rateLimit(sender: m.from), segments: m.segments)
@@ -52,6 +55,7 @@ public struct MessageSender: Sendable {
         } catch {
             return release(m, "rate limiter unavailable")
         }
+        metrics.observe("dispatcher_rate_limiter_wait_seconds", ["provider": m.provider], (ContinuousClock.now - waitStarted).seconds)
         if let expiresAt = m.expiresAt, expiresAt <= Date() {
             return Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .expired, attempted: false,
                               errorClass: "expired", detail: "expires_at passed before sending")
@@ -67,6 +71,18 @@ public struct MessageSender: Sendable {
         let result = await provider.send(sms)
         var c = await completion(for: result, message: m, metadata: metadata)
         c.attemptedAt = started
+        let outcome: String
+        switch result.outcome {
+        case .accepted: outcome = "accepted"
+        case .rejected: outcome = "rejected"
+        case .unknown: outcome = "unknown"
+        case .noConnection: outcome = "no_connection"
+        }
+        metrics.increment("dispatcher_sends_total", ["provider": m.provider, "outcome": outcome, "code": c.errorClass ?? ""])
+        metrics.observe("dispatcher_send_latency_seconds", ["provider": m.provider], result.latency.seconds)
+        if c.kind == .retry {
+            metrics.increment("dispatcher_retries_total", ["provider": m.provider, "code": c.errorClass ?? ""])
+        }
         return c
     }
 

@@ -29,6 +29,8 @@ public struct Producer: Service {
     public var workArrived: WakeSignal
     public var shutdown: Shutdown
     public var logger: Logger
+    /// Claim batch sizes go here (`dispatcher_claim_batch_size`).
+    public var metrics = Metrics()
 
     public init(configuration: Configuration, pool: ConnectionPool, queue: WorkQueue, completer: Completer,
                 workArrived: WakeSignal, shutdown: Shutdown, logger: Logger) {
@@ -75,6 +77,7 @@ public struct Producer: Service {
             }
             if !claimed.isEmpty {
                 logger.debug("claimed \(claimed.count)")
+                metrics.observe("dispatcher_claim_batch_size", [:], Double(claimed.count))
                 await queue.push(claimed)
             }
             if claimed.count < limit {

@@ -1,23 +1,29 @@
 import Foundation
 public import Store
 
-/// The worker's side of the shared rate limiter: takes segments from the database buckets a
-/// little ahead (about `prefetch` worth, so the database is not asked for every message) and
-/// paces sends evenly in between, at the bucket's effective rate, instead of bursting at the
-/// start of each second.
+/// The worker's side of the shared rate limiter: reserves segments in the database bucket a
+/// little ahead (about `prefetch` worth, so the database is not asked for every message),
+/// each reservation with the time it may start, and paces sends evenly from there at the
+/// bucket's effective rate instead of bursting at the start of each second. A reservation
+/// not used by its end is dropped, never spent late, so every worker together stays within
+/// rate + burst in any one-second window.
 public actor RateLimiter {
     private struct Bucket {
         var limit: RateLimit
         var configured = false
-        var tokens = 0.0
+        /// Segments left in the current reservation.
+        var reserved = 0.0
         var effectiveRate: Double
         var nextSend: ContinuousClock.Instant = .now
+        var reservationEnd: ContinuousClock.Instant = .now
     }
 
     private let pool: ConnectionPool
     private let prefetch: Double
     private let logger: Logger
     private var buckets: [String: Bucket] = [:]
+    /// One reservation request in flight per key; other senders wait for it.
+    private var reserving: [String: Task<Bool, any Error>] = [:]
 
     public init(pool: ConnectionPool, prefetch: Duration = .milliseconds(100), logger: Logger) {
         self.pool = pool
@@ -39,32 +45,56 @@ public actor RateLimiter {
         while true {
             try Task.checkCancellation()
             var bucket = buckets[key]!
-            if bucket.tokens >= need {
-                bucket.tokens -= need
+            let now = ContinuousClock.now
+            if bucket.reserved >= need && now <= bucket.reservationEnd + .milliseconds(20) {
+                bucket.reserved -= need
                 // Pace: this send no earlier than the previous one plus its share of a second.
-                let now = ContinuousClock.now
                 let at = max(now, bucket.nextSend)
                 bucket.nextSend = at + .seconds(need / max(bucket.effectiveRate, 0.001))
                 buckets[key] = bucket
                 if at > now { try await Task.sleep(until: at, clock: .continuous) }
                 return true
             }
-            let ask = max(need - bucket.tokens, (bucket.effectiveRate * prefetch).rounded(.down))
-            let grant = try await pool.withConnection { try await RateLimits.rateLimitsTake($0, key: key, requested: min(ask, limit.burst)) }
-            guard let grant else {
-                buckets[key]!.configured = false
+            if let inFlight = reserving[key] {
+                if try await !inFlight.value { return false }
                 continue
             }
-            if grant.halted { return false }
-            buckets[key]!.tokens += grant.granted
-            buckets[key]!.effectiveRate = grant.effectiveRate
-            if buckets[key]!.tokens < need {
-                // Wait for the bucket to refill what is missing (short sleeps: others share it).
-                let missing = need - buckets[key]!.tokens
-                let wait = min(0.25, max(0.005, missing / max(grant.effectiveRate, 0.001)))
-                try await Task.sleep(for: .seconds(wait))
+            // The task clears its own entry (on this actor) before anyone sees its value, so a
+            // waiter never finds a finished reservation still marked in flight.
+            let task = Task {
+                defer { self.reserving[key] = nil }
+                return try await self.reserve(key: key, limit: limit, need: need)
             }
+            reserving[key] = task
+            if try await !task.value { return false }
         }
+    }
+
+    /// Reserves about `prefetch` worth (with what is left, at least `need`) and adds it to the
+    /// bucket; a leftover past its reservation's end is dropped. False when halted.
+    private func reserve(key: String, limit: RateLimit, need: Double) async throws -> Bool {
+        var bucket = buckets[key]!
+        let leftover = ContinuousClock.now <= bucket.reservationEnd ? bucket.reserved : 0
+        let ask = min(limit.burst, max(need - leftover, (bucket.effectiveRate * prefetch).rounded(.down), 1))
+        let reservation = try await pool.withConnection { try await RateLimits.rateLimitsReserve($0, key: key, requested: ask) }
+        guard let reservation else {
+            try await pool.withConnection { try await RateLimits.rateLimitsConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
+            return true  // configured again; the caller loops and reserves
+        }
+        if reservation.halted { return false }
+        let now = ContinuousClock.now
+        let start = now + .seconds(max(0, reservation.start.timeIntervalSinceNow))
+        let rate = max(reservation.effectiveRate, 0.001)
+        bucket = buckets[key]!
+        // A still-valid leftover joins the new reservation (spent from its start on): at most
+        // one segment early in a window that, past the initial burst, holds only `rate`.
+        let keep = ContinuousClock.now <= bucket.reservationEnd ? min(leftover, bucket.reserved) : 0
+        bucket.reserved = keep + reservation.segments
+        bucket.effectiveRate = rate
+        bucket.nextSend = max(bucket.nextSend, start)
+        bucket.reservationEnd = start + .seconds(reservation.segments / rate)
+        buckets[key] = bucket
+        return true
     }
 
     /// After a 429 / queue overflow: halves the shared rate (it recovers by itself).

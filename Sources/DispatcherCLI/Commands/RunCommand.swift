@@ -22,6 +22,7 @@ enum RunCommand: CLICommand {
                         halted senders do not keep it running; the next run picks them up.
       --worker-id ID    lease owner name (default HOST:PID)
       --bench           allow providers of kind "null" (accept everything in-process)
+      --no-spool        do not pick up job files from the spool directory
       --grace-s N       on SIGTERM/SIGINT, wait at most N seconds (default 30) for sends in
                         flight before cancelling them (they are then settled as in doubt)
 
@@ -37,9 +38,10 @@ enum RunCommand: CLICommand {
             let bench = args.flag("--bench")
             let workerID = try args.option("--worker-id")
             let grace = try args.option("--grace-s")
+            let noSpool = args.flag("--no-spool")
             let rest = try args.positionals()
             guard rest.isEmpty else { throw CLIFailure.usage("run takes no arguments (got '\(rest[0])')") }
-            let configuration: DispatcherConfiguration
+            var configuration: DispatcherConfiguration
             do { configuration = try DispatcherConfiguration.load(path: configPath) } catch {
                 throw CLIFailure(exitCode: error.kind == .unreadable ? ExitCode.usage : ExitCode.dataError, message: error.description)
             }
@@ -54,17 +56,35 @@ enum RunCommand: CLICommand {
                 guard let s = Double(grace), s >= 0 else { throw CLIFailure.usage("--grace-s needs a number of seconds") }
                 options.gracePeriod = .milliseconds(Int64(s * 1000))
             }
-            // TODO(spool): add the spool watcher here once it runs as a service:
-            //   options.extraServices.append(SpoolWatcher(directory: SpoolDirectory(path: configuration.spool), …))
-            // TODO(callbacks): add the callback/inbound HTTP server on configuration.listen (next issue).
             let target = try await DatabaseTarget.resolve(allowEmbedded: false)
             // Fail fast (69) when the database is unreachable.
             let probe = try await Connection.connect(target.conninfo)
             await probe.close()
-            let engine = DispatchEngine(configuration: configuration, conninfo: target.conninfo, options: options, logger: logger)
+            let metrics = Metrics()
+            let reconcile: ReconcileServices
+            do {
+                reconcile = try ReconcileServices(configuration: configuration, conninfo: target.conninfo, metrics: metrics)
+            } catch let error as CallbackServer.ListenAddressError {
+                throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
+            } catch {
+                throw CLIFailure(exitCode: ExitCode.unavailable, message: "cannot listen on \(configuration.listen): \(error)")
+            }
+            if configuration.publicURL == nil, let port = reconcile.port {
+                // Callbacks reach this worker directly (the sandbox, a local test); behind nginx set public_url.
+                configuration.publicURL = defaultPublicURL(listen: configuration.listen, port: port)
+            }
+            let engine = DispatchEngine(configuration: configuration, conninfo: target.conninfo, options: options, logger: logger,
+                                        metrics: metrics)
+            let spool = noSpool ? nil : SpoolWatcher(
+                directory: SpoolDirectory(path: configuration.spool),
+                submitter: JobSubmitter(optOutScope: configuration.optOutScope == .global ? .global : .sender),
+                conninfo: target.conninfo, report: { logger.info("\($0)") })
+            let extra = reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: spool)
             let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
             logger.info("worker \(options.workerID) started: providers \(configuration.providers.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
-            try await engine.run()
+            logger.info("listening on \(configuration.listen) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
+            try await engine.run(extraServices: extra)
+            await reconcile.pool.close()
             signals.cancel()
             logger.info("worker \(options.workerID) stopped (\(engine.shutdown.reason ?? "done"))")
             return ExitCode.success
@@ -74,4 +94,11 @@ enum RunCommand: CLICommand {
             return f.exitCode
         }
     }
+}
+
+/// `http://HOST:PORT` for the bound `listen` address (a wildcard host becomes 127.0.0.1).
+func defaultPublicURL(listen: String, port: Int) -> URL? {
+    var host = listen.lastIndex(of: ":").map { String(listen[..<$0]) } ?? "127.0.0.1"
+    if host.isEmpty || host == "0.0.0.0" { host = "127.0.0.1" }
+    return URL(string: "http://\(host):\(port)")
 }

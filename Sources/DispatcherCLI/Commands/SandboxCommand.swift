@@ -12,7 +12,7 @@ enum SandboxCommand: CLICommand {
     /restcomm/2012-04-24/…, and /sandbox/stats, /sandbox/messages, /sandbox/knobs,
     /sandbox/reset. Runs until SIGINT or SIGTERM, then stops gracefully.
 
-      --listen HOST:PORT   address (default 127.0.0.1:9090)
+      --listen HOST:PORT   address (default 127.0.0.1:8787, where run's default providers look)
       --config FILE        JSON profile: listen, profile, plum/restcomm credentials, knobs
       --profile NAME       realistic (default), perfect, chaos
       --event-loops N      server threads (default 1)
@@ -63,7 +63,7 @@ enum SandboxCommand: CLICommand {
             if let listen = try args.option("--listen") {
                 do { try configuration.setListen(listen) } catch { throw CLIFailure.usage("\(error)") }
             } else if configuration.port == 0 {
-                configuration.port = 9090  // a profile file without "listen"
+                configuration.port = 8787  // a profile file without "listen"
             }
             if let loops = try args.option("--event-loops") {
                 guard let n = Int(loops), n >= 1 else { throw CLIFailure.usage("--event-loops needs a positive number") }

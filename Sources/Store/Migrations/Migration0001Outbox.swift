@@ -150,13 +150,16 @@ CREATE TABLE inbound_messages (
 );
 CREATE INDEX inbound_messages_related_idx ON inbound_messages (related_message_id);
 
--- Shared rate-limiter state: one token bucket per key ('sender:2435678910', 'provider:plum'),
--- refilled lazily from refreshed_at. slow_factor < 1 after 429/queue-overflow answers.
+-- Shared rate-limiter state, one row per key ('sender:+12435678910', 'provider:plum'):
+-- a GCRA bucket. tat is the theoretical arrival time: segments reserved so far end there,
+-- spaced 1/rate apart; a reservation may start once tat is within burst/rate of now. So in
+-- any window of T seconds at most rate*T + burst segments go, across every worker.
+-- slow_factor < 1 after 429 / queue-overflow answers, recovering from refreshed_at on.
 CREATE TABLE rate_limits (
     key           text PRIMARY KEY,
     rate          double precision NOT NULL CHECK (rate > 0),   -- segments per second
     burst         double precision NOT NULL CHECK (burst >= 1),
-    tokens        double precision NOT NULL,
+    tat           timestamptz NOT NULL DEFAULT now(),
     refreshed_at  timestamptz NOT NULL DEFAULT now(),
     slow_factor   double precision NOT NULL DEFAULT 1 CHECK (slow_factor > 0 AND slow_factor <= 1),
     halted_at     timestamptz,                                  -- set: not claimed until resumed

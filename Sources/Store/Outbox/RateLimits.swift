@@ -1,25 +1,24 @@
 public import Foundation
 
-/// The shared rate limiter's statements: one token bucket per key in `rate_limits`
-/// (`sender:+12435678910`, `provider:plum`), refilled lazily from `refreshed_at` at
-/// `rate × slow_factor` segments per second up to `burst`. Every worker takes from the same
-/// row, so a sender's rate holds across all of them. Times are the database server's clock.
+/// The shared rate limiter's statements: one GCRA bucket per key in `rate_limits`
+/// (`sender:+12435678910`, `provider:plum`) at `rate × slow_factor` segments per second with
+/// `burst`. Workers reserve a few segments at a time with a start time, so a sender's rate
+/// holds across all of them. Times are the database server's clock.
 public enum RateLimits {
     /// The key of a sender number's bucket.
     public static func senderKey(_ number: String) -> String { "sender:" + number }
     /// The key of a provider account's bucket (and halt switch).
     public static func providerKey(_ name: String) -> String { "provider:" + name }
 
-    /// What a take returned.
-    public struct Grant: Sendable, Equatable {
-        /// Whole segments granted (0 … requested).
-        public var granted: Double
-        /// `rate × slow_factor` now, segments per second.
+    /// A reservation of `segments` in a shared bucket: they may go from `start` on,
+    /// spaced `1 / effectiveRate` apart.
+    public struct Reservation: Sendable, Equatable {
+        public var segments: Double
+        public var start: Date
         public var effectiveRate: Double
         public var halted: Bool
     }
 
-    /// A halted key.
     public struct Halt: Sendable, Equatable {
         public var key: String
         public var reason: String?
@@ -29,64 +28,59 @@ public enum RateLimits {
     /// Creates the bucket (full) or updates its rate and burst from the configuration.
     public static func rateLimitsConfigure(_ connection: Connection, key: String, rate: Double, burst: Double) async throws {
         try await connection.execute("""
-            INSERT INTO rate_limits (key, rate, burst, tokens)
-            VALUES (\(key), \(rate), \(burst), \(burst))
+            INSERT INTO rate_limits (key, rate, burst)
+            VALUES (\(key), \(rate), \(burst))
                 ON CONFLICT (key) DO UPDATE
                SET rate = excluded.rate,
-                   burst = excluded.burst,
-                   tokens = least(rate_limits.tokens, excluded.burst)
+                   burst = excluded.burst
             """)
     }
 
-    /// Takes up to `requested` whole segments in one statement: refills lazily, recovers the
-    /// slow factor (×`recoveryPerSecond` per second, up to 1), and grants
-    /// `floor(min(requested, available))`. Nil when the key has no bucket.
-    public static func rateLimitsTake(
+    /// Reserves `requested` segments (at most the burst) in one statement: the caller may
+    /// send them from `start` on, paced at `effectiveRate`. Nothing is reserved while the key
+    /// is halted. Nil when the key is not configured.
+    public static func rateLimitsReserve(
         _ connection: Connection, key: String, requested: Double, recoveryPerSecond: Double = 1.1
-    ) async throws -> Grant? {
+    ) async throws -> Reservation? {
         let rows = try await connection.query("""
-            -- 1. The bucket as of now: refilled since refreshed_at, slow factor recovered.
+            -- 1. The bucket now: the slow factor recovered since refreshed_at, tat not in the past.
             WITH current AS (
-                SELECT key,
-                       least(burst, tokens + rate * slow_factor
-                                             * greatest(0, extract(epoch FROM now() - refreshed_at)::float8)) AS available,
+                SELECT key, rate, burst, halted_at IS NOT NULL AS halted,
                        least(1, slow_factor * power(\(recoveryPerSecond),
-                                                    greatest(0, extract(epoch FROM now() - refreshed_at)::float8))) AS slow
+                                                    greatest(0, extract(epoch FROM now() - refreshed_at)::float8))) AS slow,
+                       greatest(tat, now()) AS t0
                   FROM rate_limits
                  WHERE key = \(key)
                    FOR UPDATE
             ),
-            -- 2. What we may take (nothing while halted).
+            -- 2. The reservation: never more than the burst.
             g AS (
-                SELECT key, available, slow,
-                       CASE WHEN (SELECT halted_at FROM rate_limits WHERE key = current.key) IS NOT NULL THEN 0
-                            ELSE floor(least(\(requested), available)) END AS granted
+                SELECT key, halted, slow, t0, burst, rate * slow AS eff, least(\(requested), burst) AS k
                   FROM current
             )
-            -- 3. Take it.
+            -- 3. Move tat past it; it starts once tat - burst/rate has come.
             UPDATE rate_limits r
-               SET tokens = g.available - g.granted,
+               SET tat = CASE WHEN g.halted THEN r.tat ELSE g.t0 + make_interval(secs => g.k / g.eff) END,
                    slow_factor = g.slow,
                    refreshed_at = now()
               FROM g
              WHERE r.key = g.key
-             RETURNING g.granted, r.rate * g.slow AS effective_rate, r.halted_at IS NOT NULL AS halted
+            RETURNING CASE WHEN g.halted THEN 0 ELSE g.k END AS segments,
+                      greatest(now(), g.t0 + make_interval(secs => (g.k - g.burst) / g.eff)) AS start_at,
+                      g.eff AS effective_rate, g.halted AS halted
             """)
         guard let row = rows.first else { return nil }
-        return Grant(granted: try row["granted"], effectiveRate: try row["effective_rate"], halted: try row["halted"])
+        return Reservation(segments: try row["segments"], start: try row["start_at"],
+                           effectiveRate: try row["effective_rate"], halted: try row["halted"])
     }
 
-    /// After a 429 or queue overflow: settles the bucket at the old speed, then multiplies the
-    /// slow factor by `factor` (never below `floor`). Returns the new slow factor.
     @discardableResult
     public static func rateLimitsSlowDown(
         _ connection: Connection, key: String, factor: Double = 0.5, floor: Double = 0.05
     ) async throws -> Double? {
         let rows = try await connection.query("""
             UPDATE rate_limits
-               SET tokens = least(burst, tokens + rate * slow_factor
-                                                 * greatest(0, extract(epoch FROM now() - refreshed_at)::float8)),
-                   refreshed_at = now(),
+               SET refreshed_at = now(),
                    slow_factor = greatest(\(floor), slow_factor * \(factor))
              WHERE key = \(key)
              RETURNING slow_factor
@@ -100,8 +94,8 @@ public enum RateLimits {
     @discardableResult
     public static func rateLimitsHalt(_ connection: Connection, key: String, reason: String) async throws -> Bool {
         let rows = try await connection.query("""
-            INSERT INTO rate_limits (key, rate, burst, tokens, halted_at, halt_reason)
-            VALUES (\(key), 1e9, 1e9, 1e9, now(), \(reason))
+            INSERT INTO rate_limits (key, rate, burst, halted_at, halt_reason)
+            VALUES (\(key), 1e9, 1e9, now(), \(reason))
                 ON CONFLICT (key) DO UPDATE
                SET halted_at = now(), halt_reason = excluded.halt_reason
              WHERE rate_limits.halted_at IS NULL
