@@ -3,6 +3,7 @@ import Foundation
 
 /// Every command the executable knows, in the order `--help` lists them.
 let commands: [any CLICommand.Type] = [
+    DemoCommand.self,
     MigrateCommand.self,
     ValidateCommand.self,
     SubmitCommand.self,

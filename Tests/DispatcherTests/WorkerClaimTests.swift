@@ -1,4 +1,5 @@
 import Foundation
+import Dispatcher
 import Store
 import Testing
 import TestSupport
@@ -188,6 +189,33 @@ struct WorkerClaimTests {
         let halted = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 1))
         #expect(halted.halted && halted.segments == 0)
         #expect(try await RateLimits.rateLimitsHalted(c).map(\.key) == [key])
+        await c.close()
+    }
+}
+
+@Suite struct CompleterPoisonTests {
+    /// One outcome that cannot be recorded (a provider id another message already has) does
+    /// not hold up the others in its batch.
+    @Test func aReusedProviderIDFailsOnlyItsMessage() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let ids = try await insertMessages(c, campaign: campaign, plainMessages(3))
+        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"])
+        let pool = db.pool(maxConnections: 2)
+        let completer = Completer(pool: pool, logger: Logger(label: "test", level: .critical))
+        await completer.submit(claimed.enumerated().map { i, m in
+            Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .accepted,
+                       providerMessageID: i == 2 ? "SAME" : (i == 0 ? "SAME" : "OTHER"), providerStatus: "queued", httpStatus: 200)
+        })
+        await completer.finish()
+        try await completer.run()
+        #expect(await completer.recorded == 3)
+        let states = try await c.query("SELECT id, state, error_class FROM messages ORDER BY id").map { try $0.decode((Int64, String, String?).self) }
+        #expect(states.filter { $0.1 == "accepted" }.count == 2)
+        let failed = try #require(states.first { $0.1 == "failed" })
+        #expect(failed.2 == "provider_id_conflict")
+        #expect(ids.contains(failed.0))
         await c.close()
     }
 }

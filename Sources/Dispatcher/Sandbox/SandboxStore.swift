@@ -67,7 +67,9 @@ public actor SandboxStore {
         let sentAfter = max(0, knobs.sentDelay)
         let low = max(sentAfter, knobs.deliveryDelayMin), high = max(low, knobs.deliveryDelayMax)
         let finalAfter = high > low ? Double.random(in: low...high, using: &random) : low
-        let id = api == .plum ? random.hex128() : "SM" + random.hex128()
+        // Ids are unique across sandbox runs, like a real provider's (fault draws stay seeded).
+        var system = SystemRandomNumberGenerator()
+        let id = api == .plum ? Self.hex128(&system) : "SM" + Self.hex128(&system)
         let message = SandboxMessage(
             id: id, api: api, from: from, to: to, body: body, recipient: recipient, callbackURL: callbackURL,
             callbackMethod: callbackMethod, acceptedAt: Date(), sentAfter: sentAfter, finalAfter: finalAfter,
@@ -169,5 +171,10 @@ public actor SandboxStore {
             if random.chance(knobs.duplicateCallbackRate) { withDuplicates.append(e) }
         }
         return withDuplicates
+    }
+
+    static func hex128(_ generator: inout SystemRandomNumberGenerator) -> String {
+        let a = String(generator.next(), radix: 16), b = String(generator.next(), radix: 16)
+        return String(repeating: "0", count: 16 - a.count) + a + String(repeating: "0", count: 16 - b.count) + b
     }
 }

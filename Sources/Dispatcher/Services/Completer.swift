@@ -65,6 +65,11 @@ public actor Completer: Service {
                 buffer.removeFirst(batch.count)
                 recorded += batch.count
                 failures = 0
+            } catch let error as PostgresError where !error.isUnavailable {
+                // A statement error, not an outage: one bad outcome must not hold up the rest.
+                logger.error("recording \(batch.count) outcome(s) failed: \(error); recording them one by one")
+                buffer.removeFirst(batch.count)
+                await recordOneByOne(batch)
             } catch {
                 failures += 1
                 logger.error("recording \(batch.count) outcome(s) failed (attempt \(failures)): \(error)")
@@ -73,6 +78,36 @@ public actor Completer: Service {
             }
             if buffer.count < configuration.batchSize && !finished {
                 await wake.wait(timeout: configuration.interval)
+            }
+        }
+    }
+
+    /// Records completions one at a time after a batch failed. A provider id that already
+    /// belongs to another message (a provider must never reuse one) is recorded as a failure
+    /// naming the id; any other outcome that cannot be recorded is left to its lease, which
+    /// expires into `in_doubt` and is settled by a lookup at the provider.
+    private func recordOneByOne(_ batch: [Completion]) async {
+        for completion in batch {
+            do {
+                _ = try await pool.withConnection { c in
+                    try await Outbox.messagesComplete(c, [completion], pollAfterSeconds: configuration.pollAfterSeconds,
+                                                      globalOptOut: configuration.globalOptOut)
+                }
+                recorded += 1
+            } catch let error as PostgresError where error.sqlState == .uniqueViolation && completion.providerMessageID != nil {
+                var conflict = completion
+                conflict.kind = .failed
+                conflict.detail = "the provider answered with id \(completion.providerMessageID!), which another message already has"
+                conflict.providerMessageID = nil
+                conflict.errorClass = "provider_id_conflict"
+                logger.error("message \(completion.messageID): \(conflict.detail!)")
+                _ = try? await pool.withConnection { c in
+                    try await Outbox.messagesComplete(c, [conflict], pollAfterSeconds: configuration.pollAfterSeconds,
+                                                      globalOptOut: configuration.globalOptOut)
+                }
+                recorded += 1
+            } catch {
+                logger.error("message \(completion.messageID): outcome not recorded (\(error)); its lease will expire into in_doubt")
             }
         }
     }

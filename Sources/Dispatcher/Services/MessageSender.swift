@@ -53,6 +53,7 @@ public struct MessageSender: Sendable {
             }
             if !open { return release(m, "sender or provider halted") }
         } catch {
+            if !(error is CancellationError) { logger.error("rate limiter unavailable: \(error)", metadata) }
             return release(m, "rate limiter unavailable")
         }
         metrics.observe("dispatcher_rate_limiter_wait_seconds", ["provider": m.provider], (ContinuousClock.now - waitStarted).seconds)

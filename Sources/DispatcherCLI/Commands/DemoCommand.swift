@@ -1,0 +1,236 @@
+import Dispatcher
+import Foundation
+import Glibc
+import Jobs
+import Store
+
+/// `dispatcher demo`: the whole system on an embedded default, start to finish.
+enum DemoCommand: CLICommand {
+    static let name = "demo"
+    static let summary = "the whole system on a private PostgreSQL and the sandbox provider, with live progress"
+    static let usage = """
+    usage: dispatcher demo [--examples DIR] [--bulk N] [--timeout-s S]
+
+    With DATABASE_URL unset, starts a private PostgreSQL cluster under .dispatcher/pg (as the
+    postgres OS user when root; reused next time, stopped on exit). Applies the schema,
+    starts the sandbox provider in-process (profile realistic: small delays, 1% server
+    errors, callbacks), submits the campaigns of jobs/examples/ (renamed for this run, send
+    windows dropped so the demo need not wait for office hours) and a bulk campaign of N
+    messages (default 150) that includes the sandbox's failure numbers, runs the worker with
+    its callback server and status poller, shows progress, and prints the report once every
+    message is in a final state (or after the timeout, default 50 s).
+    """
+
+    static func run(_ args: inout Arguments) async -> Int32 {
+        var target: DatabaseTarget?
+        do {
+            _ = try args.option("--config")
+            let examples = try args.option("--examples") ?? "jobs/examples"
+            let bulk = try Int(args.option("--bulk") ?? "150") ?? -1
+            guard bulk >= 0 else { throw CLIFailure.usage("--bulk needs a number") }
+            let timeout = try Double(args.option("--timeout-s") ?? "50") ?? 50
+            _ = try args.positionals()
+            let out = DemoOutput()
+
+            // 1. Database.
+            out.step("database: \(ProcessInfo.processInfo.environment["DATABASE_URL"].map { _ in "DATABASE_URL" } ?? "embedded cluster under \(DatabaseTarget.embeddedDirectory)")")
+            target = try await DatabaseTarget.resolve(allowEmbedded: true)
+            let connection = try await Connection.connect(target!.conninfo)
+            let migrated = try await Migrator().migrate(connection)
+            out.step("schema version \(migrated.currentVersion)\(migrated.applied.isEmpty ? "" : " (applied \(migrated.applied.map(String.init).joined(separator: ", ")))")")
+
+            // 2. The sandbox provider, in-process.
+            let sandbox = SandboxServer(configuration: SandboxConfiguration(knobs: .realistic))
+            let sandboxPort = try sandbox.start()
+            let sandboxURL = URL(string: "http://127.0.0.1:\(sandboxPort)")!
+            out.step("sandbox provider on \(sandboxURL.absoluteString) (profile realistic)")
+
+            // 3. Campaigns.
+            let stamp = demoStamp()
+            let dir = NSTemporaryDirectory() + "dispatcher-demo-" + stamp
+            let files = try prepareJobs(examples: examples, into: dir, suffix: "-demo-" + stamp, bulk: bulk)
+            let submitted = try await JobSubmitter().submit(files.map { .init(path: $0) }, on: connection)
+            for file in submitted.files {
+                for error in file.errors { printError(error.description) }
+            }
+            guard submitted.committed else { throw CLIFailure(exitCode: ExitCode.dataError, message: "the example campaigns did not validate") }
+            let names = submitted.files.compactMap(\.campaign)
+            let total = submitted.files.compactMap(\.result).reduce(0) { $0 + $1.enqueued + $1.suppressed }
+            for file in submitted.files {
+                if let r = file.result, let c = file.campaign { out.step("submitted \(c): \(r.enqueued) messages") }
+            }
+            try? FileManager.default.removeItem(atPath: dir)
+
+            // 4. The worker, its callback server and poller, all in this process.
+            var configuration = DispatcherConfiguration()
+            configuration.providers = [
+                "plum": .sandboxPlum(baseURL: sandboxURL), "restcomm": .sandboxRestcomm(baseURL: sandboxURL),
+            ]
+            configuration.listen = "127.0.0.1:0"
+            configuration.defaultSenderRate = RateLimit(perSecond: 40, burst: 10)
+            configuration.retry.baseDelaySeconds = 1
+            configuration.retry.maxDelaySeconds = 4
+            configuration.poll.afterSeconds = 1  // Plum reports delivery only when asked
+            configuration.concurrency = 16
+            let logger = Logger(label: "dispatcher.demo", level: .warning)
+            let metrics = Metrics()
+            let reconcile = try ReconcileServices(configuration: configuration, conninfo: target!.conninfo, metrics: metrics,
+                                                  pollInterval: .milliseconds(500))
+            configuration.publicURL = URL(string: "http://127.0.0.1:\(reconcile.port ?? 0)")
+            var options = DispatchEngine.Options(workerID: "demo")
+            options.pollInterval = .milliseconds(200)
+            options.gracePeriod = .seconds(5)
+            let engine = DispatchEngine(configuration: configuration, conninfo: target!.conninfo, options: options,
+                                        logger: logger, metrics: metrics)
+            let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
+            out.step("worker running: callbacks on \(configuration.publicURL!.absoluteString), sender rate 40 segments/s")
+
+            let started = ContinuousClock.now
+            let running = Task { try await engine.run(extraServices: reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: nil)) }
+            var finished = false
+            while !engine.shutdown.isTriggered {
+                let counts = try await stateCounts(connection, campaigns: names)
+                let done = Outbox.finalStates.reduce(0) { $0 + (counts[$1] ?? 0) }
+                out.progress(done: done, total: total, counts: counts, elapsed: (ContinuousClock.now - started).seconds)
+                if done >= total {
+                    finished = true
+                    break
+                }
+                if (ContinuousClock.now - started).seconds > timeout { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            out.endProgress()
+            engine.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
+            try await running.value
+            signals.cancel()
+            await reconcile.pool.close()
+            await sandbox.stop()
+
+            // 5. The report.
+            let reports = try await Outbox.campaignReports(connection).filter { names.contains($0.campaign) }
+            print("")
+            print(ReportCommand.table(reports), terminator: "")
+            // Exactly once: every acceptance at the provider is one message of ours with its id.
+            let stats = await sandbox.stats()
+            let withID = try await connection.query("""
+                SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                 WHERE c.name = ANY(\(names)) AND m.provider_message_id IS NOT NULL
+                """).scalar(Int.self) ?? 0
+            print("\nsandbox: accepted \(stats.accepted) sends for \(withID) messages with a provider id"
+                + (stats.accepted == withID ? " — none sent twice" : " — \(stats.accepted - withID) extra!")
+                + "; \(stats.serverErrors) server errors injected and retried")
+            print("try: dispatcher report \(names.first ?? "")   dispatcher status \(names.first ?? "")/appt-1001")
+            await connection.close()
+            await target?.finish()
+            if !finished {
+                printError("demo: not every message reached a final state within \(Int(timeout)) s")
+                return ExitCode.software
+            }
+            return ExitCode.success
+        } catch {
+            await target?.finish()
+            let f = failure(from: error)
+            printError("demo: \(f.message)")
+            return f.exitCode
+        }
+    }
+
+    static func demoStamp() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return f.string(from: Date())
+    }
+
+    /// Copies the valid example jobs into `dir` with campaign names made unique for this run
+    /// and send windows removed, and writes the bulk campaign; returns the files to submit.
+    static func prepareJobs(examples: String, into dir: String, suffix: String, bulk: Int) throws -> [String] {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var files: [String] = []
+        let names = ((try? fm.contentsOfDirectory(atPath: examples)) ?? []).sorted()
+        for name in names where name.hasSuffix(".json") && !name.contains("mistake") {
+            guard let data = fm.contents(atPath: examples + "/" + name),
+                  var job = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let campaign = job["campaign"] as? String else { continue }
+            job["campaign"] = campaign + suffix
+            job.removeValue(forKey: "window")
+            if let csv = job["csv"] as? String {
+                try? fm.removeItem(atPath: dir + "/" + csv)
+                try fm.copyItem(atPath: examples + "/" + csv, toPath: dir + "/" + csv)
+            }
+            try JSONSerialization.data(withJSONObject: job, options: [.sortedKeys]).write(to: URL(fileURLWithPath: dir + "/" + name))
+            files.append(dir + "/" + name)
+        }
+        if bulk > 0 {
+            // 202-555-01xx: the sandbox's test numbers (10 invalid, 11 unsubscribed, 12 landline,
+            // 13-15 undelivered, ...) among ordinary ones, and a few long (two-segment) bodies.
+            var csv = "id,to,name,when\n"
+            for i in 0..<bulk {
+                let number = i % 10 == 0 ? String(format: "202555%04d", 110 + (i / 10) % 12) : String(format: "20255%05d", 20_000 + i)
+                csv += "bulk-\(i),\(number),Patient \(i),\(i % 7 == 0 ? "\"Tue 10:30 at the Elm St clinic, second floor; please bring your insurance card and arrive ten minutes early\"" : "Tue 10:30")\n"
+            }
+            try csv.write(toFile: dir + "/bulk.csv", atomically: true, encoding: .utf8)
+            let manifest: [String: Any] = [
+                "campaign": "bulk-reminders" + suffix, "from": "2435678910", "provider": "plum", "csv": "bulk.csv",
+                "template": "Hi {{name}}, reminder: your appointment is {{when}}. Reply CONFIRM to confirm, STOP to opt out.",
+            ]
+            try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: URL(fileURLWithPath: dir + "/bulk.json"))
+            files.append(dir + "/bulk.json")
+        }
+        return files
+    }
+
+    static func stateCounts(_ c: Connection, campaigns: [String]) async throws -> [String: Int] {
+        let rows = try await c.query("""
+            SELECT m.state, count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+             WHERE c.name = ANY(\(campaigns)) GROUP BY 1
+            """)
+        var counts: [String: Int] = [:]
+        for row in rows {
+            let (state, n) = try row.decode((String, Int).self)
+            counts[state] = n
+        }
+        return counts
+    }
+}
+
+/// Progress for people: a redrawn bar on a terminal, a plain line every few seconds otherwise.
+final class DemoOutput {
+    let isTTY = isatty(STDOUT_FILENO) == 1
+    private var lastLine = -10.0
+    private var drew = false
+
+    func step(_ text: String) {
+        endProgress()
+        print("• " + text)
+        fflush(nil)
+    }
+
+    func progress(done: Int, total: Int, counts: [String: Int], elapsed: Double) {
+        let order = ["pending", "sending", "in_doubt", "accepted", "sent", "delivered", "undelivered", "failed", "suppressed", "expired", "unconfirmed"]
+        let parts = order.compactMap { s in counts[s].flatMap { $0 > 0 ? "\(s) \($0)" : nil } }
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        if isTTY {
+            let width = 30
+            let filled = total > 0 ? min(width, width * done / total) : width
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            let line = "\r\u{1B}[2K\(bar) \(done)/\(total) final  \(String(format: "%.1f", rate))/s  " + parts.joined(separator: " · ")
+            print(line, terminator: "")
+            fflush(nil)
+            drew = true
+        } else if elapsed - lastLine >= 2 || done >= total {
+            lastLine = elapsed
+            print(String(format: "[%5.1fs] ", elapsed) + "\(done)/\(total) final (\(String(format: "%.1f", rate))/s): " + parts.joined(separator: ", "))
+            fflush(nil)
+        }
+    }
+
+    func endProgress() {
+        if drew {
+            print("")
+            drew = false
+        }
+    }
+}
