@@ -45,9 +45,11 @@ public struct MessageSender: Sendable {
         }
         // The shared rate: the sender number's bucket, then the provider account's if it has one.
         let waitStarted = ContinuousClock.now
+        var slot: Date?
         do {
             let senderKey = RateLimits.senderKey(m.from)
-            var open = try await limiter.acquire(key: senderKey, limit: configuration.rateLimit(sender: m.from), segments: m.segments)
+            slot = try await limiter.acquireSlot(key: senderKey, limit: configuration.rateLimit(sender: m.from), segments: m.segments)
+            var open = slot != nil
             if open, let providerLimit = configuration.providers[m.provider]?.rateLimit {
                 open = try await limiter.acquire(key: RateLimits.providerKey(m.provider), limit: providerLimit, segments: m.segments)
             }
@@ -72,6 +74,7 @@ public struct MessageSender: Sendable {
         let result = await provider.send(sms)
         var c = await completion(for: result, message: m, metadata: metadata)
         c.attemptedAt = started
+        c.scheduledAt = slot
         let outcome: String
         switch result.outcome {
         case .accepted: outcome = "accepted"

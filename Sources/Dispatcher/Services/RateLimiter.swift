@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Store
 
 /// The worker's side of the shared rate limiter: reserves segments in the database bucket a
@@ -24,6 +24,9 @@ public actor RateLimiter {
     private var buckets: [String: Bucket] = [:]
     /// One reservation request in flight per key; other senders wait for it.
     private var reserving: [String: Task<Bool, any Error>] = [:]
+    /// Segments the senders waiting on a key need: one reservation covers them all, so the
+    /// database round trip is paid once per wave of sends, not once per message.
+    private var demand: [String: Double] = [:]
 
     public init(pool: ConnectionPool, prefetch: Duration = .milliseconds(100), logger: Logger) {
         self.pool = pool
@@ -34,6 +37,11 @@ public actor RateLimiter {
     /// Waits until `segments` may go under `key` (capped at the burst: a message larger than
     /// the burst waits for a full bucket). Returns false when the key is halted.
     public func acquire(key: String, limit: RateLimit, segments: Int) async throws -> Bool {
+        try await acquireSlot(key: key, limit: limit, segments: segments) != nil
+    }
+
+    /// As `acquire`, returning the time of the slot the send was given (nil when halted).
+    public func acquireSlot(key: String, limit: RateLimit, segments: Int) async throws -> Date? {
         if buckets[key] == nil || buckets[key]!.limit != limit {
             buckets[key] = Bucket(limit: limit, effectiveRate: limit.perSecond)
         }
@@ -42,21 +50,27 @@ public actor RateLimiter {
             buckets[key]!.configured = true
         }
         let need = min(Double(segments), limit.burst)
+        demand[key, default: 0] += need
+        var waiting = true
+        defer { if waiting { demand[key, default: 0] -= need } }
         while true {
             try Task.checkCancellation()
             var bucket = buckets[key]!
             let now = ContinuousClock.now
             if bucket.reserved >= need && now <= bucket.reservationEnd + .milliseconds(20) {
                 bucket.reserved -= need
+                demand[key, default: 0] -= need
+                waiting = false
                 // Pace: this send no earlier than the previous one plus its share of a second.
                 let at = max(now, bucket.nextSend)
                 bucket.nextSend = at + .seconds(need / max(bucket.effectiveRate, 0.001))
                 buckets[key] = bucket
+                let slot = Date().addingTimeInterval((at - now).seconds)
                 if at > now { try await Task.sleep(until: at, clock: .continuous) }
-                return true
+                return slot
             }
             if let inFlight = reserving[key] {
-                if try await !inFlight.value { return false }
+                if try await !inFlight.value { return nil }
                 continue
             }
             // The task clears its own entry (on this actor) before anyone sees its value, so a
@@ -66,7 +80,7 @@ public actor RateLimiter {
                 return try await self.reserve(key: key, limit: limit, need: need)
             }
             reserving[key] = task
-            if try await !task.value { return false }
+            if try await !task.value { return nil }
         }
     }
 
@@ -75,7 +89,11 @@ public actor RateLimiter {
     private func reserve(key: String, limit: RateLimit, need: Double) async throws -> Bool {
         var bucket = buckets[key]!
         let leftover = ContinuousClock.now <= bucket.reservationEnd ? bucket.reserved : 0
-        let ask = min(limit.burst, max(need - leftover, (bucket.effectiveRate * prefetch).rounded(.down), 1))
+        // Reserve what the waiting senders need, and ahead only where it saves the database
+        // real work (5 segments or more per `prefetch`): a reservation's unused part is lost
+        // to everyone.
+        let ahead = (bucket.effectiveRate * prefetch).rounded(.down)
+        let ask = min(limit.burst, max(need - leftover, (demand[key] ?? need) - leftover, ahead >= 5 ? ahead : 0, 1))
         let reservation = try await pool.withConnection { try await RateLimits.rateLimitsReserve($0, key: key, requested: ask) }
         guard let reservation else {
             try await pool.withConnection { try await RateLimits.rateLimitsConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }

@@ -104,6 +104,7 @@ CREATE TABLE message_events (
     error_code       text,
     error_class      text,
     latency_ms       integer,
+    scheduled_at     timestamptz,            -- attempts: the slot the shared rate limiter gave
     detail           text
 ) WITH (autovacuum_vacuum_insert_scale_factor = 0.05);
 CREATE INDEX message_events_message_idx ON message_events (message_id, id);

@@ -50,6 +50,9 @@ public struct Completion: Sendable, Equatable {
     public var latencyMilliseconds: Int?
     /// When the request started (the attempt event's time; the recording time when nil).
     public var attemptedAt: Date?
+    /// When the shared rate limiter scheduled this request (its slot; `attemptedAt` is when it
+    /// actually went, later on a busy machine).
+    public var scheduledAt: Date?
     /// Free text for the event (never personal data).
     public var detail: String?
 

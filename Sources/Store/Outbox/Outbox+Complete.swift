@@ -35,9 +35,10 @@ extension Outbox {
                               \(completions.map(\.errorCode)), \(completions.map(\.errorClass)),
                               \(completions.map { $0.httpStatus.map(Int32.init(clamping:)) }),
                               \(completions.map { $0.latencyMilliseconds.map(Int32.init(clamping:)) }),
-                              \(completions.map(\.detail)), \(completions.map(\.attemptedAt)))
+                              \(completions.map(\.detail)), \(completions.map(\.attemptedAt)),
+                              \(completions.map(\.scheduledAt)))
                        AS i(id, token, kind, to_state, attempted, provider_message_id, provider_status, next_attempt_at,
-                            error_code, error_class, http_status, latency_ms, detail, attempted_at)
+                            error_code, error_class, http_status, latency_ms, detail, attempted_at, scheduled_at)
             ),
             -- 1. Apply each outcome if the message is still held under the same token (fencing).
             done AS (
@@ -68,9 +69,9 @@ extension Outbox {
             -- 2. Every request made, applied or not.
             attempt_events AS (
                 INSERT INTO message_events (message_id, at, kind, source, provider_status, http_status, error_code,
-                                            error_class, latency_ms, detail)
+                                            error_class, latency_ms, scheduled_at, detail)
                 SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher', i.provider_status, i.http_status, i.error_code, i.error_class,
-                       i.latency_ms, i.detail
+                       i.latency_ms, i.scheduled_at, i.detail
                   FROM input i
                  WHERE i.attempted
             ),
