@@ -18,8 +18,11 @@ struct SandboxRandom: RandomNumberGenerator {
     }
 
     /// 32 lowercase hex digits (128 bits), like Plum's `sms_message_id`.
-    mutating func hex128() -> String {
-        let a = String(next(), radix: 16), b = String(next(), radix: 16)
+    mutating func hex128() -> String { Self.hex128(using: &self) }
+
+    /// 32 lowercase hex digits from any generator.
+    static func hex128<G: RandomNumberGenerator>(using generator: inout G) -> String {
+        let a = String(generator.next(), radix: 16), b = String(generator.next(), radix: 16)
         return String(repeating: "0", count: 16 - a.count) + a + String(repeating: "0", count: 16 - b.count) + b
     }
 }

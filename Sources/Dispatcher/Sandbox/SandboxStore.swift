@@ -69,7 +69,7 @@ public actor SandboxStore {
         let finalAfter = high > low ? Double.random(in: low...high, using: &random) : low
         // Ids are unique across sandbox runs, like a real provider's (fault draws stay seeded).
         var system = SystemRandomNumberGenerator()
-        let id = api == .plum ? Self.hex128(&system) : "SM" + Self.hex128(&system)
+        let id = api == .plum ? SandboxRandom.hex128(using: &system) : "SM" + SandboxRandom.hex128(using: &system)
         let message = SandboxMessage(
             id: id, api: api, from: from, to: to, body: body, recipient: recipient, callbackURL: callbackURL,
             callbackMethod: callbackMethod, acceptedAt: Date(), sentAfter: sentAfter, finalAfter: finalAfter,
@@ -171,10 +171,5 @@ public actor SandboxStore {
             if random.chance(knobs.duplicateCallbackRate) { withDuplicates.append(e) }
         }
         return withDuplicates
-    }
-
-    static func hex128(_ generator: inout SystemRandomNumberGenerator) -> String {
-        let a = String(generator.next(), radix: 16), b = String(generator.next(), radix: 16)
-        return String(repeating: "0", count: 16 - a.count) + a + String(repeating: "0", count: 16 - b.count) + b
     }
 }
