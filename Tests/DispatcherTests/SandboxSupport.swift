@@ -54,7 +54,7 @@ actor CallbackReceiver {
     private func record(_ form: [String: String]) { forms.append(form) }
 
     /// Waits (briefly, polling) until at least `count` callbacks arrived.
-    func waitFor(_ count: Int, timeout: Duration = .seconds(3)) async -> [[String: String]] {
+    func waitFor(_ count: Int, timeout: Duration = .seconds(15)) async -> [[String: String]] {
         let deadline = ContinuousClock.now + timeout
         while forms.count < count && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))

@@ -81,28 +81,28 @@ struct WorkerExactlyOnceTests {
         await sandbox.stop()
     }
 
-    /// One sender at 20 segments/s, burst 5, shared by two workers; a quarter of the messages are
-    /// two segments long. Counted from the limiter's slots recorded with each attempt.
+    /// One sender at 20 segments/s, burst 5, shared by two workers for about 10 s; one message
+    /// in nine is two segments long. Counted from the limiter's slots recorded with each attempt.
     @Test func twoWorkersShareOneSendersRate() async throws {
         let db = try await TestPostgres.database()
         let sandbox = try SandboxFixture.start()
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let long = String(repeating: "Please confirm your appointment. ", count: 6)  // 198 GSM-7 characters: 2 segments
-        var messages = plainMessages(60)
+        var messages = plainMessages(160)
         for i in 0..<20 { messages.append(TestMessage(to: String(format: "+1555100%04d", i), body: long + "#\(i)", segments: 2)) }
         messages.shuffle()
-        try await insertMessages(c, campaign: campaign, messages)  // 100 segments: about 5 s at 20/s
+        try await insertMessages(c, campaign: campaign, messages)  // 200 segments: about 10 s at 20/s
         var configuration = workerConfiguration(sandbox: sandbox.base)
         configuration.senders["+12435678910"] = .init(number: "+12435678910", provider: "plum", rateLimit: RateLimit(perSecond: 20, burst: 5))
         let one = RunningEngine.start(configuration, database: db, workerID: "w1", untilIdle: true)
         let two = RunningEngine.start(configuration, database: db, workerID: "w2", untilIdle: true)
         #expect(try await one.finish())
         #expect(try await two.finish())
-        #expect(try await stateCounts(c) == ["accepted": 80])
+        #expect(try await stateCounts(c) == ["accepted": 180])
         let accepted = await sandbox.sandbox.store.allMessages()
-        #expect(accepted.count == 80)
-        #expect(accepted.map(\.segments).reduce(0, +) == 100)
+        #expect(accepted.count == 180)
+        #expect(accepted.map(\.segments).reduce(0, +) == 200)
         // The limiter's slots, as each attempt recorded them: what the shared limiter controls.
         // (When a request actually left also carries this machine's scheduling delays: with
         // the whole test suite on two cores a send can wake 100+ ms after its slot.)
@@ -110,10 +110,10 @@ struct WorkerExactlyOnceTests {
             SELECT extract(epoch FROM e.scheduled_at)::float8, m.segments FROM message_events e JOIN messages m ON m.id = e.message_id
              WHERE e.kind = 'attempt' ORDER BY e.scheduled_at
             """).map { try $0.decode((Double, Int).self) }
-        #expect(times.count == 80)
+        #expect(times.count == 180)
         // Sustained rate: what came after the initial burst, over the time it took.
         let span = times.last!.0 - times.first!.0
-        let rate = Double(100 - 5) / span
+        let rate = Double(200 - 5) / span
         #expect(abs(rate - 20) <= 1, "achieved \(rate) segments/s over \(span) s")
         // No one-second window holds more than rate + burst.
         var worst = 0

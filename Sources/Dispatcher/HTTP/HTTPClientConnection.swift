@@ -39,6 +39,16 @@ final class HTTPClientConnection: EventLoopHandler {
 
     var isUsable: Bool { state == .idle }
 
+    /// True when the server has closed (or reset) this idle connection, or sent something
+    /// unasked: looked at without blocking just before the connection is reused, since the
+    /// loop may not have seen the close yet.
+    var peerHasClosed: Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if n >= 0 { return true }  // 0: orderly close; > 0: bytes nobody asked for
+        return errno != EAGAIN && errno != EWOULDBLOCK
+    }
+
     /// Sends `request` and calls `completion` once, on the loop.
     func start(_ request: [UInt8], noBody: Bool, deadline: UInt64, completion: @escaping Completion) {
         output = request

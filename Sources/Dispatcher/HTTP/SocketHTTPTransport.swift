@@ -109,7 +109,7 @@ final class SocketHTTPTransport: Sendable {
             let now = monotonicNanos()
             let maxIdle = configuration.idleConnectionTimeout.nanoseconds
             while let connection = idle[endpoint]?.popLast() {
-                if connection.isUsable && now - connection.idleSince < maxIdle { return connection }
+                if connection.isUsable && now - connection.idleSince < maxIdle && !connection.peerHasClosed { return connection }
                 connection.close()
             }
             return nil

@@ -1,0 +1,134 @@
+import Foundation
+import Jobs
+import Store
+import TestSupport
+import Testing
+@testable import Dispatcher
+
+/// Whole paths through a running worker, the sandbox and the reconciliation endpoints.
+@Suite struct EndToEndTests {
+    @Test func pauseStopsClaimingResumeContinuesCancelFinalises() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start()
+        let c = try await db.connect()
+        let dir = try TempDir()
+        for name in ["paused", "cancelled"] {
+            try dir.write("\(name).csv", csvRows(0..<30))
+            let path = try dir.write("\(name).json", manifest(name, csv: "\(name).csv"))
+            #expect(try await JobSubmitter().submit([.init(path: path)], on: c).committed)
+        }
+        try await c.execute("UPDATE campaigns SET from_number = from_number")  // both exist
+        _ = try await Outbox.campaignSetPaused(c, name: "paused", paused: true)
+        _ = try await Outbox.campaignSetPaused(c, name: "cancelled", paused: true)
+        // 10 messages a second: slow enough to act while it runs
+        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base, rate: 10), database: db)
+        try await Task.sleep(for: .seconds(1))
+        #expect(await sandbox.sandbox.stats().accepted == 0)  // paused: nothing claimed
+        _ = try await Outbox.campaignSetPaused(c, name: "cancelled", paused: false)
+        #expect(await eventually { await sandbox.sandbox.stats().accepted >= 5 })
+        let cancel = try await Outbox.campaignCancel(c, name: "cancelled")
+        #expect(cancel.cancelledMessages > 0)
+        let sentBeforeCancel = try await c.query("""
+            SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+             WHERE c.name = 'cancelled' AND m.state NOT IN ('pending', 'cancelled')
+            """).scalar(Int.self) ?? 0
+        _ = try await Outbox.campaignSetPaused(c, name: "paused", paused: false)
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await c.query("""
+                SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                 WHERE c.name = 'paused' AND m.provider_message_id IS NOT NULL
+                """).scalar(Int.self) == 30
+        })
+        try await running.stop()
+        // nothing of the cancelled campaign went after the cancel
+        let cancelled = try await c.query("""
+            SELECT count(*) FILTER (WHERE m.state = 'cancelled'), count(*) FILTER (WHERE m.provider_message_id IS NOT NULL)
+              FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE c.name = 'cancelled'
+            """).first!.decode((Int, Int).self)
+        #expect(cancelled.0 == cancel.cancelledMessages)
+        #expect(cancelled.1 == sentBeforeCancel)
+        #expect(await sandbox.sandbox.stats().accepted == 30 + sentBeforeCancel)
+        await c.close()
+        await sandbox.stop()
+    }
+
+    @Test func stopMeansALaterCampaignSendsNothingToThatNumberAndStartReenables() async throws {
+        let f = try await ReconcileFixture.start()
+        let sandbox = try SandboxFixture.start()
+        let stop = try await f.post("/inbound/plum", form: [("sms_message_id", "in-9"), ("to", "2435678910"), ("from", "2025550003"), ("body", "STOP")])
+        #expect(stop.status == 200)
+        let dir = try TempDir()
+        try dir.write("later.csv", csvRows(0..<5))
+        let path = try dir.write("later.json", manifest("later", csv: "later.csv"))
+        let submitted = try await JobSubmitter().submit([.init(path: path)], on: f.conn)
+        #expect(submitted.files.first?.result?.suppressed == 1)
+        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base), database: f.db, untilIdle: true)
+        #expect(try await running.finish())
+        let requests = await sandbox.sandbox.store.allMessages().map(\.to)
+        #expect(requests.count == 4)
+        #expect(!requests.contains { $0.hasSuffix("2025550003") })
+        #expect(try await f.conn.query("SELECT state FROM messages WHERE to_number = '+12025550003'").scalar(String.self) == "suppressed")
+        // START: the next campaign reaches the number again
+        _ = try await f.post("/inbound/plum", form: [("sms_message_id", "in-10"), ("to", "2435678910"), ("from", "2025550003"), ("body", "start")])
+        try dir.write("again.csv", csvRows(3..<4))
+        let again = try dir.write("again.json", manifest("again", csv: "again.csv"))
+        #expect(try await JobSubmitter().submit([.init(path: again)], on: f.conn).files.first?.result?.enqueued == 1)
+        await sandbox.stop()
+        await f.stop()
+    }
+
+    @Test func killMinusNineAfterAnAcknowledgedCallbackLosesNothing() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await c.query("""
+            INSERT INTO campaigns (name, provider, from_number) VALUES ('k9', 'restcomm', '+12435678910') RETURNING id
+            """).scalar(Int64.self)!
+        let token = try await c.query("""
+            INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
+                                  next_attempt_at, provider_message_id, accepted_at)
+            VALUES (\(campaign), 'k', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMk9', now())
+            RETURNING callback_token
+            """).scalar(String.self)!
+        let port = try await freePort()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("k9-\(UUID().uuidString).json")
+        try #"{"listen": "127.0.0.1:\#(port)", "spool": "\#(FileManager.default.temporaryDirectory.path)/k9-spool-\#(UUID().uuidString)"}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: config) }
+        func startWorker() throws -> Process {
+            let p = Process()
+            p.executableURL = DispatcherBinary.url
+            p.arguments = ["run", "--config", config.path]
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = db.conninfo
+            p.environment = env
+            p.standardError = FileHandle.nullDevice
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let first = try startWorker()
+        let client = HTTPClient()
+        var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/callbacks/restcomm/\(token)")!)
+        request.setForm([("MessageSid", "SMk9"), ("MessageStatus", "delivered")])
+        #expect(await eventually { (try? await client.execute(request).status) == 200 })
+        kill(first.processIdentifier, SIGKILL)  // right after the acknowledgement
+        first.waitUntilExit()
+        // acknowledged means durable: the callback is in PostgreSQL whatever the worker did next
+        #expect(try await c.query("SELECT count(*) FROM callback_inbox WHERE provider_message_id = 'SMk9'").scalar(Int.self)! >= 1)
+        let second = try startWorker()
+        #expect(await eventually {
+            (try? await c.query("SELECT state FROM messages WHERE provider_message_id = 'SMk9'").scalar(String.self)) == "delivered"
+        })
+        second.terminate()
+        second.waitUntilExit()
+        await client.shutdown()
+        await c.close()
+    }
+
+    func freePort() async throws -> Int {
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: HTTPRouter())
+        let port = try server.start()
+        await server.stop()
+        return port
+    }
+}
