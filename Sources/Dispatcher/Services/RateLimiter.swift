@@ -1,12 +1,12 @@
 public import Foundation
 public import Store
 
-/// The worker's side of the shared rate limiter: reserves segments in the database bucket a
-/// little ahead (about `prefetch` worth, so the database is not asked for every message),
-/// each reservation with the time it may start, and paces sends evenly from there at the
-/// bucket's effective rate instead of bursting at the start of each second. A reservation
-/// not used by its end is dropped, never spent late, so every worker together stays within
-/// rate + burst in any one-second window.
+/// The worker's side of the shared rate limiter: reserves segments in the database bucket
+/// (GCRA, `RateLimits.rateLimitsReserve`) for the senders waiting — or about `prefetch` worth
+/// at high rates — so the database is asked once per wave of sends, not per message. Each
+/// reservation comes with the time it may start; sends go on its slots, 1/rate apart, never
+/// on a slot already past and never on an older reservation's, so all workers together keep
+/// to rate + burst in any one-second window of scheduled slots.
 public actor RateLimiter {
     private struct Bucket {
         var limit: RateLimit
@@ -57,13 +57,17 @@ public actor RateLimiter {
             try Task.checkCancellation()
             var bucket = buckets[key]!
             let now = ContinuousClock.now
-            if bucket.reserved >= need && now <= bucket.reservationEnd + .milliseconds(20) {
-                bucket.reserved -= need
+            let rate = max(bucket.effectiveRate, 0.001)
+            // Slots run from `nextSend` every 1/rate. A slot already past is skipped (never
+            // spent late, so sends stay in the order the shared bucket scheduled them), and a
+            // message of n segments goes at its first slot, taking n.
+            let behind = now > bucket.nextSend ? ((now - bucket.nextSend).seconds * rate).rounded(.up) : 0
+            if bucket.reserved - behind >= need {
+                let at = bucket.nextSend + .seconds(behind / rate)
+                bucket.reserved -= behind + need
+                bucket.nextSend = at + .seconds(need / rate)
                 demand[key, default: 0] -= need
                 waiting = false
-                // Pace: this send no earlier than the previous one plus its share of a second.
-                let at = max(now, bucket.nextSend)
-                bucket.nextSend = at + .seconds(need / max(bucket.effectiveRate, 0.001))
                 buckets[key] = bucket
                 let slot = Date().addingTimeInterval((at - now).seconds)
                 if at > now { try await Task.sleep(until: at, clock: .continuous) }
@@ -84,16 +88,15 @@ public actor RateLimiter {
         }
     }
 
-    /// Reserves about `prefetch` worth (with what is left, at least `need`) and adds it to the
-    /// bucket; a leftover past its reservation's end is dropped. False when halted.
+    /// Reserves what the waiting senders need (or about `prefetch` worth at high rates) and
+    /// makes it the bucket's current reservation. False when halted.
     private func reserve(key: String, limit: RateLimit, need: Double) async throws -> Bool {
         var bucket = buckets[key]!
-        let leftover = ContinuousClock.now <= bucket.reservationEnd ? bucket.reserved : 0
         // Reserve what the waiting senders need, and ahead only where it saves the database
         // real work (5 segments or more per `prefetch`): a reservation's unused part is lost
         // to everyone.
         let ahead = (bucket.effectiveRate * prefetch).rounded(.down)
-        let ask = min(limit.burst, max(need - leftover, (demand[key] ?? need) - leftover, ahead >= 5 ? ahead : 0, 1))
+        let ask = min(limit.burst, max(need, demand[key] ?? need, ahead >= 5 ? ahead : 0, 1))
         let reservation = try await pool.withConnection { try await RateLimits.rateLimitsReserve($0, key: key, requested: ask) }
         guard let reservation else {
             try await pool.withConnection { try await RateLimits.rateLimitsConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
@@ -104,12 +107,11 @@ public actor RateLimiter {
         let start = now + .seconds(max(0, reservation.start.timeIntervalSinceNow))
         let rate = max(reservation.effectiveRate, 0.001)
         bucket = buckets[key]!
-        // A still-valid leftover joins the new reservation (spent from its start on): at most
-        // one segment early in a window that, past the initial burst, holds only `rate`.
-        let keep = ContinuousClock.now <= bucket.reservationEnd ? min(leftover, bucket.reserved) : 0
-        bucket.reserved = keep + reservation.segments
+        // What is left of the previous reservation is dropped: its slots lie before this one's,
+        // and spending them now would put more in a window than the bucket allowed.
+        bucket.reserved = reservation.segments
         bucket.effectiveRate = rate
-        bucket.nextSend = max(bucket.nextSend, start)
+        bucket.nextSend = start
         bucket.reservationEnd = start + .seconds(reservation.segments / rate)
         buckets[key] = bucket
         return true
