@@ -35,6 +35,16 @@ PGB_DB=$(new_db pgb)
 load_messages "$ENGINE_DB" null "$N"
 load_messages "$PGB_DB" null "$N"
 
+# batches URL: how the worker batched its statements (events of one statement share `at`).
+batches() {
+  sql "$1" "
+    SELECT 'claims ' || count(*) || ' (avg ' || round(avg(n), 1) || ' msgs)'
+      FROM (SELECT count(*) n FROM message_events WHERE kind = 'claimed' GROUP BY at) c
+    UNION ALL
+    SELECT 'completions ' || count(*) || ' (avg ' || round(avg(n), 1) || ' msgs)'
+      FROM (SELECT count(*) n FROM message_events WHERE kind = 'state' AND to_state = 'accepted' GROUP BY at) d" | paste -sd, -
+}
+
 worker_config() {  # FILE PROVIDERS_JSON SENDER_PROVIDER
   cat > "$1" <<JSON
 {
@@ -67,6 +77,7 @@ ENGINE_RSS=$(peak_rss_mb "$OUT/engine-run.time")
 ENGINE_CPU=$(cpu_s "$OUT/engine-run.time")
 printf "accepted %s (other states %s) in %.2f s wall (%.2f s first claim → last accepted); events: %s\n" \
   "$ENGINE_ACCEPTED" "$ENGINE_OTHER" "$ENGINE_WALL" "$ENGINE_SPAN" "$ENGINE_EVENTS"
+echo "statements: $(batches "$ENGINE_DB"); peak RSS $(peak_rss_mb "$OUT/engine-run.time") MB, CPU $(cpu_s "$OUT/engine-run.time") s"
 
 # --- (2) database ceiling -----------------------------------------------------------------
 echo
@@ -130,6 +141,7 @@ for p in plum restcomm; do
   HTTP_RSS[$p]=$(peak_rss_mb "$OUT/http-$p.time")
   printf "%-8s run: accepted %s of %s in %.2f s wall (%.2f s first claim → last accepted) = %s msg/s; peak RSS %s MB\n" \
     "$p" "$accepted" "$HTTP_N" "$wall" "$span" "${HTTP_RATE[$p]}" "${HTTP_RSS[$p]}"
+  echo "         statements: $(batches "$db"); worker CPU $(cpu_s "$OUT/http-$p.time") s"
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
   line=$("$BIN" bench-client --url "http://127.0.0.1:$SB_PORT" --provider "$p" --sends "$HTTP_N" --concurrency "$CONCURRENCY" || true)
   echo "$p client alone: $line"
