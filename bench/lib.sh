@@ -85,6 +85,8 @@ wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/n
 now_s() { date +%s.%N; }
 timed() { local f=$1; shift; if [ -x /usr/bin/time ]; then /usr/bin/time -v -o "$f" "$@"; else : >"$f"; "$@"; fi; }
 peak_rss_mb() { awk -F': ' '/Maximum resident set size/ {v=$2} END {if (v) printf "%.1f", v / 1024; else print "unknown"}' "$1"; }
+# rss_mb PID: peak RSS so far of a running process (VmHWM), for workers stopped by signal.
+rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo unknown; }
 cpu_s() { awk -F': ' '/User time|System time/ {t+=$2; n++} END {if (n) printf "%.1f", t; else print "unknown"}' "$1"; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "" && a != "n/a") printf "%.0f", a / b; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a" && b != "n/a") printf "%.2f", a / b; else print "n/a" }'; }
