@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Callback ingestion and end-to-end delivery (issue 6); prints figures, asserts nothing.
+# One private cluster (unix socket, fsync=off, removed on exit):
+#  (1) CB_N messages bulk-inserted with SQL as `accepted` (provider restcomm, a provider id
+#      each); a `dispatcher run` with `listen` on a free port and nothing to send; wrk
+#      (keep-alive, CONNECTIONS connections, bench/callbacks.lua) POSTs one valid Restcomm
+#      StatusCallback (MessageStatus=delivered) per message to /callbacks/restcomm/{token}.
+#      Prints callbacks/s answered 2xx (a 2xx means durable in callback_inbox), then checks
+#      in SQL that every message has its callback in the inbox, how many reached
+#      `delivered`, and how long the applier took.
+#  (2) end to end: E2E_N pending messages, `dispatcher run` against `dispatcher sandbox
+#      --profile perfect` (Restcomm, delivery callbacks after DELIVERY_MIN..MAX s) until all
+#      are `delivered`: messages/s to delivered, beside the same run to `accepted` with the
+#      sandbox's callbacks off (--until-idle). Restcomm because its sandbox posts the
+#      delivery callback; Plum's result_url only says 'sent' (delivery comes by polling).
+# Usage: bench/callbacks.sh   (env: CB_N=100000 CONNECTIONS=64 THREADS=1 E2E_N=10000
+#                                   DELIVERY_MIN=0.05 DELIVERY_MAX=0.2 CONCURRENCY=64 E2E_POLL_AFTER=5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CB_N=${CB_N:-100000}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+E2E_N=${E2E_N:-10000}
+DELIVERY_MIN=${DELIVERY_MIN:-0.05}
+DELIVERY_MAX=${DELIVERY_MAX:-0.2}
+CONCURRENCY=${CONCURRENCY:-64}
+E2E_POLL_AFTER=${E2E_POLL_AFTER:-5}
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || { echo "wrk missing: apt-get install -y wrk" >&2; exit 1; }
+source bench/lib.sh
+OUT=bench/out
+mkdir -p "$OUT"
+
+build_release
+start_cluster
+
+worker_config() {  # FILE LISTEN_PORT SANDBOX_PORT [POLL_AFTER_S]
+  cat > "$1" <<JSON
+{
+  "listen": "127.0.0.1:$2",
+  "providers": {"restcomm": {"kind": "restcomm", "base_url": "http://127.0.0.1:$3/restcomm",
+                             "account_sid": "ACsandbox", "auth_token": "sandbox"}},
+  "senders": {"2435678910": {"provider": "restcomm", "rate_per_second": 1000000, "burst": 1000000}},
+  "poll": {"after_s": ${4:-3600}},
+  "concurrency": $CONCURRENCY
+}
+JSON
+}
+# wait_for URL SQL TARGET TIMEOUT_S: polls until SQL (a count) reaches TARGET; prints seconds waited.
+wait_for() {
+  local t0 n; t0=$(now_s)
+  while :; do
+    n=$(sql "$1" "$2")
+    [ "$n" -ge "$3" ] && break
+    if [ "$(echo "$(now_s) - $t0 > $4" | bc)" = 1 ]; then echo "timeout: $n of $3" >&2; break; fi
+    sleep 0.1
+  done
+  echo "$(now_s) - $t0" | bc -l
+}
+
+# --- (1) callback ingestion -------------------------------------------------------------------
+echo "== (1) $CB_N Restcomm delivery callbacks → dispatcher run (wrk -t$THREADS -c$CONNECTIONS, keep-alive)"
+CB_DB=$(new_db callbacks)
+load_messages "$CB_DB" restcomm "$CB_N" accepted
+sql "$CB_DB" "COPY (SELECT callback_token || ' ' || provider_message_id FROM messages ORDER BY id) TO STDOUT" > "$DIR/callbacks.txt"
+W_PORT=$(free_port)
+worker_config "$DIR/cb.json" "$W_PORT" 1   # no provider is called: nothing is pending
+DATABASE_URL="$CB_DB" "$BIN" run --config "$DIR/cb.json" --no-spool >"$OUT/callbacks-run.log" 2>&1 &
+RUN_PID=$!
+track $RUN_PID
+wait_port "$W_PORT"
+# wrk's own duration is always its -d (its main thread sleeps that long even when every thread
+# has stopped), so the run is timed here: from wrk's start until every message has a callback
+# in the inbox; then SIGINT makes wrk print its counts. The server's view too: inbox rows over
+# first → last commit of the ingest batches (callback_inbox.received_at).
+t0=$(now_s)
+CB_FILE="$DIR/callbacks.txt" WRK_THREADS=$THREADS WRK_CONNECTIONS=$CONNECTIONS \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d300s -s bench/callbacks.lua "http://127.0.0.1:$W_PORT" >"$OUT/wrk-callbacks.txt" 2>&1 &
+WRK_PID=$!
+track $WRK_PID
+wait_for "$CB_DB" "SELECT count(DISTINCT message_id) FROM callback_inbox" "$CB_N" 150 >/dev/null
+t1=$(now_s)
+kill -INT "$WRK_PID"; wait "$WRK_PID" || true
+grep -E '^callbacks:|Latency|Socket errors|Non-2xx' "$OUT/wrk-callbacks.txt" || cat "$OUT/wrk-callbacks.txt"
+CB_WALL=$(echo "$t1 - $t0" | bc -l)
+CB_RATE=$(div "$CB_N" "$CB_WALL")
+read -r INBOX INBOX_DISTINCT INGEST_SPAN < <(sql "$CB_DB" "
+  SELECT count(*), count(DISTINCT message_id), extract(epoch FROM max(received_at) - min(received_at)) FROM callback_inbox" | tr '|' ' ')
+CB_SERVER_RATE=$(div "$INBOX" "$INGEST_SPAN")
+BATCHES=$(sql "$CB_DB" "SELECT count(*) || ' ingest batches (avg ' || round(avg(n), 1) || ')' FROM (SELECT count(*) n FROM callback_inbox GROUP BY received_at) b")
+DRAIN_S=$(wait_for "$CB_DB" "SELECT count(*) FROM messages WHERE state = 'delivered'" "$CB_N" 120)
+read -r DELIVERED APPLY_SPAN APPLY_AFTER OUTCOMES < <(sql "$CB_DB" "
+  SELECT (SELECT count(*) FROM messages WHERE state = 'delivered'),
+         round(extract(epoch FROM max(applied_at) - min(received_at))::numeric, 2),
+         round(extract(epoch FROM max(applied_at) - max(received_at))::numeric, 2),
+         (SELECT string_agg(coalesce(outcome, 'unapplied') || ':' || n, ',') FROM
+            (SELECT outcome, count(*) n FROM callback_inbox GROUP BY outcome) o)
+    FROM callback_inbox" | tr '|' ' ')
+CB_RSS=$(rss_mb "$RUN_PID")
+kill -TERM "$RUN_PID"; wait "$RUN_PID" || true
+printf "all %s in the inbox %.2f s after wrk started = %s callbacks/s; server side: %s rows over %.2f s of ingest commits = %s/s; %s\n" \
+  "$CB_N" "$CB_WALL" "$CB_RATE" "$INBOX" "$INGEST_SPAN" "$CB_SERVER_RATE" "$BATCHES"
+echo "inbox: $INBOX rows for $INBOX_DISTINCT of $CB_N messages (durable); delivered: $DELIVERED of $CB_N"
+echo "apply: first received → last applied ${APPLY_SPAN} s; last received → last applied ${APPLY_AFTER} s; outcomes $OUTCOMES"
+echo "worker peak RSS $CB_RSS MB"
+
+# --- (2) end to end -----------------------------------------------------------------------------
+echo
+echo "== (2) end to end, Restcomm sandbox --profile perfect, $E2E_N messages, concurrency $CONCURRENCY"
+SB_PORT=$(free_port)
+"$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect --no-callbacks >"$OUT/e2e-sandbox-nocb.log" 2>&1 &
+SB_PID=$!
+track $SB_PID
+wait_port "$SB_PORT"
+REF_DB=$(new_db e2e_accepted)
+load_messages "$REF_DB" restcomm "$E2E_N"
+worker_config "$DIR/ref.json" "$(free_port)" "$SB_PORT"
+t0=$(now_s)
+DATABASE_URL="$REF_DB" "$BIN" run --config "$DIR/ref.json" --until-idle --no-spool >"$OUT/e2e-accepted.log" 2>&1
+t1=$(now_s)
+REF_WALL=$(echo "$t1 - $t0" | bc -l)
+REF_ACCEPTED=$(sql "$REF_DB" "SELECT count(*) FROM messages WHERE state = 'accepted'")
+REF_RATE=$(div "$REF_ACCEPTED" "$REF_WALL")
+printf "to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = %s msg/s\n" "$REF_ACCEPTED" "$E2E_N" "$REF_WALL" "$REF_RATE"
+kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
+
+SB_PORT=$(free_port)
+"$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect \
+  --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX" >"$OUT/e2e-sandbox.log" 2>&1 &
+track $!
+wait_port "$SB_PORT"
+E2E_DB=$(new_db e2e_delivered)
+load_messages "$E2E_DB" restcomm "$E2E_N"
+W_PORT=$(free_port)
+# Status polls from E2E_POLL_AFTER s after acceptance: they settle what a lost callback left
+# behind (the sandbox, like a provider, does not retry a callback that failed).
+worker_config "$DIR/e2e.json" "$W_PORT" "$SB_PORT" "$E2E_POLL_AFTER"
+t0=$(now_s)
+DATABASE_URL="$E2E_DB" "$BIN" run --config "$DIR/e2e.json" --no-spool >"$OUT/e2e-run.log" 2>&1 &
+RUN_PID=$!
+track $RUN_PID
+E2E_WAIT=$(wait_for "$E2E_DB" "SELECT count(*) FROM messages WHERE state = 'delivered'" "$E2E_N" 150)
+t1=$(now_s)
+E2E_WALL=$(echo "$t1 - $t0" | bc -l)
+E2E_RSS=$(rss_mb "$RUN_PID")
+kill -TERM "$RUN_PID"; wait "$RUN_PID" || true
+read -r E2E_DELIVERED E2E_SPAN E2E_STATES < <(sql "$E2E_DB" "
+  SELECT count(*) FILTER (WHERE state = 'delivered'), round(extract(epoch FROM max(final_at) - min(first_attempt_at))::numeric, 2),
+         (SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) n FROM messages GROUP BY state) s)
+    FROM messages" | tr '|' ' ')
+E2E_RATE=$(div "$E2E_DELIVERED" "$E2E_WALL")
+E2E_CB=$(sql "$E2E_DB" "SELECT string_agg(source || ' ' || n, ', ') FROM (SELECT source, count(*) n FROM callback_inbox GROUP BY source) s")
+SB_STATS=$(curl -s "http://127.0.0.1:$SB_PORT/sandbox/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("sandbox callbacks sent", d["callbacks_sent"], "failed", d["callbacks_failed"])' 2>/dev/null || echo "sandbox stats unavailable")
+printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; inbox: %s; %s; peak RSS %s MB\n" \
+  "$DELIVERY_MIN" "$DELIVERY_MAX" "$E2E_DELIVERED" "$E2E_N" "$E2E_WALL" "$E2E_SPAN" "$E2E_RATE" "$E2E_STATES" "$E2E_CB" "$SB_STATS" "$E2E_RSS"
+
+echo
+echo "== results ($(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+printf "callbacks acknowledged (2xx, durable)   %8s /s   (target ≥ 10,000; server side %s/s)\n" "$CB_RATE" "$CB_SERVER_RATE"
+printf "inbox / delivered                       %8s / %s of %s  (applier done %s s after the last callback)\n" "$INBOX_DISTINCT" "$DELIVERED" "$CB_N" "$APPLY_AFTER"
+printf "end to end to delivered                 %8s msg/s\n" "$E2E_RATE"
+printf "same worker to accepted (no callbacks)  %8s msg/s\n" "$REF_RATE"
+printf "ratio delivered / accepted              %8s     (target ≥ 0.7)\n" "$(ratio "$E2E_RATE" "$REF_RATE")"

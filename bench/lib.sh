@@ -1,0 +1,92 @@
+# Shared by bench/engine.sh and bench/callbacks.sh (sourced, not run). Provides:
+#   BIN        the release binary (built here)
+#   start_cluster          a private cluster in $DIR (unix socket, fsync=off), as the postgres
+#                          OS user when root; cleaned up by the EXIT trap with every process
+#                          registered through `track PID`
+#   new_db NAME            an empty migrated database; prints its DATABASE_URL conninfo
+#   load_messages URL PROVIDER N [STATE]   N messages (+ bodies) for PROVIDER in one campaign,
+#                          bulk-inserted with SQL (pending, due now; or STATE 'accepted' with a
+#                          provider_message_id 'SM…' and accepted_at)
+#   free_port, wait_port PORT, timed FILE CMD…, peak_rss_mb FILE, now_s
+set -euo pipefail
+export PATH="/opt/swift/usr/bin:$PATH"
+
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$PGBIN/initdb" ] || { echo "PostgreSQL server binaries missing: apt-get install -y postgresql" >&2; exit 1; }
+PSQL="$PGBIN/psql"
+PGBENCH="$PGBIN/pgbench"
+[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null 2>&1 || true
+
+build_release() {
+  swift build -c release --product dispatcher 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|^Building|^Build complete|^Compiling|^Write' || true
+  test "${PIPESTATUS[0]}" -eq 0
+  BIN=$(swift build -c release --show-bin-path)/dispatcher
+}
+
+PIDS=()
+track() { PIDS+=("$1"); }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PGUSER_NAME=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
+DIR=$(mktemp -d /tmp/dispatcher-bench.XXXXXX)
+chmod 755 "$DIR"
+[ "$(id -u)" = 0 ] && chown postgres: "$DIR"
+cleanup() {
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+  done
+  as_pg "$PGBIN/pg_ctl" stop -D "$DIR/data" -m immediate >/dev/null 2>&1 || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_cluster() {
+  as_pg "$PGBIN/initdb" -D "$DIR/data" -U "$PGUSER_NAME" --auth=trust --encoding=UTF8 --no-locale --no-sync >/dev/null
+  # fsync off: a benchmark of the worker's and the server's CPU, not of this machine's disk.
+  as_pg "$PGBIN/pg_ctl" start -w -D "$DIR/data" -l "$DIR/server.log" \
+    -o "-c listen_addresses='' -k '$DIR' -p 5432 -c fsync=off -c max_wal_size=4GB -c shared_buffers=256MB -c max_connections=200" >/dev/null
+  export PGHOST="$DIR" PGPORT=5432 PGUSER="$PGUSER_NAME"
+}
+
+new_db() {
+  "$PSQL" -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
+  local url="host=$DIR port=5432 dbname=$1 user=$PGUSER_NAME"
+  DATABASE_URL="$url" "$BIN" migrate >/dev/null
+  echo "$url"
+}
+
+load_messages() {
+  local url=$1 provider=$2 n=$3 state=${4:-pending}
+  "$PSQL" -qAt -v ON_ERROR_STOP=1 -d "$url" >/dev/null <<SQL
+SET client_min_messages = warning;
+INSERT INTO campaigns (name, provider, from_number) VALUES ('bench-$provider', '$provider', '+12435678910');
+-- +1 303-555-xxxx: no sandbox test number (those are +1 202-555-01xx)
+INSERT INTO messages (id, campaign_id, external_id, state, provider, from_number, to_number, segments,
+                      due_at, next_attempt_at, provider_message_id, accepted_at, attempts, first_attempt_at)
+SELECT i, (SELECT id FROM campaigns WHERE name = 'bench-$provider'), 'm-' || i, '$state', '$provider',
+       '+12435678910', '+1303555' || lpad((i % 10000)::text, 4, '0'), 1, now(), now(),
+       CASE WHEN '$state' = 'accepted' THEN 'SM' || md5(i::text) END,
+       CASE WHEN '$state' = 'accepted' THEN now() END,
+       CASE WHEN '$state' = 'accepted' THEN 1 ELSE 0 END,
+       CASE WHEN '$state' = 'accepted' THEN now() END
+  FROM generate_series(1, $n) AS i;
+INSERT INTO message_bodies (message_id, body)
+SELECT i, 'Hi Patient ' || i || ', reminder: Elm St appointment Tue 10:30. Reply CONFIRM to confirm, STOP to opt out.'
+  FROM generate_series(1, $n) AS i;
+SELECT setval(pg_get_serial_sequence('messages', 'id'), $n);
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+}
+
+sql() { local url=$1; shift; "$PSQL" -qAt -v ON_ERROR_STOP=1 -d "$url" -c "$@"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; return 1; }
+now_s() { date +%s.%N; }
+timed() { local f=$1; shift; if [ -x /usr/bin/time ]; then /usr/bin/time -v -o "$f" "$@"; else : >"$f"; "$@"; fi; }
+peak_rss_mb() { awk -F': ' '/Maximum resident set size/ {v=$2} END {if (v) printf "%.1f", v / 1024; else print "unknown"}' "$1"; }
+# rss_mb PID: peak RSS so far of a running process (VmHWM), for workers stopped by signal.
+rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo unknown; }
+cpu_s() { awk -F': ' '/User time|System time/ {t+=$2; n++} END {if (n) printf "%.1f", t; else print "unknown"}' "$1"; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "" && a != "n/a") printf "%.0f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a" && b != "n/a") printf "%.2f", a / b; else print "n/a" }'; }
