@@ -34,5 +34,5 @@ CREATE TABLE callback_inbox (
     applied_at           timestamptz,
     outcome              text                      -- applied, duplicate, stale, conflict, ...
 ) WITH (autovacuum_vacuum_scale_factor = 0.02, fillfactor = 80);
-CREATE INDEX callback_inbox_unapplied_idx ON callback_inbox (message_id, id) WHERE applied_at IS NULL;
+CREATE INDEX callback_inbox_unapplied_idx ON callback_inbox (id) WHERE applied_at IS NULL;
 """#

@@ -113,16 +113,34 @@ extension Outbox {
     /// to `sent`, and a final state is never overwritten. Every report becomes an event
     /// with its raw fields and what became of it. Safe with several workers (SKIP LOCKED).
     public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
-        let rows = try await c.query("""
-            WITH batch AS (
-                SELECT i.id, i.message_id, i.source, i.state, i.provider_status, i.error_code, i.error_class, i.raw,
-                       i.received_at, m.state AS old_state
+        try await c.withTransaction { tx in
+            // 1. Take the oldest applicable reports (the partial index walks them in order).
+            let ids = try await tx.query("""
+                SELECT i.id
                   FROM callback_inbox i
                   JOIN messages m ON m.id = i.message_id AND m.provider_message_id = i.provider_message_id
                  WHERE i.applied_at IS NULL
                  ORDER BY i.id
                  LIMIT \(limit)
                    FOR UPDATE OF i SKIP LOCKED
+                """).map { try $0.decode(Int64.self, at: 0) }
+            guard !ids.isEmpty else { return ApplyResult() }
+            // 2. Apply them. The CTEs below join a thousand rows to a thousand; without
+            //    statistics the planner picks nested loops (measured: 650 ms per 1,000 reports,
+            //    190 ms with hash joins), so this transaction asks for hash joins.
+            try await tx.execute("SET LOCAL enable_nestloop = off")
+            return try await reportsApplyLocked(tx, ids: ids)
+        }
+    }
+
+    private static func reportsApplyLocked(_ c: Connection, ids: [Int64]) async throws -> ApplyResult {
+        let rows = try await c.query("""
+            WITH batch AS (
+                SELECT i.id, i.message_id, i.source, i.state, i.provider_status, i.error_code, i.error_class, i.raw,
+                       i.received_at, m.state AS old_state
+                  FROM callback_inbox i
+                  JOIN messages m ON m.id = i.message_id
+                 WHERE i.id = ANY(\(ids))
             ), winner AS (
                 SELECT DISTINCT ON (message_id) *
                   FROM batch
