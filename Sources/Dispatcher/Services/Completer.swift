@@ -11,6 +11,9 @@ public actor Completer: Service {
         public var batchSize = 100
         public var pollAfterSeconds = 120.0
         public var globalOptOut = false
+        /// Above this many outcomes waiting to be written, senders wait before taking more
+        /// work (`waitForRoom`), so claims never outrun what the database can record.
+        public var maxBuffered = 400
         public init() {}
     }
 
@@ -40,15 +43,37 @@ public actor Completer: Service {
         if buffer.count >= configuration.batchSize { wake.notify() }
     }
 
+    private var roomWaiters: [CheckedContinuation<Void, Never>] = []
+
+    /// Returns once the backlog of unwritten outcomes is below `maxBuffered` (at once when it
+    /// is, or when the completer is finishing).
+    public func waitForRoom() async {
+        while buffer.count >= configuration.maxBuffered && !finished {
+            await withCheckedContinuation { roomWaiters.append($0) }
+        }
+    }
+
+    private func wakeRoomWaiters() {
+        guard !roomWaiters.isEmpty, buffer.count < configuration.maxBuffered || finished else { return }
+        let waiters = roomWaiters
+        roomWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+
     /// No more submissions: `run` writes what is left and returns.
     public func finish() {
         finished = true
+        wakeRoomWaiters()
         wake.notify()
     }
 
     public var pending: Int { buffer.count }
 
     public func run() async throws {
+        defer {
+            finished = true
+            wakeRoomWaiters()
+        }
         var failures = 0
         while true {
             if buffer.isEmpty {
@@ -65,11 +90,13 @@ public actor Completer: Service {
                 buffer.removeFirst(batch.count)
                 recorded += batch.count
                 failures = 0
+                wakeRoomWaiters()
             } catch let error as PostgresError where !error.isUnavailable {
                 // A statement error, not an outage: one bad outcome must not hold up the rest.
                 logger.error("recording \(batch.count) outcome(s) failed: \(error); recording them one by one")
                 buffer.removeFirst(batch.count)
                 await recordOneByOne(batch)
+                wakeRoomWaiters()
             } catch {
                 failures += 1
                 logger.error("recording \(batch.count) outcome(s) failed (attempt \(failures)): \(error)")

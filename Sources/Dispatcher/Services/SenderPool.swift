@@ -22,6 +22,8 @@ public struct SenderPool: Service {
                     while let item = await queue.next() {
                         let completion = await sender.send(item)
                         await completer.submit(completion)
+                        // the slot frees once the completer keeps up (backpressure on claims)
+                        await completer.waitForRoom()
                         await queue.done()
                     }
                 }
