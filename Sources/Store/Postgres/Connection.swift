@@ -14,6 +14,13 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     private let brokenLock = NSLock()
     private var _broken = false
     private var transactionDepth = 0
+    /// Named prepared statements of this session, by text and parameter types. Touched only
+    /// on `worker`'s thread.
+    private var preparedNames: [PreparedKey: String] = [:]
+    private var preparedSerial = 0
+    private var customPlansSet = false
+    /// At most this many statements stay prepared; then they are all deallocated.
+    public static let maxPreparedStatements = 64
 
     /// The server process serving this connection (for `pg_terminate_backend` and logs).
     public let backendPID: Int32
@@ -88,10 +95,25 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     // MARK: Statements
 
     /// Runs one statement and returns its rows.
+    ///
+    /// `prepared: true` is for statements a worker runs over and over (claims, completions,
+    /// callback ingestion): the first run prepares the text as a named statement of this
+    /// session, and later runs only bind and execute it, so the server does not parse and
+    /// analyse it again. Plans stay custom (`plan_cache_mode = force_custom_plan`, set for
+    /// the session with its first prepared statement): each run is planned for its own
+    /// parameter values, as an unprepared one is.
     @discardableResult
-    public func query(_ sql: SQL) async throws -> QueryResult {
+    public func query(_ sql: SQL, prepared: Bool = false) async throws -> QueryResult {
         let (text, binds) = sql.render()
+        if prepared {
+            return try await worker.run { QueryResult(try self.execPrepared(text, binds)) }
+        }
         return try await worker.run { QueryResult(try self.execParams(text, binds)) }
+    }
+
+    /// How many named statements this session has prepared (for tests).
+    public var preparedStatementCount: Int {
+        get async { (try? await worker.run { self.preparedNames.count }) ?? 0 }
     }
 
     /// Runs one statement and returns the number of rows it changed.
@@ -178,6 +200,70 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 
     func execParams(_ text: String, _ binds: [PostgresBind]) throws -> OpaquePointer {
         guard let pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+        let types = binds.map { $0.type.rawValue }
+        let result = withBoundValues(binds) { count, values, lengths, formats in
+            PQexecParams(pg, text, count, types, values, lengths, formats, 1)
+        }
+        return try check(result)
+    }
+
+    /// Executes `text` as a named prepared statement, preparing it first when this session
+    /// has not. A statement the server no longer knows (`DISCARD ALL`, a changed result type
+    /// after DDL) is prepared again once.
+    func execPrepared(_ text: String, _ binds: [PostgresBind]) throws -> OpaquePointer {
+        guard let pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+        let types = binds.map { $0.type.rawValue }
+        let key = PreparedKey(text: text, types: types)
+        var retried = false
+        while true {
+            if !customPlansSet && PQtransactionStatus(pg) == PQTRANS_IDLE {
+                // outside a transaction, so that no rollback undoes it
+                PQclear(try check(PQexec(pg, "SET plan_cache_mode = force_custom_plan")))
+                customPlansSet = true
+            }
+            let name = try preparedName(for: key, pg)
+            let result = withBoundValues(binds) { count, values, lengths, formats in
+                PQexecPrepared(pg, name, count, values, lengths, formats, 1)
+            }
+            do {
+                return try check(result)
+            } catch let error as PostgresError where !retried && Self.invalidatesPrepared(error) {
+                retried = true
+                preparedNames[key] = nil
+                if error.sqlState == .invalidSQLStatementName {
+                    // DISCARD ALL: every statement and the session's settings are gone
+                    preparedNames.removeAll()
+                    customPlansSet = false
+                }
+                if error.sqlState == .featureNotSupported { PQclear(PQexec(pg, "DEALLOCATE \(name)")) }
+            }
+        }
+    }
+
+    private func preparedName(for key: PreparedKey, _ pg: OpaquePointer) throws -> String {
+        if let name = preparedNames[key] { return name }
+        if preparedNames.count >= Self.maxPreparedStatements {
+            PQclear(try check(PQexec(pg, "DEALLOCATE ALL")))
+            preparedNames.removeAll()
+        }
+        preparedSerial += 1
+        let name = "dispatcher_\(preparedSerial)"
+        PQclear(try check(PQprepare(pg, name, key.text, Int32(key.types.count), key.types)))
+        preparedNames[key] = name
+        return name
+    }
+
+    /// `26000` (no such prepared statement) and `0A000` "cached plan must not change result type".
+    private static func invalidatesPrepared(_ error: PostgresError) -> Bool {
+        error.sqlState == .invalidSQLStatementName
+            || (error.sqlState == .featureNotSupported && error.message.contains("cached plan"))
+    }
+
+    /// Lays the binds out for libpq (binary format, NULL as a nil pointer) for one call.
+    private func withBoundValues(
+        _ binds: [PostgresBind],
+        _ body: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> OpaquePointer?
+    ) -> OpaquePointer? {
         let count = binds.count
         var storage: [UInt8] = []
         var offsets: [Int] = []
@@ -187,17 +273,15 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
             if let bytes = bind.bytes { storage.append(contentsOf: bytes) }
         }
         storage.append(0)  // never empty, so the base address exists
-        let types = binds.map { $0.type.rawValue }
         let lengths = binds.map { Int32($0.bytes?.count ?? 0) }
         let formats = [Int32](repeating: 1, count: count)
-        let result = storage.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+        return storage.withUnsafeBufferPointer { buffer -> OpaquePointer? in
             let base = UnsafeRawPointer(buffer.baseAddress!)
             let values: [UnsafePointer<CChar>?] = (0..<count).map { i in
                 binds[i].bytes == nil ? nil : (base + offsets[i]).assumingMemoryBound(to: CChar.self)
             }
-            return PQexecParams(pg, text, Int32(count), types, values, lengths, formats, 1)
+            return body(Int32(count), values, lengths, formats)
         }
-        return try check(result)
     }
 
     /// Turns a result into itself or a thrown `PostgresError` (clearing it).
@@ -234,6 +318,12 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
             lost ? .connectionClosed : .server, message, sqlState: state,
             detail: field(UInt8(ascii: "D")), hint: field(UInt8(ascii: "H")), constraint: field(UInt8(ascii: "n")))
     }
+}
+
+/// A prepared statement's identity: the same text with other parameter types is another one.
+struct PreparedKey: Hashable {
+    var text: String
+    var types: [UInt32]
 }
 
 /// A raw pointer handed to the worker thread that owns it.

@@ -1,0 +1,80 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+@Suite struct PreparedStatementTests {
+    @Test func aPreparedStatementIsPreparedOnceAndReturnsEachRunsOwnRows() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        try await c.execute("CREATE TABLE t (id int8, v text)")
+        try await c.execute("INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 10) i")
+        for id in [Int64(3), 7, 9] {
+            let v = try await c.query("SELECT v FROM t WHERE id = \(id)", prepared: true).scalar(String.self)
+            #expect(v == "v\(id)")
+        }
+        #expect(await c.preparedStatementCount == 1)
+        // the same text with another parameter type is another statement
+        let v = try await c.query("SELECT v FROM t WHERE id = \(Int32(4))", prepared: true).scalar(String.self)
+        #expect(v == "v4")
+        #expect(await c.preparedStatementCount == 2)
+        // custom plans: planned for each run's values, like an unprepared statement
+        #expect(try await c.query("SHOW plan_cache_mode").scalar(String.self) == "force_custom_plan")
+        // server-side: the session really holds named statements
+        let named = try await c.query("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'dispatcher_%'").scalar(Int.self)
+        #expect(named == 2)
+    }
+
+    @Test func aStatementTheServerForgotIsPreparedAgain() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        try await c.execute("CREATE TABLE t (id int8, v text)")
+        try await c.execute("INSERT INTO t VALUES (1, 'one')")
+        let select: SQL = "SELECT * FROM t WHERE id = \(Int64(1))"
+        #expect(try await c.query(select, prepared: true).count == 1)
+        // DISCARD ALL drops every prepared statement (what a pooler may do between clients)
+        try await c.execute("DISCARD ALL")
+        let again = try await c.query(select, prepared: true)
+        #expect(try again.map { try $0.decode(String.self, at: 1) } == ["one"])
+        // DDL that changes the statement's result type
+        try await c.execute("ALTER TABLE t ADD COLUMN extra int4 DEFAULT 5")
+        let wider = try await c.query(select, prepared: true)
+        #expect(try wider.map { try $0.decode(Int32.self, at: 2) } == [5])
+    }
+
+    @Test func errorsOfPreparedStatementsAreTheServersAndTheConnectionStaysUsable() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        // a statement that does not parse is not cached
+        let bad = await #expect(throws: PostgresError.self) {
+            try await c.query("SELEC \(Int64(1))", prepared: true)
+        }
+        #expect(bad?.sqlState == SQLState(rawValue: "42601"))
+        #expect(await c.preparedStatementCount == 0)
+        // a run-time error (division by zero) rolls back the transaction, not the statement
+        try await c.execute("CREATE TABLE t (v int4)")
+        let div: (Int32) -> SQL = { "INSERT INTO t VALUES (10 / \($0))" }
+        await #expect(throws: PostgresError.self) {
+            try await c.withTransaction { tx in
+                try await tx.query(div(2), prepared: true)
+                try await tx.query(div(0), prepared: true)
+            }
+        }
+        #expect(try await c.query("SELECT count(*) FROM t").scalar(Int.self) == 0)
+        try await c.query(div(5), prepared: true)
+        #expect(try await c.query("SELECT v FROM t").scalar(Int32.self) == 2)
+        #expect(await c.preparedStatementCount == 1)
+    }
+
+    @Test func theCacheIsBounded() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        for i in 0..<(Connection.maxPreparedStatements + 5) {
+            let n = try await c.query(SQL(unsafeRaw: "SELECT \(i) + ") + "\(Int64(1))", prepared: true).scalar(Int64.self)
+            #expect(n == Int64(i) + 1)
+        }
+        #expect(await c.preparedStatementCount <= Connection.maxPreparedStatements)
+        let named = try await c.query("SELECT count(*) FROM pg_prepared_statements").scalar(Int.self)
+        #expect(named == (await c.preparedStatementCount))
+    }
+}
