@@ -16,13 +16,12 @@ due AS (
       FROM messages m
       JOIN campaigns c ON c.id = m.campaign_id
      CROSS JOIN clock
+     CROSS JOIN (SELECT coalesce(array_agg(key), '{}') AS keys FROM rate_limits WHERE halted_at IS NOT NULL) AS halted
      WHERE m.state = 'pending'
        AND m.next_attempt_at <= clock.now
        AND c.status = 'active'
        AND m.provider = ANY(ARRAY['null'])   -- (the literal '{null}' would be a NULL element)
-       AND NOT EXISTS (SELECT 1 FROM rate_limits r
-                        WHERE r.halted_at IS NOT NULL
-                          AND r.key IN ('sender:' || m.from_number, 'provider:' || m.provider))
+       AND NOT ('sender:' || m.from_number = ANY(halted.keys) OR 'provider:' || m.provider = ANY(halted.keys))
      ORDER BY m.next_attempt_at
      LIMIT 100
        FOR UPDATE OF m SKIP LOCKED

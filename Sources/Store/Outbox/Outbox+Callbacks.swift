@@ -79,7 +79,7 @@ extension Outbox {
                         ELSE 2 END
               FROM input i LEFT JOIN matched m ON m.ord = i.ord
              ORDER BY i.ord
-            """)
+            """, prepared: true)
         return try rows.map { CallbackVerdict(rawValue: try $0.decode(Int.self, at: 0)) ?? .unknownToken }
     }
 
@@ -123,7 +123,7 @@ extension Outbox {
                  ORDER BY i.id
                  LIMIT \(limit)
                    FOR UPDATE OF i SKIP LOCKED
-                """).map { try $0.decode(Int64.self, at: 0) }
+                """, prepared: true).map { try $0.decode(Int64.self, at: 0) }
             guard !ids.isEmpty else { return ApplyResult() }
             // 2. Apply them. The CTEs below join a thousand rows to a thousand; without
             //    statistics the planner picks nested loops (measured: 650 ms per 1,000 reports,
@@ -198,7 +198,7 @@ extension Outbox {
                 RETURNING 1
             )
             SELECT outcome, lag FROM marked
-            """)
+            """, prepared: true)
         var result = ApplyResult()
         for row in rows {
             let (outcome, lag) = try row.decode((String, Double).self)

@@ -32,15 +32,18 @@ extension Outbox {
                   FROM messages m
                   JOIN campaigns c ON c.id = m.campaign_id
                  CROSS JOIN clock
+                 CROSS JOIN (SELECT coalesce(array_agg(key), '{}') AS keys
+                               FROM rate_limits WHERE halted_at IS NOT NULL) AS halted
                  WHERE m.state = 'pending'
                    AND m.next_attempt_at <= clock.now
                    AND c.status = 'active'
                    AND m.provider = ANY(\(providers))
-                   -- halted senders and provider accounts wait for an operator
-                   AND NOT EXISTS (SELECT 1
-                                     FROM rate_limits r
-                                    WHERE r.halted_at IS NOT NULL
-                                      AND r.key IN ('sender:' || m.from_number, 'provider:' || m.provider))
+                   -- Halted senders and provider accounts wait for an operator. The halted
+                   -- keys are read once (an InitPlan), not anti-joined per row: with a few rows
+                   -- in rate_limits the planner took that join to remove nearly every message,
+                   -- sorted all pending rows instead of walking the index, and a claim took
+                   -- 0.7 s with 200,000 pending.
+                   AND NOT ('sender:' || m.from_number = ANY(halted.keys) OR 'provider:' || m.provider = ANY(halted.keys))
                  ORDER BY m.next_attempt_at
                  LIMIT \(limit)
                    FOR UPDATE OF m SKIP LOCKED
@@ -86,7 +89,7 @@ extension Outbox {
               LEFT JOIN message_bodies b ON b.message_id = claimed.id
              WHERE claimed.state = 'sending'
              ORDER BY claimed.id
-            """)
+            """, prepared: true)
         return try rows.map(ClaimedMessage.init(row:))
     }
 }

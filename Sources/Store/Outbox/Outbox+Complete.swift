@@ -96,7 +96,7 @@ extension Outbox {
                     ON CONFLICT DO NOTHING
             )
             SELECT id FROM done
-            """)
+            """, prepared: true)
         return Set(try rows.map { try $0.decode(Int64.self, at: 0) })
     }
 }

@@ -68,7 +68,7 @@ public enum RateLimits {
             RETURNING CASE WHEN g.halted THEN 0 ELSE g.k END AS segments,
                       greatest(now(), g.t0 + make_interval(secs => (g.k - g.burst) / g.eff)) AS start_at,
                       g.eff AS effective_rate, g.halted AS halted
-            """)
+            """, prepared: true)
         guard let row = rows.first else { return nil }
         return Reservation(segments: try row["segments"], start: try row["start_at"],
                            effectiveRate: try row["effective_rate"], halted: try row["halted"])
