@@ -120,10 +120,17 @@ struct WorkerClaimTests {
         try await c.execute("UPDATE campaigns SET status = 'active' WHERE id = \(paused)")
         try await RateLimits.rateLimitsHalt(c, key: RateLimits.senderKey("+12435678910"), reason: "test")
         #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).isEmpty)
-        #expect(try await Outbox.messagesOutstandingCount(c, providers: ["plum"]) == 0)
+        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]) == false)
         #expect(try await RateLimits.rateLimitsResume(c, key: RateLimits.senderKey("+12435678910")))
-        #expect(try await Outbox.messagesOutstandingCount(c, providers: ["plum"]) == 3)
+        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
         #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).count == 3)
+        // claimed (sending), then in doubt: still outstanding; another provider's worker is idle
+        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
+        #expect(try await Outbox.messagesOutstanding(c, providers: ["restcomm"]) == false)
+        try await c.execute("UPDATE messages SET state = 'in_doubt'")
+        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
+        try await c.execute("UPDATE messages SET state = 'accepted'")
+        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]) == false)
         await c.close()
     }
 

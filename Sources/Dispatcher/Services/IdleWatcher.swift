@@ -1,7 +1,7 @@
 public import Store
 
 /// `run --until-idle`: triggers the shutdown once this worker has nothing in hand and the
-/// database has no message this worker could act on now (`messagesOutstandingCount`: none
+/// database has no message this worker could act on now (`messagesOutstanding`: none
 /// `sending` or `in_doubt`, none `pending` and due in an active, unhalted campaign), twice in
 /// a row.
 public struct IdleWatcher: Service {
@@ -32,8 +32,8 @@ public struct IdleWatcher: Service {
             let queueIdle = await queue.isIdle
             let unrecorded = await completer.pending
             let local = queueIdle && unrecorded == 0
-            let outstanding = local ? (try? await pool.withConnection { try await Outbox.messagesOutstandingCount($0, providers: providers) }) : nil
-            idleRounds = outstanding == 0 ? idleRounds + 1 : 0
+            let outstanding = local ? (try? await pool.withConnection { try await Outbox.messagesOutstanding($0, providers: providers) }) : nil
+            idleRounds = outstanding == false ? idleRounds + 1 : 0
             if idleRounds >= 2 {
                 logger.info("idle: nothing due, sending or in doubt")
                 shutdown.trigger(reason: "idle")
