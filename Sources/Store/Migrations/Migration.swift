@@ -10,5 +10,6 @@ extension Migration {
     public static let all: [Migration] = [
         Migration(version: 1, name: "outbox", sql: migration0001Outbox),
         Migration(version: 2, name: "callbacks", sql: migration0002Callbacks),
+        Migration(version: 3, name: "expiry index", sql: migration0003ExpiryIndex),
     ]
 }
