@@ -308,6 +308,22 @@ struct ReconcileFixture {
         let early = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, now: { Date() })
         try await early.pollOnce()
         for (id, _) in ids { #expect(try await f.state(id).0 == "accepted") }
+        // the sweep runs at most once per giveUpInterval of the poller's clock
+        let clock = LockedValue(Date())
+        let sweeping = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration,
+                                    now: { clock.withLock { $0 } })
+        try await sweeping.pollOnce()
+        for (id, _) in ids { #expect(try await f.state(id).0 == "accepted") }
+        clock.withLock { $0 = later }  // 5 days on, past the window: the interval has passed too
+        try await sweeping.pollOnce()
+        for (id, _) in ids { #expect(try await f.state(id).0 == "unconfirmed") }
+        try await f.conn.execute("UPDATE messages SET state = 'accepted', final_at = NULL")
+        clock.withLock { $0 = later.addingTimeInterval(configuration.giveUpInterval / 2) }
+        try await sweeping.pollOnce()
+        for (id, _) in ids { #expect(try await f.state(id).0 == "accepted") }
+        clock.withLock { $0 = later.addingTimeInterval(configuration.giveUpInterval) }
+        try await sweeping.pollOnce()
+        for (id, _) in ids { #expect(try await f.state(id).0 == "unconfirmed") }
         await f.stop()
     }
 }

@@ -16,6 +16,9 @@ public final class StatusPoller: Sendable {
         /// How often to look for due polls.
         public var interval: Duration = .seconds(1)
         public var batchSize = 500
+        /// How often to look for messages past `giveUpAfter` (a scan of every message waiting
+        /// for a final state: 55 ms with 200,000 of them, too much for every poll pass).
+        public var giveUpInterval: Double = 60
         /// Below this many due messages of one provider, ask one by one instead of listing.
         public var listThreshold = 3
         public init() {}
@@ -27,6 +30,8 @@ public final class StatusPoller: Sendable {
     private let configuration: Configuration
     private let now: @Sendable () -> Date
     private let onStored: @Sendable () -> Void
+    /// When the last give-up sweep ran (by `now`, the injectable clock).
+    private let lastGiveUp = LockedValue<Date?>(nil)
 
     public init(pool: ConnectionPool, providers: [String: any SMSProvider], metrics: Metrics,
                 configuration: Configuration = Configuration(), now: @escaping @Sendable () -> Date = { Date() },
@@ -45,7 +50,12 @@ public final class StatusPoller: Sendable {
     @discardableResult
     public func pollOnce() async throws -> Int {
         let now = self.now()
-        let gaveUp = try await pool.withConnection {
+        let sweep = lastGiveUp.withLock { last -> Bool in
+            guard last.map({ now.timeIntervalSince($0) >= configuration.giveUpInterval || now < $0 }) ?? true else { return false }
+            last = now
+            return true
+        }
+        let gaveUp = !sweep ? 0 : try await pool.withConnection {
             try await Outbox.pollsGiveUp($0, cutoff: now.addingTimeInterval(-configuration.giveUpAfter))
         }
         if gaveUp > 0 { metrics.increment("dispatcher_unconfirmed_total", [:], by: Double(gaveUp)) }
