@@ -4,23 +4,28 @@ public import Store
 /// Applies stored callbacks and poll results to messages, in batches, forward only
 /// (`Outbox.reportsApply`). Wakes when the ingest stores something, and polls every
 /// `interval` anyway: a report waiting for its provider id becomes applicable when the
-/// worker records the send.
+/// worker records the send. Passes are at least `gather` apart: under load one pass applies
+/// what many ingest commits stored (and a message's `sent` and `delivered` arriving close
+/// together move it once), instead of one small transaction per ingest commit.
 public final class ReportApplier: Sendable {
     private let pool: ConnectionPool
     private let metrics: Metrics
     private let interval: Duration
-    private let poked = LockedValue(false)
+    private let gather: Duration
+    private let poked = WakeSignal()
 
-    public init(pool: ConnectionPool, metrics: Metrics, interval: Duration = .milliseconds(200)) {
+    public init(pool: ConnectionPool, metrics: Metrics, interval: Duration = .milliseconds(200),
+                gather: Duration = .milliseconds(100)) {
         self.pool = pool
         self.metrics = metrics
         self.interval = interval
+        self.gather = gather
         metrics.describe("dispatcher_callbacks_total", type: "counter", "Provider reports applied or ignored, by source outcome")
         metrics.describe("dispatcher_callback_lag_seconds", type: "histogram", "Time from receiving a report to applying it")
     }
 
     /// Asks for an early pass (after new reports were stored).
-    public func poke() { poked.withLock { $0 = true } }
+    public func poke() { poked.notify() }
 
     /// Applies everything applicable now; returns how many reports it took.
     @discardableResult
@@ -38,17 +43,21 @@ public final class ReportApplier: Sendable {
     /// Runs until cancelled.
     public func run() async throws {
         while !Task.isCancelled {
+            let started = ContinuousClock.now
+            var took = 0
             do {
-                try await applyAvailable()
+                took = try await applyAvailable()
             } catch {
                 metrics.increment("dispatcher_errors_total", ["service": "applier"])
             }
-            // wait for a poke or the interval, whichever comes first (a flag checked every 5 ms)
-            let deadline = ContinuousClock.now + interval
-            while ContinuousClock.now < deadline, !poked.withLock({ let p = $0; $0 = false; return p }) {
-                try? await Task.sleep(for: .milliseconds(5))
-                if Task.isCancelled { return }
+            if Task.isCancelled { return }
+            // Let reports gather (unless a full batch is known to be waiting), then wait for a
+            // poke or the interval, whichever comes first.
+            if took < 1_000 {
+                let rest = gather - (ContinuousClock.now - started)
+                if rest > .zero { try? await Task.sleep(for: rest) }
             }
+            await poked.wait(timeout: interval)
         }
     }
 }

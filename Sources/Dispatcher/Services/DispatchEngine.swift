@@ -71,6 +71,7 @@ public final class DispatchEngine: Sendable {
         producerConfiguration.leaseSeconds = configuration.leaseSeconds
         producerConfiguration.globalOptOut = configuration.optOutScope == .global
         producerConfiguration.pollInterval = options.pollInterval
+        producerConfiguration.minClaim = max(1, configuration.concurrency / 4)
         var rescuerConfiguration = Rescuer.Configuration(owner: options.workerID, providers: names)
         rescuerConfiguration.interval = options.rescueInterval
         rescuerConfiguration.maxAttempts = configuration.retry.maxAttempts

@@ -45,6 +45,7 @@ public struct MessageSender: Sendable {
         }
         // The shared rate: the sender number's bucket, then the provider account's if it has one.
         let waitStarted = ContinuousClock.now
+        metrics.observe("dispatcher_claim_to_send_seconds", ["provider": m.provider], (waitStarted - item.claimedAt).seconds)
         var slot: Date?
         do {
             let senderKey = RateLimits.senderKey(m.from)

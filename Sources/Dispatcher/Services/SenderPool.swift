@@ -23,7 +23,9 @@ public struct SenderPool: Service {
                         let completion = await sender.send(item)
                         await completer.submit(completion)
                         // the slot frees once the completer keeps up (backpressure on claims)
+                        let waitStarted = ContinuousClock.now
                         await completer.waitForRoom()
+                        sender.metrics.observe("dispatcher_completer_wait_seconds", [:], (ContinuousClock.now - waitStarted).seconds)
                         await queue.done()
                     }
                 }
