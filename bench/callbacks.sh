@@ -21,6 +21,10 @@ CB_N=${CB_N:-100000}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
 E2E_N=${E2E_N:-10000}
+# PARTS: which parts to run (default both: "1 2").
+PARTS=${PARTS:-1 2}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+CB_RATE=n/a CB_SERVER_RATE=n/a INBOX_DISTINCT=n/a DELIVERED=n/a APPLY_AFTER=n/a E2E_RATE=n/a REF_RATE=n/a
 DELIVERY_MIN=${DELIVERY_MIN:-0.05}
 DELIVERY_MAX=${DELIVERY_MAX:-0.2}
 CONCURRENCY=${CONCURRENCY:-64}
@@ -58,6 +62,7 @@ wait_for() {
 }
 
 # --- (1) callback ingestion -------------------------------------------------------------------
+if part 1; then
 echo "== (1) $CB_N Restcomm delivery callbacks → dispatcher run (wrk -t$THREADS -c$CONNECTIONS, keep-alive)"
 CB_DB=$(new_db callbacks)
 load_messages "$CB_DB" restcomm "$CB_N" accepted
@@ -102,8 +107,10 @@ printf "all %s in the inbox %.2f s after wrk started = %s callbacks/s; server si
 echo "inbox: $INBOX rows for $INBOX_DISTINCT of $CB_N messages (durable); delivered: $DELIVERED of $CB_N"
 echo "apply: first received → last applied ${APPLY_SPAN} s; last received → last applied ${APPLY_AFTER} s; outcomes $OUTCOMES"
 echo "worker peak RSS $CB_RSS MB"
+fi
 
 # --- (2) end to end -----------------------------------------------------------------------------
+if part 2; then
 echo
 echo "== (2) end to end, Restcomm sandbox --profile perfect, $E2E_N messages, concurrency $CONCURRENCY"
 SB_PORT=$(free_port)
@@ -114,44 +121,59 @@ wait_port "$SB_PORT"
 REF_DB=$(new_db e2e_accepted)
 load_messages "$REF_DB" restcomm "$E2E_N"
 worker_config "$DIR/ref.json" "$(free_port)" "$SB_PORT"
-t0=$(now_s)
-DATABASE_URL="$REF_DB" "$BIN" run --config "$DIR/ref.json" --until-idle --no-spool >"$OUT/e2e-accepted.log" 2>&1
-t1=$(now_s)
+c0=$(cpu_snap); t0=$(now_s)
+DATABASE_URL="$REF_DB" timed "$OUT/e2e-accepted.time" "$BIN" run --config "$DIR/ref.json" --until-idle --no-spool >"$OUT/e2e-accepted.log" 2>&1
+t1=$(now_s); c1=$(cpu_snap)
+REF_BUSY=$(machine_busy "$c0" "$c1")
 REF_WALL=$(echo "$t1 - $t0" | bc -l)
 REF_ACCEPTED=$(sql "$REF_DB" "SELECT count(*) FROM messages WHERE state = 'accepted'")
 REF_RATE=$(div "$REF_ACCEPTED" "$REF_WALL")
-printf "to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = %s msg/s\n" "$REF_ACCEPTED" "$E2E_N" "$REF_WALL" "$REF_RATE"
+printf "to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = %s msg/s; worker CPU %s s, machine busy %s %%\n" "$REF_ACCEPTED" "$E2E_N" "$REF_WALL" "$REF_RATE" "$(cpu_s "$OUT/e2e-accepted.time")" "$REF_BUSY"
 kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
 
 SB_PORT=$(free_port)
 "$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect \
   --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX" >"$OUT/e2e-sandbox.log" 2>&1 &
-track $!
+SB2_PID=$!
+track $SB2_PID
 wait_port "$SB_PORT"
 E2E_DB=$(new_db e2e_delivered)
+[ -n "${PGSS:-}" ] && sql "$E2E_DB" "CREATE EXTENSION pg_stat_statements" >/dev/null
 load_messages "$E2E_DB" restcomm "$E2E_N"
 W_PORT=$(free_port)
 # Status polls from E2E_POLL_AFTER s after acceptance: they settle what a lost callback left
 # behind (the sandbox, like a provider, does not retry a callback that failed).
 worker_config "$DIR/e2e.json" "$W_PORT" "$SB_PORT" "$E2E_POLL_AFTER"
+c0=$(cpu_snap); s0=$(proc_cpu_s "$SB2_PID")
 t0=$(now_s)
-DATABASE_URL="$E2E_DB" "$BIN" run --config "$DIR/e2e.json" --no-spool >"$OUT/e2e-run.log" 2>&1 &
+DATABASE_URL="$E2E_DB" ${WRAP:-} "$BIN" run --config "$DIR/e2e.json" --no-spool >"$OUT/e2e-run.log" 2>&1 &
 RUN_PID=$!
 track $RUN_PID
 E2E_WAIT=$(wait_for "$E2E_DB" "SELECT count(*) FROM messages WHERE state = 'delivered'" "$E2E_N" 150)
 t1=$(now_s)
+c1=$(cpu_snap); s1=$(proc_cpu_s "$SB2_PID")
 E2E_WALL=$(echo "$t1 - $t0" | bc -l)
 E2E_RSS=$(rss_mb "$RUN_PID")
+E2E_CPU=$(proc_cpu_s "$RUN_PID")
+E2E_BUSY=$(machine_busy "$c0" "$c1")
+E2E_SB_CPU=$(echo "$s1 - $s0" | bc -l)
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true
 read -r E2E_DELIVERED E2E_SPAN E2E_STATES < <(sql "$E2E_DB" "
   SELECT count(*) FILTER (WHERE state = 'delivered'), round(extract(epoch FROM max(final_at) - min(first_attempt_at))::numeric, 2),
          (SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) n FROM messages GROUP BY state) s)
     FROM messages" | tr '|' ' ')
 E2E_RATE=$(div "$E2E_DELIVERED" "$E2E_WALL")
+if [ -n "${PGSS:-}" ]; then  # PGSS=1 with PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements": top statements
+  sql "$E2E_DB" "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round(total_plan_time::numeric) AS plan_ms, rows,
+                        left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
+                  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
+fi
 E2E_CB=$(sql "$E2E_DB" "SELECT string_agg(source || ' ' || n, ', ') FROM (SELECT source, count(*) n FROM callback_inbox GROUP BY source) s")
 SB_STATS=$(curl -s "http://127.0.0.1:$SB_PORT/sandbox/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("sandbox callbacks sent", d["callbacks_sent"], "failed", d["callbacks_failed"])' 2>/dev/null || echo "sandbox stats unavailable")
-printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; inbox: %s; %s; peak RSS %s MB\n" \
-  "$DELIVERY_MIN" "$DELIVERY_MAX" "$E2E_DELIVERED" "$E2E_N" "$E2E_WALL" "$E2E_SPAN" "$E2E_RATE" "$E2E_STATES" "$E2E_CB" "$SB_STATS" "$E2E_RSS"
+printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; inbox: %s; %s; peak RSS %s MB, worker CPU %s s, sandbox CPU %s s, machine busy %s %%\n" \
+  "$DELIVERY_MIN" "$DELIVERY_MAX" "$E2E_DELIVERED" "$E2E_N" "$E2E_WALL" "$E2E_SPAN" "$E2E_RATE" "$E2E_STATES" "$E2E_CB" "$SB_STATS" "$E2E_RSS" "$E2E_CPU" "$E2E_SB_CPU" "$E2E_BUSY"
+fi
 
 echo
 echo "== results ($(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"

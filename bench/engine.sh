@@ -13,16 +13,22 @@
 #      `dispatcher bench-client` (the provider client alone) with the same concurrency.
 # Messages are bulk-inserted with SQL (bench/lib.sh `load_messages`), not submitted: submit's
 # own throughput is bench/submit.sh's subject.
-# Usage: bench/engine.sh   (env: N=200000 HTTP_N=20000 CONCURRENCY=64 CLIENTS=4
-#                                PGQ_BATCH=100 PGQ_WORKERS=2)
+# Usage: bench/engine.sh   (env: N=200000 HTTP_N=20000 CONCURRENCY=64 ENGINE_CONCURRENCY=128 CLIENTS=4
+#                                PGQ_BATCH=100 PGQ_WORKERS=2 PARTS="1 2 3 4")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-200000}
 HTTP_N=${HTTP_N:-20000}
 CONCURRENCY=${CONCURRENCY:-64}
+# The engine ceiling's concurrency: the null provider answers at once, so 64 slots drain
+# while one claim statement runs; with 128 a claim takes ~65 messages (see bench/README.md).
+ENGINE_CONCURRENCY=${ENGINE_CONCURRENCY:-128}
 CLIENTS=${CLIENTS:-4}
 PGQ_BATCH=${PGQ_BATCH:-100}
 PGQ_WORKERS=${PGQ_WORKERS:-2}
+# PARTS: which parts to run (default all: "1 2 3 4"); the summary prints n/a for the others.
+PARTS=${PARTS:-1 2 3 4}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 source bench/lib.sh
 OUT=bench/out
 mkdir -p "$OUT"
@@ -32,8 +38,10 @@ start_cluster
 echo "cluster in $DIR; loading $N messages twice (engine, pgbench) with SQL..."
 ENGINE_DB=$(new_db engine)
 PGB_DB=$(new_db pgb)
-load_messages "$ENGINE_DB" null "$N"
-load_messages "$PGB_DB" null "$N"
+part 1 && load_messages "$ENGINE_DB" null "$N"
+part 2 && load_messages "$PGB_DB" null "$N"
+declare -A HTTP_RATE HTTP_RSS CLIENT_RATE
+ENGINE_RATE=n/a ENGINE_SPAN_RATE=n/a ENGINE_RSS=n/a ENGINE_CPU=n/a PGB_RATE=n/a PGQ_RATE=n/a PGQ_WHY=""
 
 # batches URL: how the worker batched its statements (events of one statement share `at`).
 batches() {
@@ -45,22 +53,23 @@ batches() {
       FROM (SELECT count(*) n FROM message_events WHERE kind = 'state' AND to_state = 'accepted' GROUP BY at) d" | paste -sd, -
 }
 
-worker_config() {  # FILE PROVIDERS_JSON SENDER_PROVIDER
+worker_config() {  # FILE PROVIDERS_JSON SENDER_PROVIDER [CONCURRENCY]
   cat > "$1" <<JSON
 {
   "listen": "127.0.0.1:0",
   "providers": $2,
   "senders": {"2435678910": {"provider": "$3", "rate_per_second": 1000000, "burst": 1000000}},
   "default_sender": {"rate_per_second": 1000000, "burst": 1000000},
-  "concurrency": $CONCURRENCY
+  "concurrency": ${4:-$CONCURRENCY}
 }
 JSON
 }
 
 # --- (1) engine ceiling -------------------------------------------------------------------
+if part 1; then
 echo
-echo "== (1) dispatcher run --bench --until-idle, null provider, $N messages, concurrency $CONCURRENCY"
-worker_config "$DIR/null.json" '{"null": {"kind": "null"}}' null
+echo "== (1) dispatcher run --bench --until-idle, null provider, $N messages, concurrency $ENGINE_CONCURRENCY"
+worker_config "$DIR/null.json" '{"null": {"kind": "null"}}' null "$ENGINE_CONCURRENCY"
 t0=$(now_s)
 DATABASE_URL="$ENGINE_DB" timed "$OUT/engine-run.time" "$BIN" run --config "$DIR/null.json" --until-idle --bench --no-spool \
   >"$OUT/engine-run.log" 2>&1
@@ -78,8 +87,10 @@ ENGINE_CPU=$(cpu_s "$OUT/engine-run.time")
 printf "accepted %s (other states %s) in %.2f s wall (%.2f s first claim → last accepted); events: %s\n" \
   "$ENGINE_ACCEPTED" "$ENGINE_OTHER" "$ENGINE_WALL" "$ENGINE_SPAN" "$ENGINE_EVENTS"
 echo "statements: $(batches "$ENGINE_DB"); peak RSS $(peak_rss_mb "$OUT/engine-run.time") MB, CPU $(cpu_s "$OUT/engine-run.time") s"
+fi
 
 # --- (2) database ceiling -----------------------------------------------------------------
+if part 2; then
 echo
 echo "== (2) pgbench: the same claim + complete statements, 100 per batch, $CLIENTS clients, $N rows"
 PER_CLIENT=$(( (N / 100 + CLIENTS - 1) / CLIENTS ))
@@ -93,12 +104,12 @@ read -r PGB_ACCEPTED PGB_SPAN < <(sql "$PGB_DB" "
 PGB_RATE=$(div "$PGB_ACCEPTED" "$PGB_WALL")
 printf "accepted %s in %.2f s wall (%.2f s first claim → last accepted); %s\n" "$PGB_ACCEPTED" "$PGB_WALL" "$PGB_SPAN" \
   "$(grep -E '^tps' "$OUT/pgbench.txt" | head -1)"
+fi
 
 # --- (3) PgQueuer ---------------------------------------------------------------------------
+if part 3; then
 echo
 echo "== (3) PgQueuer draining $N no-op jobs (batch $PGQ_BATCH, $PGQ_WORKERS queue managers)"
-PGQ_RATE=n/a
-PGQ_WHY=""
 if ! python3 -c 'import pgqueuer, asyncpg' 2>/dev/null; then
   pip install -q pgqueuer asyncpg >/dev/null 2>&1 || PGQ_WHY="pip install pgqueuer asyncpg failed"
 fi
@@ -111,16 +122,18 @@ if [ -z "$PGQ_WHY" ]; then
     PGQ_WHY="PgQueuer failed: see $OUT/pgqueuer-install.log"
   fi
 fi
-[ -n "$PGQ_WHY" ] && echo "$PGQ_WHY"
+if [ -n "$PGQ_WHY" ]; then echo "$PGQ_WHY"; fi
+fi
 
 # --- (4) real HTTP --------------------------------------------------------------------------
+if part 4; then
 echo
 echo "== (4) dispatcher run --until-idle → sandbox --profile perfect --no-callbacks (loopback), $HTTP_N messages"
 SB_PORT=$(free_port)
 "$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect --no-callbacks >"$OUT/engine-sandbox.log" 2>&1 &
-track $!
+SB_PID=$!
+track $SB_PID
 wait_port "$SB_PORT"
-declare -A HTTP_RATE HTTP_RSS CLIENT_RATE
 for p in plum restcomm; do
   db=$(new_db "http_$p")
   load_messages "$db" "$p" "$HTTP_N"
@@ -131,9 +144,11 @@ for p in plum restcomm; do
   fi
   worker_config "$DIR/$p.json" "$providers" "$p"
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
+  c0=$(cpu_snap); s0=$(proc_cpu_s $SB_PID)
   t0=$(now_s)
   DATABASE_URL="$db" timed "$OUT/http-$p.time" "$BIN" run --config "$DIR/$p.json" --until-idle --no-spool >"$OUT/http-$p.log" 2>&1
   t1=$(now_s)
+  c1=$(cpu_snap); s1=$(proc_cpu_s $SB_PID)
   wall=$(echo "$t1 - $t0" | bc -l)
   read -r accepted span < <(sql "$db" "
     SELECT count(*) FILTER (WHERE state = 'accepted'), extract(epoch FROM max(accepted_at) - min(first_attempt_at)) FROM messages" | tr '|' ' ')
@@ -141,12 +156,15 @@ for p in plum restcomm; do
   HTTP_RSS[$p]=$(peak_rss_mb "$OUT/http-$p.time")
   printf "%-8s run: accepted %s of %s in %.2f s wall (%.2f s first claim → last accepted) = %s msg/s; peak RSS %s MB\n" \
     "$p" "$accepted" "$HTTP_N" "$wall" "$span" "${HTTP_RATE[$p]}" "${HTTP_RSS[$p]}"
-  echo "         statements: $(batches "$db"); worker CPU $(cpu_s "$OUT/http-$p.time") s"
+  echo "         statements: $(batches "$db"); worker CPU $(cpu_s "$OUT/http-$p.time") s, sandbox CPU $(echo "$s1 - $s0" | bc -l) s, machine busy $(machine_busy "$c0" "$c1") %"
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
+  c0=$(cpu_snap); s0=$(proc_cpu_s $SB_PID)
   line=$("$BIN" bench-client --url "http://127.0.0.1:$SB_PORT" --provider "$p" --sends "$HTTP_N" --concurrency "$CONCURRENCY" || true)
-  echo "$p client alone: $line"
+  c1=$(cpu_snap); s1=$(proc_cpu_s $SB_PID)
+  echo "$p client alone: $line; sandbox CPU $(echo "$s1 - $s0" | bc -l) s, machine busy $(machine_busy "$c0" "$c1") %"
   CLIENT_RATE[$p]=$(echo "$line" | sed -n 's/.* = \([0-9]*\) sends\/s.*/\1/p')
 done
+fi
 
 # --- summary ----------------------------------------------------------------------------------
 echo
@@ -157,7 +175,7 @@ printf "%-58s %12s\n" "    same, first claim → last accepted_at" "$ENGINE_SPAN
 printf "%-58s %12s\n" "(2) pgbench ceiling, same statements ($CLIENTS clients)" "$PGB_RATE"
 printf "%-58s %12s\n" "(3) PgQueuer drain, no-op jobs ($PGQ_WORKERS QMs, batch $PGQ_BATCH)" "$PGQ_RATE"
 for p in plum restcomm; do
-  printf "%-58s %12s\n" "(4) run → sandbox over HTTP, $p, to accepted" "${HTTP_RATE[$p]}"
+  printf "%-58s %12s\n" "(4) run → sandbox over HTTP, $p, to accepted" "${HTTP_RATE[$p]:-n/a}"
   printf "%-58s %12s\n" "    $p client alone (bench-client, $CONCURRENCY in flight)" "${CLIENT_RATE[$p]:-n/a}"
 done
 echo
@@ -165,7 +183,7 @@ echo "targets:"
 printf "  engine / pgbench ceiling   %5s   (target ≥ 0.5)\n" "$(ratio "$ENGINE_RATE" "$PGB_RATE")"
 printf "  engine / PgQueuer          %5s   (target ≥ 2)%s\n" "$(ratio "$ENGINE_RATE" "$PGQ_RATE")" "${PGQ_WHY:+  — $PGQ_WHY}"
 for p in plum restcomm; do
-  printf "  %-8s HTTP / client    %5s   (target ≥ 0.8)\n" "$p" "$(ratio "${HTTP_RATE[$p]}" "${CLIENT_RATE[$p]:-n/a}")"
+  printf "  %-8s HTTP / client    %5s   (target ≥ 0.8)\n" "$p" "$(ratio "${HTTP_RATE[$p]:-n/a}" "${CLIENT_RATE[$p]:-n/a}")"
 done
 printf "  peak RSS engine run        %5s MB (target < 150; CPU %s s)\n" "$ENGINE_RSS" "$ENGINE_CPU"
-printf "  peak RSS HTTP runs         %5s / %s MB (plum / restcomm)\n" "${HTTP_RSS[plum]}" "${HTTP_RSS[restcomm]}"
+printf "  peak RSS HTTP runs         %5s / %s MB (plum / restcomm)\n" "${HTTP_RSS[plum]:-n/a}" "${HTTP_RSS[restcomm]:-n/a}"

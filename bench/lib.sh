@@ -44,7 +44,7 @@ start_cluster() {
   as_pg "$PGBIN/initdb" -D "$DIR/data" -U "$PGUSER_NAME" --auth=trust --encoding=UTF8 --no-locale --no-sync >/dev/null
   # fsync off: a benchmark of the worker's and the server's CPU, not of this machine's disk.
   as_pg "$PGBIN/pg_ctl" start -w -D "$DIR/data" -l "$DIR/server.log" \
-    -o "-c listen_addresses='' -k '$DIR' -p 5432 -c fsync=off -c max_wal_size=4GB -c shared_buffers=256MB -c max_connections=200" >/dev/null
+    -o "-c listen_addresses='' -k '$DIR' -p 5432 -c fsync=off -c max_wal_size=4GB -c shared_buffers=256MB -c max_connections=200 ${PG_EXTRA_OPTS:-}" >/dev/null
   export PGHOST="$DIR" PGPORT=5432 PGUSER="$PGUSER_NAME"
 }
 
@@ -90,3 +90,8 @@ rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/nul
 cpu_s() { awk -F': ' '/User time|System time/ {t+=$2; n++} END {if (n) printf "%.1f", t; else print "unknown"}' "$1"; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "" && a != "n/a") printf "%.0f", a / b; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a" && b != "n/a") printf "%.2f", a / b; else print "n/a" }'; }
+# cpu_snap: "busy total" jiffies of the whole machine (/proc/stat); machine_busy A B: the
+# share of both cores busy between two snaps, in %. proc_cpu_s PID: user+system s of PID.
+cpu_snap() { awk '/^cpu / {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
+machine_busy() { awk -v a="$1" -v b="$2" 'BEGIN { split(a,x," "); split(b,y," "); if (y[2]>x[2]) printf "%.0f", 100*(y[1]-x[1])/(y[2]-x[2]); else print "n/a" }'; }
+proc_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo n/a; }
