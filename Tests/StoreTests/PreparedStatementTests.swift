@@ -18,8 +18,8 @@ import Testing
         let v = try await c.query("SELECT v FROM t WHERE id = \(Int32(4))", prepared: true).scalar(String.self)
         #expect(v == "v4")
         #expect(await c.preparedStatementCount == 2)
-        // custom plans: planned for each run's values, like an unprepared statement
-        #expect(try await c.query("SHOW plan_cache_mode").scalar(String.self) == "force_custom_plan")
+        // one generic plan per statement: no planning on later runs
+        #expect(try await c.query("SHOW plan_cache_mode").scalar(String.self) == "force_generic_plan")
         // server-side: the session really holds named statements
         let named = try await c.query("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'dispatcher_%'").scalar(Int.self)
         #expect(named == 2)

@@ -23,7 +23,7 @@ extension Outbox {
             ),
             -- 1. Due rows, oldest first, skipping rows another worker holds.
             due AS (
-                SELECT m.id,
+                SELECT m.id, m.ctid,
                        m.expires_at IS NOT NULL AND m.expires_at <= clock.now AS is_expired,
                        EXISTS (SELECT 1
                                  FROM opt_outs o
@@ -68,7 +68,9 @@ extension Outbox {
                                                WHEN d.is_opted_out THEN 'unsubscribed'
                                                ELSE m.error_class END
                   FROM due d, clock
-                 WHERE m.id = d.id
+                 -- by row address (a TID scan, whatever the estimate of LIMIT's parameter), then id
+                 WHERE m.ctid = ANY(ARRAY(SELECT ctid FROM due))
+                   AND m.id = d.id
              RETURNING m.id, m.state, m.lease_token, m.campaign_id, m.external_id, m.provider, m.from_number,
                        m.to_number, m.segments, m.attempts, m.expires_at, m.first_attempt_at, m.lease_expires_at,
                        m.callback_token

@@ -18,7 +18,7 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     /// on `worker`'s thread.
     private var preparedNames: [PreparedKey: String] = [:]
     private var preparedSerial = 0
-    private var customPlansSet = false
+    private var planModeSet = false
     /// At most this many statements stay prepared; then they are all deallocated.
     public static let maxPreparedStatements = 64
 
@@ -98,10 +98,10 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     ///
     /// `prepared: true` is for statements a worker runs over and over (claims, completions,
     /// callback ingestion): the first run prepares the text as a named statement of this
-    /// session, and later runs only bind and execute it, so the server does not parse and
-    /// analyse it again. Plans stay custom (`plan_cache_mode = force_custom_plan`, set for
-    /// the session with its first prepared statement): each run is planned for its own
-    /// parameter values, as an unprepared one is.
+    /// session, and later runs only bind and execute it, with one generic plan
+    /// (`plan_cache_mode = force_generic_plan`, set for the session with its first prepared
+    /// statement), so the server neither parses nor plans it again. A statement passed here
+    /// must have a good plan whatever its parameters' values (see `Outbox.messagesClaim`).
     @discardableResult
     public func query(_ sql: SQL, prepared: Bool = false) async throws -> QueryResult {
         let (text, binds) = sql.render()
@@ -216,10 +216,10 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
         let key = PreparedKey(text: text, types: types)
         var retried = false
         while true {
-            if !customPlansSet && PQtransactionStatus(pg) == PQTRANS_IDLE {
+            if !planModeSet && PQtransactionStatus(pg) == PQTRANS_IDLE {
                 // outside a transaction, so that no rollback undoes it
-                PQclear(try check(PQexec(pg, "SET plan_cache_mode = force_custom_plan")))
-                customPlansSet = true
+                PQclear(try check(PQexec(pg, "SET plan_cache_mode = force_generic_plan")))
+                planModeSet = true
             }
             let name = try preparedName(for: key, pg)
             let result = withBoundValues(binds) { count, values, lengths, formats in
@@ -233,7 +233,7 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
                 if error.sqlState == .invalidSQLStatementName {
                     // DISCARD ALL: every statement and the session's settings are gone
                     preparedNames.removeAll()
-                    customPlansSet = false
+                    planModeSet = false
                 }
                 if error.sqlState == .featureNotSupported { PQclear(PQexec(pg, "DEALLOCATE \(name)")) }
             }
