@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// No package dependencies: the toolchain plus libpq through a system library target.
+// No package dependencies: the toolchain plus libpq (and epoll's header) through system library targets.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -19,9 +19,11 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Linux epoll for the HTTP event loops (not part of the Glibc module).
+        .systemLibrary(name: "CEpoll"),
         .target(name: "Jobs", swiftSettings: strict),
         .target(name: "Store", dependencies: ["CLibPQ", "Jobs"], swiftSettings: strict),
-        .target(name: "Dispatcher", dependencies: ["Store", "Jobs"], swiftSettings: strict),
+        .target(name: "Dispatcher", dependencies: ["Store", "Jobs", "CEpoll"], swiftSettings: strict),
         .executableTarget(name: "DispatcherCLI", dependencies: ["Dispatcher", "Store", "Jobs"], swiftSettings: strict),
         // Starts the throwaway PostgreSQL cluster the database tests run against.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport", swiftSettings: strict),

@@ -1,5 +1,6 @@
 import Foundation
 internal import Glibc
+internal import CEpoll
 
 /// Something an event loop watches: a non-blocking descriptor's owner. Called on the loop thread only.
 protocol EventLoopHandler: AnyObject {
@@ -11,7 +12,8 @@ protocol EventLoopHandler: AnyObject {
     func loopClosing()
 }
 
-/// One thread running a poll() loop over non-blocking descriptors, a queue of work from other
+/// One thread running an epoll loop (level-triggered, so handlers see poll()'s semantics)
+/// over non-blocking descriptors, a queue of work from other
 /// threads (woken through a pipe), and a `TaskExecutor` so HTTP handler tasks run here without
 /// hopping threads. Blocking calls never happen on Swift's cooperative pool: they are here.
 ///
@@ -43,8 +45,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // Loop thread only.
     private var registrations: [Int32: Registration] = [:]
-    private var pollSet: [pollfd] = []
-    private var pollSetDirty = true
+    /// The epoll instance: each wait costs what is ready, not what is registered (poll()
+    /// looked at all 64+ sockets of a busy client or server on every wake-up).
+    private let epollFD: Int32
     private var loopThread: pthread_t?
     /// A scratch buffer for reads, reused by every handler on this loop.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -58,6 +61,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         wakeWrite = fds[1]
         try Socket.setNonBlocking(wakeRead)
         try Socket.setNonBlocking(wakeWrite)
+        epollFD = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        var wakeEvent = epoll_event()
+        wakeEvent.events = EPOLLIN.rawValue
+        wakeEvent.data.fd = wakeRead
+        _ = try systemCall("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeRead, &wakeEvent) }
         let started = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             loopThread = pthread_self()
@@ -118,18 +126,29 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     func register(_ fd: Int32, events: Int16, handler: any EventLoopHandler) {
         precondition(inEventLoop)
+        let known = registrations[fd] != nil
         registrations[fd] = Registration(handler: handler, events: events)
-        pollSetDirty = true
+        control(known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events)
     }
 
     func setInterest(_ fd: Int32, events: Int16) {
         guard registrations[fd] != nil, registrations[fd]!.events != events else { return }
         registrations[fd]!.events = events
-        pollSetDirty = true
+        control(EPOLL_CTL_MOD, fd, events)
     }
 
     func unregister(_ fd: Int32) {
-        if registrations.removeValue(forKey: fd) != nil { pollSetDirty = true }
+        if registrations.removeValue(forKey: fd) != nil { control(EPOLL_CTL_DEL, fd, 0) }
+    }
+
+    /// poll() event bits are epoll's (POLLIN = EPOLLIN, …); errors and hang-ups are always reported.
+    private func control(_ operation: Int32, _ fd: Int32, _ events: Int16) {
+        var event = epoll_event()
+        event.events = UInt32(UInt16(bitPattern: events))
+        event.data.fd = fd
+        if epoll_ctl(epollFD, operation, fd, &event) != 0 && operation == EPOLL_CTL_ADD && errno == EEXIST {
+            _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+        }
     }
 
     // MARK: Shutdown
@@ -163,23 +182,25 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func run() {
         var nextTick = monotonicNanos() &+ tickNanos
+        let capacity = 256
+        let ready = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+        defer { ready.deallocate() }
         while true {
-            if pollSetDirty { rebuildPollSet() }
             lock.lock()
             let hasWork = !queue.isEmpty
             let stopping = stopRequested
             lock.unlock()
             if stopping && !hasWork { break }
             let timeout = hasWork ? 0 : Int32(max(1, tickNanos / 1_000_000))
-            let count = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeout) }
+            let count = epoll_wait(epollFD, ready, Int32(capacity), timeout)
             if count > 0 {
-                // Copy: handlers may change the poll set while we walk it.
-                let ready = pollSet
-                for entry in ready where entry.revents != 0 {
-                    if entry.fd == wakeRead {
+                for i in 0..<Int(count) {
+                    let fd = ready[i].data.fd
+                    if fd == wakeRead {
                         drainWakePipe()
-                    } else if let registration = registrations[entry.fd] {
-                        registration.handler.handleEvents(entry.revents)
+                    } else if let registration = registrations[fd] {
+                        // looked up per event: an earlier handler may have closed this one
+                        registration.handler.handleEvents(Int16(truncatingIfNeeded: ready[i].events))
                     }
                 }
             }
@@ -204,6 +225,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         close(wakeRead)
         close(wakeWrite)
+        close(epollFD)
         for waiter in waiters { waiter.resume() }
     }
 
@@ -222,16 +244,6 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func drainWakePipe() {
-        var bytes = [UInt8](repeating: 0, count: 256)
-        while read(wakeRead, &bytes, bytes.count) > 0 {}
-    }
-
-    private func rebuildPollSet() {
-        pollSet.removeAll(keepingCapacity: true)
-        pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
-        for (fd, registration) in registrations {
-            pollSet.append(pollfd(fd: fd, events: registration.events, revents: 0))
-        }
-        pollSetDirty = false
+        while read(wakeRead, readBuffer.baseAddress, 256) > 0 {}
     }
 }

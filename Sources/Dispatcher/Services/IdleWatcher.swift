@@ -15,7 +15,7 @@ public struct IdleWatcher: Service {
     public var logger: Logger
 
     public init(pool: ConnectionPool, providers: [String], queue: WorkQueue, completer: Completer, shutdown: Shutdown,
-                interval: Duration = .milliseconds(250), logger: Logger) {
+                interval: Duration = .milliseconds(50), logger: Logger) {
         self.pool = pool
         self.providers = providers
         self.queue = queue

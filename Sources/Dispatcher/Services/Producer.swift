@@ -19,6 +19,8 @@ public struct Producer: Service {
         /// response. With nothing in hand it claims at once, whatever is free.
         public var minClaim = 1
         public var claimLinger: Duration = .milliseconds(5)
+        /// Claim statements running at once.
+        public var maxClaimsRunning = 2
         public init(owner: String, providers: [String]) {
             self.owner = owner
             self.providers = providers
@@ -48,59 +50,64 @@ public struct Producer: Service {
         self.logger = logger
     }
 
+    /// What the claim tasks tell the loop.
+    private struct ClaimNews {
+        var failures = 0
+        /// A claim failed and the loop has not backed off for it yet.
+        var backOff = false
+        /// A claim found fewer due messages than it asked for: wait for a notification.
+        var drained = false
+    }
+
     public func run() async throws {
         let slotFreed = queue.slotFreed
         shutdown.onTrigger { [workArrived] in
             workArrived.notify()
             slotFreed.notify()
         }
-        var failures = 0
-        var lingerSince: ContinuousClock.Instant?
-        while !shutdown.isTriggered && !Task.isCancelled {
-            let free = await queue.freeSlots
-            if free == 0 {
-                await slotFreed.wait(timeout: configuration.pollInterval)
-                continue
-            }
-            if free < configuration.minClaim && free < queue.capacity {
-                // Some slots are busy and will free soon: gather a few more before claiming.
-                let since = lingerSince ?? .now
-                lingerSince = since
-                let left = configuration.claimLinger - (ContinuousClock.now - since)
-                if left > .zero {
-                    await slotFreed.wait(timeout: left)
+        let news = LockedValue(ClaimNews())
+        // Claim statements run as tasks, up to `maxClaimsRunning` at once, each for slots that
+        // were free when it started: the senders freed while one claim runs get the next one
+        // without waiting for the first to return.
+        await withDiscardingTaskGroup { group in
+            var lingerSince: ContinuousClock.Instant?
+            while !shutdown.isTriggered && !Task.isCancelled {
+                let current = news.withLock { n -> ClaimNews in
+                    let c = n
+                    n.backOff = false
+                    n.drained = false
+                    return c
+                }
+                if current.backOff {
+                    let failures = current.failures
+                    await shutdown.sleep(for: .milliseconds(min(5000, 200 * (1 << min(failures, 5)))))
                     continue
                 }
-            }
-            lingerSince = nil
-            let limit = min(free, configuration.maxBatch)
-            let claimed: [ClaimedMessage]
-            do {
-                claimed = try await pool.withConnection { c in
-                    try await Outbox.messagesClaim(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
-                                                   providers: configuration.providers, globalOptOut: configuration.globalOptOut)
+                if current.drained {
+                    // Nothing more is due now: wait for a notification or the next poll.
+                    await workArrived.wait(timeout: configuration.pollInterval * Double.random(in: 0.8...1.2))
+                    continue
                 }
-                failures = 0
-            } catch {
-                failures += 1
-                logger.error("claim failed (\(failures) in a row): \(error)")
-                await shutdown.sleep(for: .milliseconds(min(5000, 200 * (1 << min(failures, 5)))))
-                continue
-            }
-            if shutdown.isTriggered {
-                // Claimed just as the shutdown came: hand them straight back.
-                await completer.submit(claimed.map { release($0) })
-                break
-            }
-            if !claimed.isEmpty {
-                logger.debug("claimed \(claimed.count)")
-                metrics.observe("dispatcher_claim_batch_size", [:], Double(claimed.count))
-                await queue.push(claimed)
-            }
-            if claimed.count < limit {
-                // Nothing more is due now: wait for a notification or the next poll.
-                let jitter = Double.random(in: 0.8...1.2)
-                await workArrived.wait(timeout: configuration.pollInterval * jitter)
+                let free = await queue.freeSlots
+                let running = await queue.claimsRunning
+                if free == 0 || running >= configuration.maxClaimsRunning {
+                    await slotFreed.wait(timeout: configuration.pollInterval)
+                    continue
+                }
+                if free < configuration.minClaim && free < queue.capacity {
+                    // Some slots are busy and will free soon: gather a few more before claiming.
+                    let since = lingerSince ?? .now
+                    lingerSince = since
+                    let left = configuration.claimLinger - (ContinuousClock.now - since)
+                    if left > .zero {
+                        await slotFreed.wait(timeout: left)
+                        continue
+                    }
+                }
+                lingerSince = nil
+                let limit = min(free, configuration.maxBatch)
+                await queue.reserve(limit)
+                group.addTask { await claim(limit, news: news) }
             }
         }
         let unsent = await queue.takeQueued()
@@ -109,6 +116,40 @@ public struct Producer: Service {
             await completer.submit(unsent.map { release($0) })
         }
         await queue.close()
+    }
+
+    /// One claim statement for `limit` reserved slots.
+    private func claim(_ limit: Int, news: LockedValue<ClaimNews>) async {
+        let claimed: [ClaimedMessage]
+        do {
+            claimed = try await pool.withConnection { c in
+                try await Outbox.messagesClaim(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
+                                               providers: configuration.providers, globalOptOut: configuration.globalOptOut)
+            }
+            news.withLock { $0.failures = 0 }
+        } catch {
+            let failures = news.withLock { n -> Int in
+                n.failures += 1
+                n.backOff = true
+                return n.failures
+            }
+            logger.error("claim failed (\(failures) in a row): \(error)")
+            await queue.claimFinished(reservation: limit, [])
+            return
+        }
+        if shutdown.isTriggered {
+            // Claimed just as the shutdown came: hand them straight back.
+            await completer.submit(claimed.map { release($0) })
+            await queue.claimFinished(reservation: limit, [])
+            return
+        }
+        if !claimed.isEmpty {
+            logger.debug("claimed \(claimed.count)")
+            metrics.observe("dispatcher_claim_batch_size", [:], Double(claimed.count))
+        }
+        // a full claim means more may be due, whatever an earlier, shorter one found
+        news.withLock { $0.drained = claimed.count < limit }
+        await queue.claimFinished(reservation: limit, claimed)
     }
 
     func release(_ m: ClaimedMessage) -> Completion {

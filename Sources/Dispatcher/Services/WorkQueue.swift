@@ -13,6 +13,10 @@ public actor WorkQueue {
     private var queued: [Item] = []
     private var head = 0
     private var inFlight = 0
+    /// Slots promised to claim statements still running.
+    private var reserved = 0
+    /// Claim statements running.
+    public private(set) var claimsRunning = 0
     private var closed = false
     private var waiters: [CheckedContinuation<Item?, Never>] = []
     /// Notified whenever a slot frees up.
@@ -22,7 +26,22 @@ public actor WorkQueue {
         self.capacity = max(1, capacity)
     }
 
-    public var freeSlots: Int { closed ? 0 : capacity - (queued.count - head) - inFlight }
+    public var freeSlots: Int { closed ? 0 : capacity - (queued.count - head) - inFlight - reserved }
+
+    /// Promises `n` free slots to a claim statement about to run.
+    public func reserve(_ n: Int) {
+        reserved += n
+        claimsRunning += 1
+    }
+
+    /// The claim that reserved `reservation` slots is over: its messages (at most that many)
+    /// take their slots, the rest are free again.
+    public func claimFinished(reservation: Int, _ messages: [ClaimedMessage]) {
+        reserved -= reservation
+        claimsRunning -= 1
+        push(messages)
+        if messages.count < reservation { slotFreed.notify() }
+    }
     public var isIdle: Bool { queued.count == head && inFlight == 0 }
 
     public func push(_ messages: [ClaimedMessage]) {
