@@ -132,7 +132,7 @@ printf "to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = 
 kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
 
 SB_PORT=$(free_port)
-"$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect \
+${SB_WRAP:-} "$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect \
   --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX" >"$OUT/e2e-sandbox.log" 2>&1 &
 SB2_PID=$!
 track $SB2_PID

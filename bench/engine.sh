@@ -146,7 +146,7 @@ for p in plum restcomm; do
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
   c0=$(cpu_snap); s0=$(proc_cpu_s $SB_PID)
   t0=$(now_s)
-  DATABASE_URL="$db" timed "$OUT/http-$p.time" "$BIN" run --config "$DIR/$p.json" --until-idle --no-spool >"$OUT/http-$p.log" 2>&1
+  DATABASE_URL="$db" timed "$OUT/http-$p.time" ${WRAP:-} "$BIN" run --config "$DIR/$p.json" --until-idle --no-spool >"$OUT/http-$p.log" 2>&1
   t1=$(now_s)
   c1=$(cpu_snap); s1=$(proc_cpu_s $SB_PID)
   wall=$(echo "$t1 - $t0" | bc -l)
