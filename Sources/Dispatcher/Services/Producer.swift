@@ -66,6 +66,7 @@ public struct Producer: Service {
             slotFreed.notify()
         }
         let news = LockedValue(ClaimNews())
+        await queue.setNotifyThreshold(configuration.minClaim)
         // Claim statements run as tasks, up to `maxClaimsRunning` at once, each for slots that
         // were free when it started: the senders freed while one claim runs get the next one
         // without waiting for the first to return.
@@ -91,7 +92,8 @@ public struct Producer: Service {
                 let free = await queue.freeSlots
                 let running = await queue.claimsRunning
                 if free == 0 || running >= configuration.maxClaimsRunning {
-                    await slotFreed.wait(timeout: configuration.pollInterval)
+                    // a freed slot, a finished claim or the shutdown wakes it
+                    await slotFreed.wait()
                     continue
                 }
                 if free < configuration.minClaim && free < queue.capacity {

@@ -33,6 +33,12 @@ public final class WakeSignal: Sendable {
         }
     }
 
+    /// Returns on `notify` (or one that came before) or on cancellation; no timer, so it is
+    /// cheap enough to call once per freed slot.
+    public func wait() async {
+        await waitForNotify()
+    }
+
     private func waitForNotify() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

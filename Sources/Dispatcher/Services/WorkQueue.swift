@@ -19,8 +19,11 @@ public actor WorkQueue {
     public private(set) var claimsRunning = 0
     private var closed = false
     private var waiters: [CheckedContinuation<Item?, Never>] = []
-    /// Notified whenever a slot frees up.
+    /// Notified when a sender frees its slot and at least `notifyAt` slots are free, and when
+    /// a claim statement ends.
     public nonisolated let slotFreed = WakeSignal()
+    /// The producer's smallest useful claim: waking it for fewer free slots is wasted work.
+    private var notifyAt = 1
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -40,7 +43,7 @@ public actor WorkQueue {
         reserved -= reservation
         claimsRunning -= 1
         push(messages)
-        if messages.count < reservation { slotFreed.notify() }
+        slotFreed.notify()
     }
     public var isIdle: Bool { queued.count == head && inFlight == 0 }
 
@@ -76,7 +79,12 @@ public actor WorkQueue {
     /// A sender finished its message.
     public func done() {
         inFlight -= 1
-        slotFreed.notify()
+        if freeSlots >= notifyAt || freeSlots == capacity { slotFreed.notify() }
+    }
+
+    /// Wake the producer only once this many slots are free (at most the capacity).
+    public func setNotifyThreshold(_ n: Int) {
+        notifyAt = max(1, min(n, capacity))
     }
 
     /// Takes out every queued message not yet being sent (to release it).
