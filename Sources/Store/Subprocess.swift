@@ -6,15 +6,15 @@ import Glibc
 /// Foundation's `Process.waitUntilExit` spins a run loop on the calling thread, which
 /// is a cooperative-pool thread in async code (and was seen to hang there); this waits
 /// on a dedicated thread and resumes the caller when the child exits.
-enum Subprocess {
-    struct Failure: Error {
-        var status: Int32
-        var output: String
+public enum Subprocess {
+    public struct Failure: Error {
+        public var status: Int32
+        public var output: String
     }
 
     /// Runs `executable` with `arguments`; returns its combined output, throws `Failure`
     /// for a non-zero exit.
-    static func run(_ executable: String, _ arguments: [String], directory: String? = nil) async throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], directory: String? = nil) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try runBlocking(executable, arguments, directory: directory) })

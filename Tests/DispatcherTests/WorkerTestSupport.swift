@@ -101,8 +101,8 @@ struct RunningEngine {
     let engine: DispatchEngine
     let task: Task<Void, any Error>
 
-    static func start(_ configuration: DispatcherConfiguration, database: TestDatabase, workerID: String = "test-worker",
-                      untilIdle: Bool = false, providers: [String: any SMSProvider]? = nil,
+    static func start(_ configuration: DispatcherConfiguration, database: TestDatabase, conninfo: String? = nil,
+                      workerID: String = "test-worker", untilIdle: Bool = false, providers: [String: any SMSProvider]? = nil,
                       configure: (inout DispatchEngine.Options) -> Void = { _ in }) -> RunningEngine {
         var options = DispatchEngine.Options(workerID: workerID)
         options.untilIdle = untilIdle
@@ -110,7 +110,7 @@ struct RunningEngine {
         options.rescueInterval = .milliseconds(200)
         options.gracePeriod = .seconds(10)
         configure(&options)
-        let engine = DispatchEngine(configuration: configuration, conninfo: database.conninfo, options: options,
+        let engine = DispatchEngine(configuration: configuration, conninfo: conninfo ?? database.conninfo, options: options,
                                     logger: Logger(label: workerID, level: .error), providers: providers)
         return RunningEngine(engine: engine, task: Task { try await engine.run() })
     }

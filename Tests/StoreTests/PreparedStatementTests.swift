@@ -25,21 +25,58 @@ import Testing
         #expect(named == 2)
     }
 
-    @Test func aStatementTheServerForgotIsPreparedAgain() async throws {
+    @Test func aStatementWhoseResultTypeChangedIsPreparedAgain() async throws {
         let db = try await TestPostgres.database(migrated: false)
         let c = try await db.connect()
         try await c.execute("CREATE TABLE t (id int8, v text)")
         try await c.execute("INSERT INTO t VALUES (1, 'one')")
         let select: SQL = "SELECT * FROM t WHERE id = \(Int64(1))"
         #expect(try await c.query(select, prepared: true).count == 1)
-        // DISCARD ALL drops every prepared statement (what a pooler may do between clients)
-        try await c.execute("DISCARD ALL")
-        let again = try await c.query(select, prepared: true)
-        #expect(try again.map { try $0.decode(String.self, at: 1) } == ["one"])
-        // DDL that changes the statement's result type
+        // DDL that changes the statement's result type ("cached plan must not change result type")
         try await c.execute("ALTER TABLE t ADD COLUMN extra int4 DEFAULT 5")
         let wider = try await c.query(select, prepared: true)
         #expect(try wider.map { try $0.decode(Int32.self, at: 2) } == [5])
+        #expect(await c.usesPreparedStatements)
+        #expect(await c.preparedStatementCount == 1)
+    }
+
+    @Test func aStatementTheServerForgotSwitchesTheConnectionToUnpreparedStatements() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        try await c.execute("CREATE TABLE t (id int8, v text)")
+        try await c.execute("INSERT INTO t VALUES (1, 'one')")
+        let select: SQL = "SELECT v FROM t WHERE id = \(Int64(1))"
+        #expect(try await c.query(select, prepared: true).scalar(String.self) == "one")
+        // DISCARD ALL drops every prepared statement, as a transaction-mode pooler's other
+        // server connections never had them
+        try await c.execute("DISCARD ALL")
+        #expect(try await c.query(select, prepared: true).scalar(String.self) == "one")
+        #expect(await c.usesPreparedStatements == false)
+        #expect(try await c.query(select, prepared: true).scalar(String.self) == "one")
+        #expect(try await c.query("SELECT count(*) FROM pg_prepared_statements").scalar(Int.self) == 0)
+        // in a transaction the error has aborted it: it is thrown, and the retry works
+        let d = try await db.connect()
+        #expect(try await d.query(select, prepared: true).scalar(String.self) == "one")
+        try await d.execute("DISCARD ALL")
+        await #expect(throws: PostgresError.self) {
+            try await d.withTransaction { tx in try await tx.query(select, prepared: true) }
+        }
+        let retried = try await d.withTransaction { tx in try await tx.query(select, prepared: true).scalar(String.self) }
+        #expect(retried == "one")
+    }
+
+    @Test func aStatementHasTheSameNameInEverySession() async throws {
+        let db = try await TestPostgres.database(migrated: false)
+        let (a, b) = (try await db.connect(), try await db.connect())
+        let select: SQL = "SELECT \(Int64(7)) + 1"
+        #expect(try await a.query(select, prepared: true).scalar(Int64.self) == 8)
+        #expect(try await b.query(select, prepared: true).scalar(Int64.self) == 8)
+        let nameA = try await a.query("SELECT name FROM pg_prepared_statements").scalar(String.self)
+        let nameB = try await b.query("SELECT name FROM pg_prepared_statements").scalar(String.self)
+        #expect(nameA != nil && nameA == nameB)
+        // other parameter types: another name
+        #expect(try await a.query("SELECT \(Int32(7)) + 1", prepared: true).scalar(Int32.self) == 8)
+        #expect(try await a.query("SELECT count(DISTINCT name) FROM pg_prepared_statements").scalar(Int.self) == 2)
     }
 
     @Test func errorsOfPreparedStatementsAreTheServersAndTheConnectionStaysUsable() async throws {

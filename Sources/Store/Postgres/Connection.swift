@@ -17,7 +17,8 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     /// Named prepared statements of this session, by text and parameter types. Touched only
     /// on `worker`'s thread.
     private var preparedNames: [PreparedKey: String] = [:]
-    private var preparedSerial = 0
+    /// See `execPrepared`.
+    private var preparedDisabled = false
     private var planModeSet = false
     /// At most this many statements stay prepared; then they are all deallocated.
     public static let maxPreparedStatements = 64
@@ -208,13 +209,22 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Executes `text` as a named prepared statement, preparing it first when this session
-    /// has not. A statement the server no longer knows (`DISCARD ALL`, a changed result type
-    /// after DDL) is prepared again once.
+    /// has not. The name is a hash of the text and parameter types, so a name means one
+    /// statement on any server connection (a transaction-mode pooler may hand us a server
+    /// connection another client prepared it on: `42P05` then means "already there").
+    ///
+    /// A statement this session prepared that the server does not know (`26000`: after
+    /// `DISCARD ALL`, or behind PgBouncer in transaction mode before 1.21, where prepared
+    /// statements do not follow the client) switches this connection to unprepared
+    /// statements for good. A plan whose result type changed after DDL (`0A000`) is
+    /// prepared again once. In a transaction those errors have aborted it: they are thrown,
+    /// and the caller's retry runs without them.
     func execPrepared(_ text: String, _ binds: [PostgresBind]) throws -> OpaquePointer {
         guard let pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+        if preparedDisabled { return try execParams(text, binds) }
         let types = binds.map { $0.type.rawValue }
         let key = PreparedKey(text: text, types: types)
-        var retried = false
+        var replanned = false
         while true {
             if !planModeSet && PQtransactionStatus(pg) == PQTRANS_IDLE {
                 // outside a transaction, so that no rollback undoes it
@@ -222,20 +232,23 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
                 planModeSet = true
             }
             let name = try preparedName(for: key, pg)
+            if preparedDisabled { return try execParams(text, binds) }
             let result = withBoundValues(binds) { count, values, lengths, formats in
                 PQexecPrepared(pg, name, count, values, lengths, formats, 1)
             }
             do {
                 return try check(result)
-            } catch let error as PostgresError where !retried && Self.invalidatesPrepared(error) {
-                retried = true
+            } catch let error as PostgresError where error.sqlState == .invalidSQLStatementName {
+                preparedDisabled = true
+                preparedNames.removeAll()
+                if PQtransactionStatus(pg) == PQTRANS_INERROR { throw error }
+                return try execParams(text, binds)
+            } catch let error as PostgresError where !replanned && error.sqlState == .featureNotSupported
+                                                     && error.message.contains("cached plan") {
+                replanned = true
                 preparedNames[key] = nil
-                if error.sqlState == .invalidSQLStatementName {
-                    // DISCARD ALL: every statement and the session's settings are gone
-                    preparedNames.removeAll()
-                    planModeSet = false
-                }
-                if error.sqlState == .featureNotSupported { PQclear(PQexec(pg, "DEALLOCATE \(name)")) }
+                if PQtransactionStatus(pg) == PQTRANS_INERROR { throw error }
+                PQclear(PQexec(pg, "DEALLOCATE \(name)"))
             }
         }
     }
@@ -246,17 +259,25 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
             PQclear(try check(PQexec(pg, "DEALLOCATE ALL")))
             preparedNames.removeAll()
         }
-        preparedSerial += 1
-        let name = "dispatcher_\(preparedSerial)"
-        PQclear(try check(PQprepare(pg, name, key.text, Int32(key.types.count), key.types)))
+        let name = key.name
+        do {
+            PQclear(try check(PQprepare(pg, name, key.text, Int32(key.types.count), key.types)))
+        } catch let error as PostgresError where error.sqlState == .duplicatePreparedStatement {
+            // Prepared on this server connection by another client of a pooler: the same
+            // text, since the name is its hash. In a transaction the error has aborted it.
+            if PQtransactionStatus(pg) == PQTRANS_INERROR {
+                preparedDisabled = true
+                throw error
+            }
+        }
         preparedNames[key] = name
         return name
     }
 
-    /// `26000` (no such prepared statement) and `0A000` "cached plan must not change result type".
-    private static func invalidatesPrepared(_ error: PostgresError) -> Bool {
-        error.sqlState == .invalidSQLStatementName
-            || (error.sqlState == .featureNotSupported && error.message.contains("cached plan"))
+    /// Whether this connection still uses prepared statements (false after a statement it had
+    /// prepared went missing: `DISCARD ALL`, a transaction-mode pooler).
+    public var usesPreparedStatements: Bool {
+        get async { (try? await worker.run { !self.preparedDisabled }) ?? false }
     }
 
     /// Lays the binds out for libpq (binary format, NULL as a nil pointer) for one call.
@@ -324,6 +345,23 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 struct PreparedKey: Hashable {
     var text: String
     var types: [UInt32]
+
+    /// `dispatcher_` and 16 hex digits of FNV-1a over the text and the type oids: stable
+    /// across processes and versions of the binary, so one name is one statement everywhere.
+    var name: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        for byte in text.utf8 { mix(byte) }
+        for type in types {
+            mix(0)
+            for shift in stride(from: 0, to: 32, by: 8) { mix(UInt8(truncatingIfNeeded: type >> UInt32(shift))) }
+        }
+        let hex = String(hash, radix: 16)
+        return "dispatcher_" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
 }
 
 /// A raw pointer handed to the worker thread that owns it.

@@ -15,6 +15,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let invalidPassword = SQLState(rawValue: "28P01")
     public static let invalidSQLStatementName = SQLState(rawValue: "26000")
     public static let featureNotSupported = SQLState(rawValue: "0A000")
+    public static let duplicatePreparedStatement = SQLState(rawValue: "42P05")
 
     /// Class 08 (connection exception) and class 57P (operator intervention) end the connection.
     public var isConnectionLoss: Bool { rawValue.hasPrefix("08") || rawValue.hasPrefix("57P") }
