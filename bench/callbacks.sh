@@ -65,6 +65,7 @@ wait_for() {
 if part 1; then
 echo "== (1) $CB_N Restcomm delivery callbacks → dispatcher run (wrk -t$THREADS -c$CONNECTIONS, keep-alive)"
 CB_DB=$(new_db callbacks)
+[ -n "${PGSS:-}" ] && sql "$CB_DB" "CREATE EXTENSION pg_stat_statements" >/dev/null
 load_messages "$CB_DB" restcomm "$CB_N" accepted
 sql "$CB_DB" "COPY (SELECT callback_token || ' ' || provider_message_id FROM messages ORDER BY id) TO STDOUT" > "$DIR/callbacks.txt"
 W_PORT=$(free_port)
@@ -107,6 +108,12 @@ printf "all %s in the inbox %.2f s after wrk started = %s callbacks/s; server si
 echo "inbox: $INBOX rows for $INBOX_DISTINCT of $CB_N messages (durable); delivered: $DELIVERED of $CB_N"
 echo "apply: first received → last applied ${APPLY_SPAN} s; last received → last applied ${APPLY_AFTER} s; outcomes $OUTCOMES"
 echo "worker peak RSS $CB_RSS MB"
+if [ -n "${PGSS:-}" ]; then
+  sql "$CB_DB" "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round(total_plan_time::numeric) AS plan_ms, rows,
+                       left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
+                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 ORDER BY total_exec_time + total_plan_time DESC LIMIT 8"
+fi
 fi
 
 # --- (2) end to end -----------------------------------------------------------------------------

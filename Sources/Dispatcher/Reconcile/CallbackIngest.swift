@@ -13,7 +13,7 @@ public actor CallbackIngest {
     /// Called after each stored batch, to wake the applier.
     private let onStored: @Sendable () -> Void
 
-    public init(pool: ConnectionPool, maxBatch: Int = 500, linger: Duration = .milliseconds(2),
+    public init(pool: ConnectionPool, maxBatch: Int = 500, linger: Duration = .zero,
                 onStored: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.maxBatch = maxBatch

@@ -114,6 +114,9 @@ extension Outbox {
     /// with its raw fields and what became of it. Safe with several workers (SKIP LOCKED).
     public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
         try await c.withTransaction { tx in
+            // Both statements are planned on every pass (not prepared): passes are at least
+            // 100 ms apart, and a generic plan made while the inbox was empty (when a worker
+            // starts) walked the whole inbox later.
             // 1. Take the oldest applicable reports (the partial index walks them in order).
             let ids = try await tx.query("""
                 SELECT i.id
@@ -123,7 +126,7 @@ extension Outbox {
                  ORDER BY i.id
                  LIMIT \(limit)
                    FOR UPDATE OF i SKIP LOCKED
-                """, prepared: true).map { try $0.decode(Int64.self, at: 0) }
+                """).map { try $0.decode(Int64.self, at: 0) }
             guard !ids.isEmpty else { return ApplyResult() }
             // 2. Apply them: every table is reached through its primary key, so a pass costs
             //    what its batch holds, not what the tables hold.
@@ -134,15 +137,20 @@ extension Outbox {
     private static func reportsApplyLocked(_ c: Connection, ids: [Int64]) async throws -> ApplyResult {
         let rows = try await c.query("""
             WITH batch AS (
+                -- each report with its message's state, and which report of its message wins:
+                -- the furthest state, among final ones the first received (window functions,
+                -- so no CTE is joined to another: without statistics on CTEs the planner
+                -- joined them with nested loops, a million comparisons per thousand reports)
                 SELECT i.id, i.message_id, i.source, i.state, i.provider_status, i.error_code, i.error_class, i.raw,
-                       i.received_at, m.state AS old_state
+                       i.received_at, m.state AS old_state,
+                       first_value(i.id) OVER w AS winner_id,
+                       first_value(i.state) OVER w AS winner_state
                   FROM callback_inbox i
                   JOIN messages m ON m.id = i.message_id
                  WHERE i.id = ANY(\(ids))
+                WINDOW w AS (PARTITION BY i.message_id ORDER BY message_state_rank(i.state) DESC, i.id)
             ), winner AS (
-                SELECT DISTINCT ON (message_id) *
-                  FROM batch
-                 ORDER BY message_id, message_state_rank(state) DESC, id
+                SELECT * FROM batch WHERE id = winner_id
             ), moved AS (
                 UPDATE messages m
                    SET state        = w.state,
@@ -159,15 +167,13 @@ extension Outbox {
                    AND message_state_rank(w.state) > message_state_rank(m.state)
                 RETURNING w.id AS inbox_id
             ), applied AS (
-                -- the reports that moved their message, as one array: joining the CTEs
-                -- themselves (no statistics) made the planner pick nested loops over them
+                -- the reports that moved their message, as one array
                 SELECT coalesce(array_agg(inbox_id), '{}') AS ids FROM moved
             ), settled AS (
                 -- what each report found: the state the message is in once this batch is applied
                 SELECT b.*, b.id = ANY(a.ids) AS is_applied,
-                       CASE WHEN w.id = ANY(a.ids) THEN w.state ELSE b.old_state END AS now_state
+                       CASE WHEN b.winner_id = ANY(a.ids) THEN b.winner_state ELSE b.old_state END AS now_state
                   FROM batch b
-                  JOIN winner w ON w.message_id = b.message_id
                  CROSS JOIN applied a
             ), marked AS (
                 UPDATE callback_inbox i
@@ -199,7 +205,7 @@ extension Outbox {
                 RETURNING 1
             )
             SELECT outcome, lag FROM marked
-            """, prepared: true)
+            """)
         var result = ApplyResult()
         for row in rows {
             let (outcome, lag) = try row.decode((String, Double).self)

@@ -16,7 +16,10 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     private var transactionDepth = 0
     /// Named prepared statements of this session, by text and parameter types. Touched only
     /// on `worker`'s thread.
-    private var preparedNames: [PreparedKey: String] = [:]
+    private var preparedNames: [PreparedKey: (name: String, at: ContinuousClock.Instant)] = [:]
+    /// A prepared statement older than this is prepared again, so its generic plan follows
+    /// the tables' statistics (one planned while a table was empty would otherwise stay).
+    private var preparedMaxAge: Duration = .seconds(60)
     /// See `execPrepared`.
     private var preparedDisabled = false
     private var planModeSet = false
@@ -254,7 +257,13 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     }
 
     private func preparedName(for key: PreparedKey, _ pg: OpaquePointer) throws -> String {
-        if let name = preparedNames[key] { return name }
+        if let entry = preparedNames[key] {
+            if ContinuousClock.now - entry.at < preparedMaxAge { return entry.name }
+            // Outside a transaction only: a failed DEALLOCATE would abort one.
+            if PQtransactionStatus(pg) != PQTRANS_IDLE { return entry.name }
+            PQclear(PQexec(pg, "DEALLOCATE \(entry.name)"))
+            preparedNames[key] = nil
+        }
         if preparedNames.count >= Self.maxPreparedStatements {
             PQclear(try check(PQexec(pg, "DEALLOCATE ALL")))
             preparedNames.removeAll()
@@ -270,8 +279,13 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
                 throw error
             }
         }
-        preparedNames[key] = name
+        preparedNames[key] = (name, ContinuousClock.now)
         return name
+    }
+
+    /// Sets how long a prepared statement is kept before it is prepared again (tests).
+    public func setPreparedStatementMaxAge(_ age: Duration) async {
+        _ = try? await worker.run { self.preparedMaxAge = age }
     }
 
     /// Whether this connection still uses prepared statements (false after a statement it had
