@@ -65,7 +65,7 @@ wait_for() {
 if part 1; then
 echo "== (1) $CB_N Restcomm delivery callbacks → dispatcher run (wrk -t$THREADS -c$CONNECTIONS, keep-alive)"
 CB_DB=$(new_db callbacks)
-[ -n "${PGSS:-}" ] && sql "$CB_DB" "CREATE EXTENSION pg_stat_statements" >/dev/null
+pgss_enable "$CB_DB"
 load_messages "$CB_DB" restcomm "$CB_N" accepted
 sql "$CB_DB" "COPY (SELECT callback_token || ' ' || provider_message_id FROM messages ORDER BY id) TO STDOUT" > "$DIR/callbacks.txt"
 W_PORT=$(free_port)
@@ -108,23 +108,14 @@ printf "all %s in the inbox %.2f s after wrk started = %s callbacks/s; server si
 echo "inbox: $INBOX rows for $INBOX_DISTINCT of $CB_N messages (durable); delivered: $DELIVERED of $CB_N"
 echo "apply: first received → last applied ${APPLY_SPAN} s; last received → last applied ${APPLY_AFTER} s; outcomes $OUTCOMES"
 echo "worker peak RSS $CB_RSS MB"
-if [ -n "${PGSS:-}" ]; then
-  sql "$CB_DB" "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round(total_plan_time::numeric) AS plan_ms, rows,
-                       left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
-                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                 ORDER BY total_exec_time + total_plan_time DESC LIMIT 8"
-fi
+pgss_top "$CB_DB"
 fi
 
 # --- (2) end to end -----------------------------------------------------------------------------
 if part 2; then
 echo
 echo "== (2) end to end, Restcomm sandbox --profile perfect, $E2E_N messages, concurrency $CONCURRENCY"
-SB_PORT=$(free_port)
-"$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect --no-callbacks >"$OUT/e2e-sandbox-nocb.log" 2>&1 &
-SB_PID=$!
-track $SB_PID
-wait_port "$SB_PORT"
+start_sandbox "$OUT/e2e-sandbox-nocb.log" --profile perfect --no-callbacks
 REF_DB=$(new_db e2e_accepted)
 load_messages "$REF_DB" restcomm "$E2E_N"
 worker_config "$DIR/ref.json" "$(free_port)" "$SB_PORT"
@@ -138,14 +129,10 @@ REF_RATE=$(div "$REF_ACCEPTED" "$REF_WALL")
 printf "to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = %s msg/s; worker CPU %s s, machine busy %s %%\n" "$REF_ACCEPTED" "$E2E_N" "$REF_WALL" "$REF_RATE" "$(cpu_s "$OUT/e2e-accepted.time")" "$REF_BUSY"
 kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
 
-SB_PORT=$(free_port)
-${SB_WRAP:-} "$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect \
-  --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX" >"$OUT/e2e-sandbox.log" 2>&1 &
-SB2_PID=$!
-track $SB2_PID
-wait_port "$SB_PORT"
+start_sandbox "$OUT/e2e-sandbox.log" --profile perfect --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX"
+SB2_PID=$SB_PID
 E2E_DB=$(new_db e2e_delivered)
-[ -n "${PGSS:-}" ] && sql "$E2E_DB" "CREATE EXTENSION pg_stat_statements" >/dev/null
+pgss_enable "$E2E_DB"
 load_messages "$E2E_DB" restcomm "$E2E_N"
 W_PORT=$(free_port)
 # Status polls from E2E_POLL_AFTER s after acceptance: they settle what a lost callback left
@@ -170,12 +157,7 @@ read -r E2E_DELIVERED E2E_SPAN E2E_STATES < <(sql "$E2E_DB" "
          (SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) n FROM messages GROUP BY state) s)
     FROM messages" | tr '|' ' ')
 E2E_RATE=$(div "$E2E_DELIVERED" "$E2E_WALL")
-if [ -n "${PGSS:-}" ]; then  # PGSS=1 with PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements": top statements
-  sql "$E2E_DB" "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round(total_plan_time::numeric) AS plan_ms, rows,
-                        left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
-                  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
-fi
+pgss_top "$E2E_DB"
 E2E_CB=$(sql "$E2E_DB" "SELECT string_agg(source || ' ' || n, ', ') FROM (SELECT source, count(*) n FROM callback_inbox GROUP BY source) s")
 SB_STATS=$(curl -s "http://127.0.0.1:$SB_PORT/sandbox/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("sandbox callbacks sent", d["callbacks_sent"], "failed", d["callbacks_failed"])' 2>/dev/null || echo "sandbox stats unavailable")
 printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; inbox: %s; %s; peak RSS %s MB, worker CPU %s s, sandbox CPU %s s, machine busy %s %%\n" \

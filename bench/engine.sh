@@ -137,11 +137,7 @@ if part 4; then
 settle pgq
 echo
 echo "== (4) dispatcher run --until-idle → sandbox --profile perfect --no-callbacks (loopback), $HTTP_N messages"
-SB_PORT=$(free_port)
-"$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" --profile perfect --no-callbacks >"$OUT/engine-sandbox.log" 2>&1 &
-SB_PID=$!
-track $SB_PID
-wait_port "$SB_PORT"
+start_sandbox "$OUT/engine-sandbox.log" --profile perfect --no-callbacks
 for p in plum restcomm; do
   db=$(new_db "http_$p")
   load_messages "$db" "$p" "$HTTP_N"

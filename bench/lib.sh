@@ -95,3 +95,23 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a" && b != "n/a"
 cpu_snap() { awk '/^cpu / {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
 machine_busy() { awk -v a="$1" -v b="$2" 'BEGIN { split(a,x," "); split(b,y," "); if (y[2]>x[2]) printf "%.0f", 100*(y[1]-x[1])/(y[2]-x[2]); else print "n/a" }'; }
 proc_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/hz}' "/proc/$1/stat" 2>/dev/null || echo n/a; }
+# start_sandbox LOG ARGS…: `dispatcher sandbox ARGS…` on a free loopback port (under $SB_WRAP
+# if set, e.g. a profiler); sets SB_PORT and SB_PID and waits until it listens.
+start_sandbox() {
+  SB_PORT=$(free_port)
+  ${SB_WRAP:-} "$BIN" sandbox --listen 127.0.0.1:"$SB_PORT" "${@:2}" >"$1" 2>&1 &
+  SB_PID=$!
+  track "$SB_PID"
+  wait_port "$SB_PORT"
+}
+# With PGSS=1 (and PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements"):
+# pgss_enable URL before a part, pgss_top URL after it (the statements that took longest).
+pgss_enable() { if [ -n "${PGSS:-}" ]; then sql "$1" "CREATE EXTENSION pg_stat_statements" >/dev/null; fi; }
+pgss_top() {
+  if [ -n "${PGSS:-}" ]; then
+    sql "$1" "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round(total_plan_time::numeric) AS plan_ms, rows,
+                     left(regexp_replace(query, '\s+', ' ', 'g'), 80) FROM pg_stat_statements
+               WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
+  fi
+}

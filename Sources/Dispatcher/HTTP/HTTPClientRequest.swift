@@ -20,7 +20,12 @@ public struct HTTPClientRequest: Sendable {
 
     /// Sets `Authorization: Basic …`.
     public mutating func setBasicAuth(user: String, password: String) {
-        headers.set("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        headers.set("Authorization", Self.basicAuthorization(user: user, password: password))
+    }
+
+    /// The `Authorization` value for HTTP Basic auth (RFC 7617), for clients that build it once.
+    public static func basicAuthorization(user: String, password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
 
     /// Sets the body to the form encoding of `fields` (in order) and its Content-Type.

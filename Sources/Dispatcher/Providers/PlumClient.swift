@@ -30,9 +30,7 @@ public struct PlumClient: SMSProvider {
         self.configuration = configuration
         self.http = http
         sendURL = configuration.baseURL.appending(path: "ws/sms/queue.json")
-        var probe = HTTPClientRequest(url: configuration.baseURL)
-        probe.setBasicAuth(user: configuration.username, password: configuration.password)
-        authorization = probe.headers["Authorization"] ?? ""
+        authorization = HTTPClientRequest.basicAuthorization(user: configuration.username, password: configuration.password)
     }
 
     // MARK: Send

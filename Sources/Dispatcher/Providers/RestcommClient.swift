@@ -30,9 +30,7 @@ public struct RestcommClient: SMSProvider {
         self.configuration = configuration
         self.http = http
         sendURL = configuration.baseURL.appending(path: "2012-04-24/Accounts/\(configuration.accountSID)/SMS/Messages.json")
-        var probe = HTTPClientRequest(url: configuration.baseURL)
-        probe.setBasicAuth(user: configuration.accountSID, password: configuration.authToken)
-        authorization = probe.headers["Authorization"] ?? ""
+        authorization = HTTPClientRequest.basicAuthorization(user: configuration.accountSID, password: configuration.authToken)
     }
 
     private var messagesPath: String { "2012-04-24/Accounts/\(configuration.accountSID)/SMS/Messages" }

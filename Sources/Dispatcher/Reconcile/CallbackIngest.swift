@@ -6,18 +6,14 @@ public import Store
 public actor CallbackIngest {
     private let pool: ConnectionPool
     private let maxBatch: Int
-    /// How long the first callback of a batch waits for others (one commit for them all).
-    private let linger: Duration
     private var queue: [(ProviderReport, CheckedContinuation<Outbox.CallbackVerdict, any Error>)] = []
     private var flushing = false
     /// Called after each stored batch, to wake the applier.
     private let onStored: @Sendable () -> Void
 
-    public init(pool: ConnectionPool, maxBatch: Int = 500, linger: Duration = .zero,
-                onStored: @escaping @Sendable () -> Void = {}) {
+    public init(pool: ConnectionPool, maxBatch: Int = 500, onStored: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.maxBatch = maxBatch
-        self.linger = linger
         self.onStored = onStored
     }
 
@@ -35,9 +31,6 @@ public actor CallbackIngest {
 
     private func flushLoop() async {
         while !queue.isEmpty {
-            // Under load, callbacks arrive while the previous batch commits; a short wait
-            // gathers a few more per statement (measured: 6–9 per commit without it).
-            if queue.count < maxBatch / 4, linger > .zero { try? await Task.sleep(for: linger) }
             let batch = Array(queue.prefix(maxBatch))
             queue.removeFirst(batch.count)
             do {

@@ -89,8 +89,7 @@ public struct Producer: Service {
                     await workArrived.wait(timeout: configuration.pollInterval * Double.random(in: 0.8...1.2))
                     continue
                 }
-                let free = await queue.freeSlots
-                let running = await queue.claimsRunning
+                let (free, running) = await queue.claimState
                 if free == 0 || running >= configuration.maxClaimsRunning {
                     // a freed slot, a finished claim or the shutdown wakes it
                     await slotFreed.wait()

@@ -31,6 +31,9 @@ public actor WorkQueue {
 
     public var freeSlots: Int { closed ? 0 : capacity - (queued.count - head) - inFlight - reserved }
 
+    /// Free slots and running claims, read together (one hop for the producer's loop).
+    public var claimState: (free: Int, claimsRunning: Int) { (freeSlots, claimsRunning) }
+
     /// Promises `n` free slots to a claim statement about to run.
     public func reserve(_ n: Int) {
         reserved += n
@@ -79,7 +82,7 @@ public actor WorkQueue {
     /// A sender finished its message.
     public func done() {
         inFlight -= 1
-        if freeSlots >= notifyAt || freeSlots == capacity { slotFreed.notify() }
+        if freeSlots >= notifyAt { slotFreed.notify() }
     }
 
     /// Wake the producer only once this many slots are free (at most the capacity).

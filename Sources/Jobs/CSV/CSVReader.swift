@@ -107,13 +107,7 @@ public final class CSVReader {
     public func readHeader() throws(CSVError) -> CSVRow {
         if let header { return header }
         if finished { throw CSVError(.emptyFile, line: 1, column: 1) }
-        let record: Record?
-        do {
-            record = try readRecord()
-        } catch {
-            finish()
-            throw error
-        }
+        let record = try readRecordOrFinish()
         guard let record else {
             finish()
             throw CSVError(.emptyFile, line: 1, column: 1)
@@ -144,18 +138,22 @@ public final class CSVReader {
         return row
     }
 
+    /// The next record; a malformed one ends the reader before its error is thrown.
+    private func readRecordOrFinish() throws(CSVError) -> Record? {
+        do {
+            return try readRecord()
+        } catch {
+            finish()
+            throw error
+        }
+    }
+
     /// The next data row; nil at the end of the file or after a fatal error.
     public func next() throws(CSVError) -> CSVRow? {
         if finished { return nil }
         let header = try readHeader()
         if finished { return nil }
-        let record: Record?
-        do {
-            record = try readRecord()
-        } catch {
-            finish()
-            throw error
-        }
+        let record = try readRecordOrFinish()
         guard let record else {
             finish()
             if statistics.rowsRead == 0 { throw CSVError(.headerOnly, line: 1, column: 1) }

@@ -235,7 +235,6 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
                 planModeSet = true
             }
             let name = try preparedName(for: key, pg)
-            if preparedDisabled { return try execParams(text, binds) }
             let result = withBoundValues(binds) { count, values, lengths, formats in
                 PQexecPrepared(pg, name, count, values, lengths, formats, 1)
             }
