@@ -3,7 +3,8 @@
 -- Two transactions, like the worker: the claim (Outbox.messagesClaim, same statement with
 -- its opt-out, halted-sender and expiry checks, the lease and fencing token, one `claimed`
 -- event per row and the bodies), then the completion of the batch as `accepted`
--- (Outbox.messagesComplete: fenced update, one `attempt` and one `state` event per row).
+-- (Outbox.messagesComplete: fenced update, one `attempt` event per row that also records
+-- its transition).
 -- The provider call in between is free (the null provider's).
 WITH clock AS (
     SELECT now() AS now
@@ -81,14 +82,14 @@ done AS (
  RETURNING m.id, m.to_number, m.from_number
 ),
 attempt_events AS (
-    INSERT INTO message_events (message_id, at, kind, source, provider_status, http_status, error_code, error_class, latency_ms, detail)
-    SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher', i.provider_status, i.http_status, i.error_code,
-           i.error_class, i.latency_ms, i.detail
-      FROM input i WHERE i.attempted
-),
-state_events AS (
-    INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_code, error_class, detail)
-    SELECT d.id, 'state', 'dispatcher', 'sending', i.to_state, i.error_code, i.error_class, 'provider id ' || i.provider_message_id
-      FROM done d JOIN input i ON i.id = d.id
+    -- one row per request; an applied one also records its transition
+    INSERT INTO message_events (message_id, at, kind, source, from_state, to_state, provider_status, http_status,
+                                error_code, error_class, latency_ms, detail)
+    SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher',
+           CASE WHEN d.id IS NOT NULL THEN 'sending' END, CASE WHEN d.id IS NOT NULL THEN i.to_state END,
+           i.provider_status, i.http_status, i.error_code, i.error_class, i.latency_ms,
+           nullif(concat_ws('; ', CASE WHEN d.id IS NOT NULL THEN 'provider id ' || i.provider_message_id END, i.detail), '')
+      FROM input i LEFT JOIN done d ON d.id = i.id
+     WHERE i.attempted
 )
 SELECT count(*) FROM done;

@@ -42,14 +42,15 @@ part 1 && load_messages "$ENGINE_DB" null "$N"
 declare -A HTTP_RATE HTTP_RSS CLIENT_RATE
 ENGINE_RATE=n/a ENGINE_SPAN_RATE=n/a ENGINE_RSS=n/a ENGINE_CPU=n/a PGB_RATE=n/a PGQ_RATE=n/a PGQ_WHY=""
 
-# batches URL: how the worker batched its statements (events of one statement share `at`).
+# batches URL: how the worker batched its statements (claimed events of one claim share `at`,
+# messages accepted by one completion share `accepted_at`).
 batches() {
   sql "$1" "
     SELECT 'claims ' || count(*) || ' (avg ' || round(avg(n), 1) || ' msgs)'
       FROM (SELECT count(*) n FROM message_events WHERE kind = 'claimed' GROUP BY at) c
     UNION ALL
     SELECT 'completions ' || count(*) || ' (avg ' || round(avg(n), 1) || ' msgs)'
-      FROM (SELECT count(*) n FROM message_events WHERE kind = 'state' AND to_state = 'accepted' GROUP BY at) d" | paste -sd, -
+      FROM (SELECT count(*) n FROM messages WHERE accepted_at IS NOT NULL GROUP BY accepted_at) d" | paste -sd, -
 }
 
 worker_config() {  # FILE PROVIDERS_JSON SENDER_PROVIDER [CONCURRENCY]

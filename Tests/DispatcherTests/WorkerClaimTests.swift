@@ -70,9 +70,30 @@ struct WorkerClaimTests {
         let late = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken, kind: .accepted, providerMessageID: "P1")
         #expect(try await Outbox.messagesComplete(c, [late]).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "in_doubt"])
-        // The attempt itself is still on record.
-        let attempts = try await c.query("SELECT count(*) FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt'")
+        // The attempt itself is still on record, with no transition (it changed nothing).
+        let attempts = try await c.query("""
+            SELECT count(*) FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt' AND to_state IS NULL
+            """)
         #expect(try attempts.scalar(Int.self) == 2)
+        await c.close()
+    }
+
+    /// Migration 4 made the provider-id key a partial index: messages without an id are not in
+    /// it, and an id is still unique per provider.
+    @Test func providerIDStaysUniquePerProviderWhileUnsentMessagesShareNull() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let ids = try await insertMessages(c, campaign: campaign, plainMessages(3))
+        #expect(try await c.query("SELECT count(*) FROM messages WHERE provider_message_id IS NULL").scalar(Int.self) == 3)
+        try await c.execute("UPDATE messages SET provider_message_id = 'P1' WHERE id = \(ids[0])")
+        let error = await #expect(throws: PostgresError.self) {
+            try await c.execute("UPDATE messages SET provider_message_id = 'P1' WHERE id = \(ids[1])")
+        }
+        #expect(error?.sqlState == .uniqueViolation)
+        #expect(error?.constraint == "messages_provider_message_id_key")
+        // the same id at another provider is another message
+        try await c.execute("UPDATE messages SET provider = 'restcomm', provider_message_id = 'P1' WHERE id = \(ids[2])")
         await c.close()
     }
 
@@ -102,10 +123,16 @@ struct WorkerClaimTests {
         #expect(try released.scalar(Int.self) == 0)
         let optOut = try await c.query("SELECT count(*) FROM opt_outs WHERE phone = \(claimed[2].to) AND sender = \(claimed[2].from)")
         #expect(try optOut.scalar(Int.self) == 1)
-        // claimed ×4, attempts ×3, state changes ×4
-        let events = try await c.query("SELECT kind, count(*) FROM message_events GROUP BY kind ORDER BY kind")
+        // claimed ×4; attempts ×3, each also the transition it caused; the unsent release a state row
+        let events = try await c.query("""
+            SELECT kind || ':' || coalesce(from_state, '') || '>' || coalesce(to_state, ''), count(*)
+              FROM message_events GROUP BY 1 ORDER BY 1
+            """)
         let counts = Dictionary(uniqueKeysWithValues: try events.map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) })
-        #expect(counts == ["attempt": 3, "claimed": 4, "state": 4])
+        #expect(counts == ["attempt:sending>accepted": 1, "attempt:sending>pending": 1, "attempt:sending>failed": 1,
+                           "claimed:pending>sending": 4, "state:sending>pending": 1])
+        let accepted = try await c.query("SELECT detail FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt'")
+        #expect(try accepted.scalar(String.self) == "provider id P1")
         // The retry is not due yet.
         #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"]).map(\.id) == [ids[3]])
         await c.close()

@@ -15,7 +15,9 @@ extension Outbox {
     /// a worker whose lease was taken over changes nothing. Returns the ids that applied.
     /// Events: one `attempt` row per completion that made a request (HTTP status, provider
     /// status, error codes, latency) — written even when the fencing check fails, because the
-    /// request did happen — and one `state` row per applied transition. `failedOptOut` also
+    /// request did happen; when the outcome applied, that row also carries the transition
+    /// (`from_state`/`to_state`) — and one `state` row per transition applied without a
+    /// request (a claim released unsent, an in-doubt message settled by lookup). `failedOptOut` also
     /// adds an opt-out for the recipient (per sender, or for every sender when `globalOptOut`).
     /// `accepted` schedules the first status poll `pollAfterSeconds` later.
     @discardableResult
@@ -66,16 +68,25 @@ extension Outbox {
                    AND m.lease_token = i.token
              RETURNING m.id, m.to_number, m.from_number
             ),
-            -- 2. Every request made, applied or not.
+            -- 2. Every request made, applied or not; the row of an applied one is also its
+            --    transition (from/to state), so a send costs one event row, not two.
             attempt_events AS (
-                INSERT INTO message_events (message_id, at, kind, source, provider_status, http_status, error_code,
-                                            error_class, latency_ms, scheduled_at, detail)
-                SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher', i.provider_status, i.http_status, i.error_code, i.error_class,
-                       i.latency_ms, i.scheduled_at, i.detail
+                INSERT INTO message_events (message_id, at, kind, source, from_state, to_state, provider_status,
+                                            http_status, error_code, error_class, latency_ms, scheduled_at, detail)
+                SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher',
+                       CASE WHEN d.id IS NOT NULL THEN \(held.rawValue) END,
+                       CASE WHEN d.id IS NOT NULL THEN i.to_state END,
+                       i.provider_status, i.http_status, i.error_code, i.error_class, i.latency_ms, i.scheduled_at,
+                       nullif(concat_ws('; ', CASE WHEN d.id IS NOT NULL THEN
+                                                  CASE i.kind WHEN 'retry' THEN 'retry at ' || i.next_attempt_at
+                                                              WHEN 'accepted' THEN 'provider id ' || i.provider_message_id END
+                                              END,
+                                        i.detail), '')
                   FROM input i
+                  LEFT JOIN done d ON d.id = i.id
                  WHERE i.attempted
             ),
-            -- 3. Every transition applied.
+            -- 3. Every transition applied without a request (released unsent, expired, adopted).
             state_events AS (
                 INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_code, error_class, detail)
                 SELECT d.id, 'state', \(held.eventSource), \(held.rawValue), i.to_state, i.error_code, i.error_class,
@@ -85,6 +96,7 @@ extension Outbox {
                                    ELSE i.detail END
                   FROM done d
                   JOIN input i ON i.id = d.id
+                 WHERE NOT i.attempted
             ),
             -- 4. Recipients the provider reports as unsubscribed go on the opt-out list.
             opted_out AS (

@@ -1,0 +1,14 @@
+/// A message's state changes four times or more (claimed, accepted, sent, final), and every
+/// one is a non-HOT update (`state` is in the partial indexes' predicates), so each inserts
+/// an entry into every index without a predicate. Two of those were not worth it:
+/// - `(campaign_id, state)`: reports and prune read a whole campaign anyway (the
+///   `(campaign_id, external_id)` key serves `campaign_id`), and cancel and pause look at
+///   pending messages only, which a partial index keeps without a write per later transition;
+/// - `(provider, provider_message_id)` indexed the NULL id of every message not yet accepted.
+let migration0004LeanerIndexes = #"""
+DROP INDEX messages_campaign_state_idx;
+CREATE INDEX messages_campaign_pending_idx ON messages (campaign_id) WHERE state = 'pending';
+ALTER TABLE messages DROP CONSTRAINT messages_provider_message_id_key;
+CREATE UNIQUE INDEX messages_provider_message_id_key ON messages (provider, provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+"""#
