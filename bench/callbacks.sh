@@ -5,9 +5,9 @@
 #      each); a `dispatcher run` with `listen` on a free port and nothing to send; wrk
 #      (keep-alive, CONNECTIONS connections, bench/callbacks.lua) POSTs one valid Restcomm
 #      StatusCallback (MessageStatus=delivered) per message to /callbacks/restcomm/{token}.
-#      Prints callbacks/s answered 2xx (a 2xx means durable in callback_inbox), then checks
-#      in SQL that every message has its callback in the inbox, how many reached
-#      `delivered`, and how long the applier took.
+#      Prints callbacks/s answered 2xx (a 2xx means durable in callback_inbox; applying a
+#      report moves it from the inbox to message_events), then checks in SQL that every
+#      message's callback is stored, how many reached `delivered`, and how long the applier took.
 #  (2) end to end: E2E_N pending messages, `dispatcher run` against `dispatcher sandbox
 #      --profile perfect` (Restcomm, delivery callbacks after DELIVERY_MIN..MAX s) until all
 #      are `delivered`: messages/s to delivered, beside the same run to `accepted` with the
@@ -75,37 +75,44 @@ RUN_PID=$!
 track $RUN_PID
 wait_port "$W_PORT"
 # wrk's own duration is always its -d (its main thread sleeps that long even when every thread
-# has stopped), so the run is timed here: from wrk's start until every message has a callback
-# in the inbox; then SIGINT makes wrk print its counts. The server's view too: inbox rows over
-# first → last commit of the ingest batches (callback_inbox.received_at).
+# has stopped), so the run is timed here: from wrk's start until every message's callback is
+# stored (one callback per message: still in the inbox, or applied and so `delivered`); then
+# SIGINT makes wrk print its counts. The server's view too: callbacks over first → last
+# receipt (an applied report's event keeps its lag: received = at - latency_ms).
 t0=$(now_s)
 CB_FILE="$DIR/callbacks.txt" WRK_THREADS=$THREADS WRK_CONNECTIONS=$CONNECTIONS \
   wrk -t"$THREADS" -c"$CONNECTIONS" -d300s -s bench/callbacks.lua "http://127.0.0.1:$W_PORT" >"$OUT/wrk-callbacks.txt" 2>&1 &
 WRK_PID=$!
 track $WRK_PID
-wait_for "$CB_DB" "SELECT count(DISTINCT message_id) FROM callback_inbox" "$CB_N" 150 >/dev/null
+wait_for "$CB_DB" "SELECT (SELECT count(*) FROM callback_inbox) + (SELECT count(*) FROM messages WHERE state = 'delivered')" "$CB_N" 150 >/dev/null
 t1=$(now_s)
 kill -INT "$WRK_PID"; wait "$WRK_PID" || true
 grep -E '^callbacks:|Latency|Socket errors|Non-2xx' "$OUT/wrk-callbacks.txt" || cat "$OUT/wrk-callbacks.txt"
 CB_WALL=$(echo "$t1 - $t0" | bc -l)
 CB_RATE=$(div "$CB_N" "$CB_WALL")
-read -r INBOX INBOX_DISTINCT INGEST_SPAN < <(sql "$CB_DB" "
-  SELECT count(*), count(DISTINCT message_id), extract(epoch FROM max(received_at) - min(received_at)) FROM callback_inbox" | tr '|' ' ')
-CB_SERVER_RATE=$(div "$INBOX" "$INGEST_SPAN")
-BATCHES=$(sql "$CB_DB" "SELECT count(*) || ' ingest batches (avg ' || round(avg(n), 1) || ')' FROM (SELECT count(*) n FROM callback_inbox GROUP BY received_at) b")
 DRAIN_S=$(wait_for "$CB_DB" "SELECT count(*) FROM messages WHERE state = 'delivered'" "$CB_N" 120)
-read -r DELIVERED APPLY_SPAN APPLY_AFTER OUTCOMES < <(sql "$CB_DB" "
-  SELECT (SELECT count(*) FROM messages WHERE state = 'delivered'),
+# every stored callback: the applied ones (events, received = at - lag) and any left in the inbox
+read -r INBOX INBOX_DISTINCT INGEST_SPAN APPLY_SPAN APPLY_AFTER < <(sql "$CB_DB" "
+  WITH r AS (SELECT message_id, at - latency_ms * interval '1 ms' AS received_at, at AS applied_at
+               FROM message_events WHERE source = 'callback' AND kind = 'callback'
+             UNION ALL
+             SELECT message_id, received_at, NULL FROM callback_inbox)
+  SELECT count(*), count(DISTINCT message_id), extract(epoch FROM max(received_at) - min(received_at)),
          round(extract(epoch FROM max(applied_at) - min(received_at))::numeric, 2),
-         round(extract(epoch FROM max(applied_at) - max(received_at))::numeric, 2),
-         (SELECT string_agg(coalesce(outcome, 'unapplied') || ':' || n, ',') FROM
-            (SELECT outcome, count(*) n FROM callback_inbox GROUP BY outcome) o)
-    FROM callback_inbox" | tr '|' ' ')
+         round(extract(epoch FROM max(applied_at) - max(received_at))::numeric, 2)
+    FROM r" | tr '|' ' ')
+CB_SERVER_RATE=$(div "$INBOX" "$INGEST_SPAN")
+read -r DELIVERED OUTCOMES < <(sql "$CB_DB" "
+  SELECT (SELECT count(*) FROM messages WHERE state = 'delivered'),
+         (SELECT string_agg(o || ':' || n, ',') FROM
+            (SELECT substring(detail FROM '^[a-z]+') o, count(*) n FROM message_events
+              WHERE source = 'callback' AND kind = 'callback' GROUP BY 1
+             UNION ALL SELECT 'unapplied', count(*) FROM callback_inbox) x)" | tr '|' ' ')
 CB_RSS=$(rss_mb "$RUN_PID")
 kill -TERM "$RUN_PID"; wait "$RUN_PID" || true
-printf "all %s in the inbox %.2f s after wrk started = %s callbacks/s; server side: %s rows over %.2f s of ingest commits = %s/s; %s\n" \
-  "$CB_N" "$CB_WALL" "$CB_RATE" "$INBOX" "$INGEST_SPAN" "$CB_SERVER_RATE" "$BATCHES"
-echo "inbox: $INBOX rows for $INBOX_DISTINCT of $CB_N messages (durable); delivered: $DELIVERED of $CB_N"
+printf "all %s stored %.2f s after wrk started = %s callbacks/s; server side: %s callbacks over %.2f s of receipts = %s/s\n" \
+  "$CB_N" "$CB_WALL" "$CB_RATE" "$INBOX" "$INGEST_SPAN" "$CB_SERVER_RATE"
+echo "stored: $INBOX callbacks for $INBOX_DISTINCT of $CB_N messages (durable); delivered: $DELIVERED of $CB_N"
 echo "apply: first received → last applied ${APPLY_SPAN} s; last received → last applied ${APPLY_AFTER} s; outcomes $OUTCOMES"
 echo "worker peak RSS $CB_RSS MB"
 pgss_top "$CB_DB"
@@ -158,9 +165,9 @@ read -r E2E_DELIVERED E2E_SPAN E2E_STATES < <(sql "$E2E_DB" "
     FROM messages" | tr '|' ' ')
 E2E_RATE=$(div "$E2E_DELIVERED" "$E2E_WALL")
 pgss_top "$E2E_DB"
-E2E_CB=$(sql "$E2E_DB" "SELECT string_agg(source || ' ' || n, ', ') FROM (SELECT source, count(*) n FROM callback_inbox GROUP BY source) s")
+E2E_CB=$(sql "$E2E_DB" "SELECT string_agg(source || ' ' || n, ', ') FROM (SELECT source, count(*) n FROM message_events WHERE kind = source AND source IN ('callback', 'poll') GROUP BY source) s")
 SB_STATS=$(curl -s "http://127.0.0.1:$SB_PORT/sandbox/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("sandbox callbacks sent", d["callbacks_sent"], "failed", d["callbacks_failed"])' 2>/dev/null || echo "sandbox stats unavailable")
-printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; inbox: %s; %s; peak RSS %s MB, worker CPU %s s, sandbox CPU %s s, machine busy %s %%\n" \
+printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; reports applied: %s; %s; peak RSS %s MB, worker CPU %s s, sandbox CPU %s s, machine busy %s %%\n" \
   "$DELIVERY_MIN" "$DELIVERY_MAX" "$E2E_DELIVERED" "$E2E_N" "$E2E_WALL" "$E2E_SPAN" "$E2E_RATE" "$E2E_STATES" "$E2E_CB" "$SB_STATS" "$E2E_RSS" "$E2E_CPU" "$E2E_SB_CPU" "$E2E_BUSY"
 fi
 

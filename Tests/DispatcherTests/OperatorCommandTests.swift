@@ -141,6 +141,11 @@ import Testing
             UPDATE messages m SET state = 'failed', final_at = now() FROM campaigns c WHERE c.id = m.campaign_id AND c.name = 'new-done'
             """)
         try await c.execute("INSERT INTO message_events (message_id, kind, source) SELECT id, 'attempt', 'dispatcher' FROM messages")
+        // a report that never applied (its provider id was never the message's) goes with its message
+        try await c.execute("""
+            INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status, state)
+            SELECT id, 'callback', 'plum', 'never-' || id, 'sent', 'sent' FROM messages
+            """)
         let r = try DispatcherBinary.run(["prune", "--before", "2026-06-01", "--batch", "3"], environment: ["DATABASE_URL": db.conninfo])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("pruned 1 campaign: 7 messages and 7 events removed (old-done)"))
@@ -150,6 +155,7 @@ import Testing
         #expect(left.map { "\($0.0)=\($0.1)" } == ["new-done=2", "old-done=0", "old-unfinished=3"])
         #expect(try await c.query("SELECT count(*) FROM message_events").scalar(Int.self) == 5)
         #expect(try await c.query("SELECT count(*) FROM message_bodies").scalar(Int.self) == 5)
+        #expect(try await c.query("SELECT count(*) FROM callback_inbox").scalar(Int.self) == 5)
         #expect(try DispatcherBinary.run(["prune"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
         #expect(try DispatcherBinary.run(["prune", "--before", "yesterday"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
     }

@@ -73,7 +73,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM dispatcher_worker, dispatcher_
 
 -- 4. Worker: what `run` (spool ingest, claim, complete, callbacks, inbound, polls, rate
 --    limits), `submit`, `report`, `status` and `cancel|pause|resume` need. No DELETE on
---    the outbox (retention is `prune`, run as the owner); no DDL (not an owner).
+--    the outbox (retention is `prune`, run as the owner) except the callback inbox, whose
+--    reports leave it once applied; no DDL (not an owner).
 GRANT SELECT, INSERT, UPDATE ON campaigns        TO dispatcher_worker;  -- submit; cancel/pause/resume
 GRANT SELECT, INSERT, UPDATE ON messages         TO dispatcher_worker;  -- enqueue (COPY), claim, complete
 GRANT SELECT, INSERT         ON message_bodies   TO dispatcher_worker;  -- written once with the message
@@ -82,7 +83,7 @@ GRANT SELECT, INSERT         ON job_rejections   TO dispatcher_worker;  -- submi
 GRANT SELECT, INSERT, UPDATE, DELETE ON opt_outs TO dispatcher_worker;  -- STOP adds, START removes
 GRANT SELECT, INSERT         ON inbound_messages TO dispatcher_worker;  -- inbound replies
 GRANT SELECT, INSERT, UPDATE ON rate_limits      TO dispatcher_worker;  -- shared token buckets, halts
-GRANT SELECT, INSERT, UPDATE ON callback_inbox   TO dispatcher_worker;  -- callbacks and polls, applied in batches
+GRANT SELECT, INSERT, DELETE ON callback_inbox   TO dispatcher_worker;  -- callbacks and polls; applying one deletes it
 GRANT SELECT                 ON schema_migrations TO dispatcher_worker; -- schema version check at start
 GRANT SELECT ON message_report, campaign_report  TO dispatcher_worker;  -- report, status
 -- Fencing tokens (nextval on message_lease_tokens); identity columns need nothing more.

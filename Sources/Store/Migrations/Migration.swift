@@ -11,6 +11,6 @@ extension Migration {
         Migration(version: 1, name: "outbox", sql: migration0001Outbox),
         Migration(version: 2, name: "callbacks", sql: migration0002Callbacks),
         Migration(version: 3, name: "expiry index", sql: migration0003ExpiryIndex),
-        Migration(version: 4, name: "leaner message indexes", sql: migration0004LeanerIndexes),
+        Migration(version: 4, name: "leaner writes", sql: migration0004LeanerWrites),
     ]
 }

@@ -111,18 +111,18 @@ extension Outbox {
     /// (among final states, the first received), and the message moves only if that
     /// outranks its current state — so duplicates are no-ops, `delivered` never returns
     /// to `sent`, and a final state is never overwritten. Every report becomes an event
-    /// with its raw fields and what became of it. Safe with several workers (SKIP LOCKED).
+    /// with its raw fields and what became of it (its `detail` starts with the outcome), and
+    /// leaves the inbox. Safe with several workers (SKIP LOCKED).
     public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
         try await c.withTransaction { tx in
             // Both statements are planned on every pass (not prepared): passes are at least
             // 100 ms apart, and a generic plan made while the inbox was empty (when a worker
             // starts) walked the whole inbox later.
-            // 1. Take the oldest applicable reports (the partial index walks them in order).
+            // 1. Take the oldest applicable reports (the key walks them in order).
             let ids = try await tx.query("""
                 SELECT i.id
                   FROM callback_inbox i
                   JOIN messages m ON m.id = i.message_id AND m.provider_message_id = i.provider_message_id
-                 WHERE i.applied_at IS NULL
                  ORDER BY i.id
                  LIMIT \(limit)
                    FOR UPDATE OF i SKIP LOCKED
@@ -176,17 +176,18 @@ extension Outbox {
                   FROM batch b
                  CROSS JOIN applied a
             ), marked AS (
-                UPDATE callback_inbox i
-                   SET applied_at = now(),
-                       outcome = CASE
-                           WHEN s.is_applied THEN 'applied'
-                           WHEN s.state = s.now_state THEN 'duplicate'
-                           WHEN message_state_rank(s.state) = 4 AND message_state_rank(s.now_state) = 4 THEN 'conflict'
-                           WHEN message_state_rank(s.state) <= message_state_rank(s.now_state) THEN 'stale'
-                           ELSE 'superseded' END
-                  FROM settled s
+                -- taken out of the inbox: the event below is the report's record from now on
+                -- (deleting writes no new row version and leaves no applied rows to prune)
+                DELETE FROM callback_inbox i
+                 USING settled s
                  WHERE i.id = s.id
-                RETURNING i.id, i.message_id, i.source, i.outcome, s.old_state, s.now_state, s.state, s.provider_status,
+                RETURNING i.id, i.message_id, i.source,
+                          CASE WHEN s.is_applied THEN 'applied'
+                               WHEN s.state = s.now_state THEN 'duplicate'
+                               WHEN message_state_rank(s.state) = 4 AND message_state_rank(s.now_state) = 4 THEN 'conflict'
+                               WHEN message_state_rank(s.state) <= message_state_rank(s.now_state) THEN 'stale'
+                               ELSE 'superseded' END AS outcome,
+                          s.old_state, s.now_state, s.state, s.provider_status,
                           s.error_code, s.error_class, s.raw, extract(epoch FROM now() - s.received_at)::float8 AS lag
             ), events AS (
                 INSERT INTO message_events (message_id, kind, source, from_state, to_state, provider_status,

@@ -94,6 +94,9 @@ extension Outbox {
                          LIMIT \(batchSize)
                     ), events AS (
                         DELETE FROM message_events e USING doomed d WHERE e.message_id = d.id RETURNING 1
+                    ), inbox AS (
+                        -- reports that never applied (an id the message never carried)
+                        DELETE FROM callback_inbox i USING doomed d WHERE i.message_id = d.id
                     ), gone AS (
                         -- bodies go with their messages (ON DELETE CASCADE)
                         DELETE FROM messages m USING doomed d WHERE m.id = d.id RETURNING 1

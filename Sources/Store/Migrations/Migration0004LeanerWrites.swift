@@ -1,3 +1,5 @@
+/// Fewer writes per message and per callback.
+///
 /// A message's state changes four times or more (claimed, accepted, sent, final), and every
 /// one is a non-HOT update (`state` is in the partial indexes' predicates), so each inserts
 /// an entry into every index without a predicate. Two of those were not worth it:
@@ -5,10 +7,18 @@
 ///   `(campaign_id, external_id)` key serves `campaign_id`), and cancel and pause look at
 ///   pending messages only, which a partial index keeps without a write per later transition;
 /// - `(provider, provider_message_id)` indexed the NULL id of every message not yet accepted.
-let migration0004LeanerIndexes = #"""
+///
+/// The inbox keeps only reports still to apply: applying one deletes it (its event is its
+/// record), instead of updating it to applied — a new row version per report, and rows that
+/// nothing ever removed.
+let migration0004LeanerWrites = #"""
 DROP INDEX messages_campaign_state_idx;
 CREATE INDEX messages_campaign_pending_idx ON messages (campaign_id) WHERE state = 'pending';
 ALTER TABLE messages DROP CONSTRAINT messages_provider_message_id_key;
 CREATE UNIQUE INDEX messages_provider_message_id_key ON messages (provider, provider_message_id)
     WHERE provider_message_id IS NOT NULL;
+
+DELETE FROM callback_inbox WHERE applied_at IS NOT NULL;
+-- (drops callback_inbox_unapplied_idx with it: every row left is unapplied; the key orders them)
+ALTER TABLE callback_inbox DROP COLUMN applied_at, DROP COLUMN outcome;
 """#
