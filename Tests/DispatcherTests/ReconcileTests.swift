@@ -18,7 +18,8 @@ struct ReconcileFixture {
     let base: URL
     let client: HTTPClient
 
-    static func start(globalOptOut: Bool = false, stopReply: String? = nil) async throws -> ReconcileFixture {
+    static func start(globalOptOut: Bool = false, stopReply: String? = nil,
+                      messageCountsMaxAge: Duration = .seconds(5)) async throws -> ReconcileFixture {
         let db = try await TestPostgres.database()
         let pool = db.pool(maxConnections: 4)
         let metrics = Metrics()
@@ -27,6 +28,7 @@ struct ReconcileFixture {
         var configuration = ReconcileRoutes.Configuration()
         configuration.globalOptOut = globalOptOut
         if let stopReply { configuration.stopReply = stopReply }
+        configuration.messageCountsMaxAge = messageCountsMaxAge
         var router = HTTPRouter()
         ReconcileRoutes(pool: pool, ingest: ingest, metrics: metrics, configuration: configuration).register(on: &router)
         let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
@@ -234,6 +236,21 @@ struct ReconcileFixture {
         #expect(text.contains("# TYPE dispatcher_messages gauge"))
         #expect(text.contains("dispatcher_messages{state=\"accepted\"} 1"))
         #expect(text.contains("dispatcher_callbacks_received_total{provider=\"restcomm\",verdict=\"id_mismatch\"} 1"))
+        await f.stop()
+    }
+
+    /// Counting messages by state scans the outbox: scrapes within `messageCountsMaxAge` of
+    /// the last count reuse it.
+    @Test(arguments: [(Duration.seconds(600), 1), (.zero, 3)])
+    func metricsCountMessagesAtMostOncePerMaxAge(maxAge: Duration, acceptedOnSecondScrape: Int) async throws {
+        let f = try await ReconcileFixture.start(messageCountsMaxAge: maxAge)
+        _ = try await f.messages(1)
+        func scrape() async throws -> String {
+            String(decoding: try await f.client.execute(HTTPClientRequest(url: f.base.appending(path: "metrics"))).body, as: UTF8.self)
+        }
+        #expect(try await scrape().contains("dispatcher_messages{state=\"accepted\"} 1\n"))
+        _ = try await f.messages(2)
+        #expect(try await scrape().contains("dispatcher_messages{state=\"accepted\"} \(acceptedOnSecondScrape)\n"))
         await f.stop()
     }
 

@@ -10,6 +10,9 @@ public struct ReconcileRoutes: Sendable {
         public var globalOptOut = false
         public var stopReply = "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
         public var startReply = "You are resubscribed. Reply STOP to unsubscribe."
+        /// `/metrics` counts messages by state (a scan of the outbox) at most this often;
+        /// scrapes in between reuse the last counts.
+        public var messageCountsMaxAge: Duration = .seconds(5)
         public init() {}
     }
 
@@ -20,6 +23,7 @@ public struct ReconcileRoutes: Sendable {
     let ingest: CallbackIngest
     let metrics: Metrics
     let configuration: Configuration
+    private let messageCounts = LockedValue<(at: ContinuousClock.Instant, counts: [String: Double])?>(nil)
 
     public init(pool: ConnectionPool, ingest: CallbackIngest, metrics: Metrics, configuration: Configuration = Configuration()) {
         self.pool = pool
@@ -174,10 +178,13 @@ public struct ReconcileRoutes: Sendable {
 
     func metricsPage() async -> HTTPResponse {
         metrics.describe("dispatcher_messages", type: "gauge", "Messages in the outbox, by state")
-        if let rows = try? await pool.withConnection({ try await $0.query("SELECT state, count(*) FROM messages GROUP BY state") }) {
+        let now = ContinuousClock.now
+        let fresh = messageCounts.withLock { $0.map { now - $0.at < configuration.messageCountsMaxAge } ?? false }
+        if !fresh, let rows = try? await pool.withConnection({ try await $0.query("SELECT state, count(*) FROM messages GROUP BY state") }) {
             var counts = Dictionary(uniqueKeysWithValues: Outbox.reportStates.map { ($0, 0.0) })
             for row in rows { if let (state, n) = try? row.decode((String, Int).self) { counts[state] = Double(n) } }
             for (state, n) in counts { metrics.set("dispatcher_messages", ["state": state], to: n) }
+            messageCounts.withLock { $0 = (now, counts) }
         }
         var response = HTTPResponse.text(metrics.render())
         response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
