@@ -142,6 +142,7 @@ start_sandbox "$OUT/engine-sandbox.log" --profile perfect --no-callbacks
 for p in plum restcomm; do
   db=$(new_db "http_$p")
   load_messages "$db" "$p" "$HTTP_N"
+  pgss_enable "$db"
   if [ "$p" = plum ]; then
     providers="{\"plum\": {\"kind\": \"plum\", \"base_url\": \"http://127.0.0.1:$SB_PORT\", \"username\": \"sandbox\", \"password\": \"sandbox\"}}"
   else
@@ -161,6 +162,7 @@ for p in plum restcomm; do
   HTTP_RSS[$p]=$(peak_rss_mb "$OUT/http-$p.time")
   printf "%-8s run: accepted %s of %s in %.2f s wall (%.2f s first claim → last accepted) = %s msg/s; peak RSS %s MB\n" \
     "$p" "$accepted" "$HTTP_N" "$wall" "$span" "${HTTP_RATE[$p]}" "${HTTP_RSS[$p]}"
+  pgss_top "$db"
   echo "         statements: $(batches "$db"); worker CPU $(cpu_s "$OUT/http-$p.time") s, sandbox CPU $(echo "$s1 - $s0" | bc -l) s, machine busy $(machine_busy "$c0" "$c1") %"
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
   c0=$(cpu_snap); s0=$(proc_cpu_s $SB_PID)

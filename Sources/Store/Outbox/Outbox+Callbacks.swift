@@ -245,14 +245,18 @@ extension Outbox {
                  LIMIT \(limit)
                    FOR UPDATE SKIP LOCKED
             )
+            -- (no `provider_message_id IS NOT NULL` in here: beside it the planner walked that
+            -- key's partial index — every accepted message — on each pass; a message without
+            -- a provider id is skipped below)
             UPDATE messages m
                SET poll_next_at = \(now) + make_interval(secs => greatest(\(after),
                                    least(3600, extract(epoch FROM \(now) - coalesce(m.accepted_at, \(now))) / 2)))
               FROM due
-             WHERE m.id = due.id AND m.provider_message_id IS NOT NULL
+             WHERE m.id = due.id
             RETURNING m.id, m.provider, m.provider_message_id, m.to_number, m.from_number, coalesce(m.accepted_at, \(now))
-            """).map { r in
-                let (id, provider, pmid, to, from, at) = try r.decode((Int64, String, String, String, String, Date).self)
+            """).compactMap { r in
+                let (id, provider, pmid, to, from, at) = try r.decode((Int64, String, String?, String, String, Date).self)
+                guard let pmid else { return nil }
                 return PollTarget(id: id, provider: provider, providerMessageID: pmid, to: to, from: from, acceptedAt: at)
             }
     }
