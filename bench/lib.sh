@@ -35,6 +35,8 @@ cleanup() {
     [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
   done
   as_pg "$PGBIN/pg_ctl" stop -D "$DIR/data" -m immediate >/dev/null 2>&1 || true
+  # KEEP_PG_LOG=FILE keeps the server's log (with PG_EXTRA_OPTS="-c shared_preload_libraries=auto_explain ...")
+  if [ -n "${KEEP_PG_LOG:-}" ]; then cp "$DIR/server.log" "$KEEP_PG_LOG" 2>/dev/null || true; fi
   rm -rf "$DIR"
 }
 trap cleanup EXIT

@@ -76,6 +76,31 @@ import Testing
         await receiver.stop()
     }
 
+    @Test func failedCallbackIsCountedAndLoggedWithoutItsToken() async throws {
+        // a port nothing listens on: the callback's connection is refused
+        let closed = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: HTTPRouter())
+        let port = try closed.start()
+        await closed.stop()
+        let lines = LockedValue([String]())
+        var configuration = SandboxConfiguration(knobs: .perfect)
+        configuration.logger = Logger(label: "sandbox", sink: { line in lines.withLock { $0.append(line) } })
+        let sandbox = SandboxServer(configuration: configuration)
+        let sandboxPort = try sandbox.start()
+        let http = HTTPClient()
+        let client = RestcommClient(configuration: .init(baseURL: URL(string: "http://127.0.0.1:\(sandboxPort)/restcomm")!,
+                                                         accountSID: "ACsandbox", authToken: "sandbox"), http: http)
+        let url = URL(string: "http://127.0.0.1:\(port)/callbacks/restcomm/SecretToken0123456789ab")!
+        let result = await client.send(OutgoingSMS(from: "+12435678910", to: "+12025550143", body: "Hi", callbackURL: url))
+        #expect(result.providerID != nil)
+        #expect(await eventually(timeout: .seconds(10)) { await sandbox.stats().callbacksFailed == 2 })
+        let logged = lines.current
+        #expect(logged.count == 2)
+        #expect(logged.allSatisfy { $0.contains("callback to 127.0.0.1:\(port) failed: no connection") })
+        #expect(!logged.contains { $0.contains("SecretToken") })
+        await sandbox.stop()
+        await http.shutdown()
+    }
+
     @Test func deliveryDelayKnob() async throws {
         let f = try SandboxFixture.start { $0.sentDelay = 1; $0.deliveryDelayMin = 2; $0.deliveryDelayMax = 2 }
         let client = f.restcomm()

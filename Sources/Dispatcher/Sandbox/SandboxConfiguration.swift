@@ -20,6 +20,8 @@ public struct SandboxConfiguration: Sendable {
     public var knobs = SandboxKnobs.realistic
     /// HTTP server settings (event loops, limits).
     public var server = HTTPServerConfiguration()
+    /// Where the sandbox says what went wrong (failed callbacks).
+    public var logger = Logger(label: "sandbox")
 
     public init(knobs: SandboxKnobs = .realistic) {
         self.knobs = knobs

@@ -20,7 +20,7 @@ public final class SandboxServer: Sendable {
         self.configuration = configuration
         store = SandboxStore(knobs: configuration.knobs)
         http = HTTPClient()
-        callbacks = SandboxCallbacks(http: http, store: store)
+        callbacks = SandboxCallbacks(http: http, store: store, logger: configuration.logger)
         var serverConfiguration = configuration.server
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port
