@@ -4,6 +4,7 @@
 #                          OS user when root; cleaned up by the EXIT trap with every process
 #                          registered through `track PID`
 #   new_db NAME            an empty migrated database; prints its DATABASE_URL conninfo
+#                          (NEW_DB_SQL, if set, runs in it after migrating: schema experiments)
 #   load_messages URL PROVIDER N [STATE]   N messages (+ bodies) for PROVIDER in one campaign,
 #                          bulk-inserted with SQL (pending, due now; or STATE 'accepted' with a
 #                          provider_message_id 'SM…' and accepted_at)
@@ -54,6 +55,7 @@ new_db() {
   "$PSQL" -qAt -d postgres -c "CREATE DATABASE $1" >/dev/null
   local url="host=$DIR port=5432 dbname=$1 user=$PGUSER_NAME"
   DATABASE_URL="$url" "$BIN" migrate >/dev/null
+  if [ -n "${NEW_DB_SQL:-}" ]; then "$PSQL" -qAt "$url" -c "$NEW_DB_SQL" >/dev/null; fi
   echo "$url"
 }
 
