@@ -67,7 +67,7 @@ echo "== (1) $CB_N Restcomm delivery callbacks → dispatcher run (wrk -t$THREAD
 CB_DB=$(new_db callbacks)
 pgss_enable "$CB_DB"
 load_messages "$CB_DB" restcomm "$CB_N" accepted
-sql "$CB_DB" "COPY (SELECT callback_token || ' ' || provider_message_id FROM messages ORDER BY id) TO STDOUT" > "$DIR/callbacks.txt"
+sql "$CB_DB" "COPY (SELECT id || '.' || callback_token || ' ' || provider_message_id FROM messages ORDER BY id) TO STDOUT" > "$DIR/callbacks.txt"
 W_PORT=$(free_port)
 worker_config "$DIR/cb.json" "$W_PORT" 1   # no provider is called: nothing is pending
 DATABASE_URL="$CB_DB" "$BIN" run --config "$DIR/cb.json" --no-spool >"$OUT/callbacks-run.log" 2>&1 &

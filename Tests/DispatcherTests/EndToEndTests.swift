@@ -87,7 +87,7 @@ import Testing
             INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
                                   next_attempt_at, provider_message_id, accepted_at)
             VALUES (\(campaign), 'k', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMk9', now())
-            RETURNING callback_token
+            RETURNING id || '.' || callback_token
             """).scalar(String.self)!
         let port = try await freePort()
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("k9-\(UUID().uuidString).json")

@@ -37,7 +37,7 @@ struct ReconcileFixture {
                                 base: URL(string: "http://127.0.0.1:\(port)")!, client: HTTPClient())
     }
 
-    /// One campaign with `count` messages; returns (id, callback token) per message.
+    /// One campaign with `count` messages; returns (id, callback URL token `ID.TOKEN`) per message.
     func messages(_ count: Int, provider: String = "restcomm", state: String = "accepted", to: String = "+12025550143") async throws -> [(Int64, String)] {
         let campaign = try await conn.query("""
             INSERT INTO campaigns (name, provider, from_number) VALUES (\(UUID().uuidString), \(provider), '+12435678910') RETURNING id
@@ -50,7 +50,7 @@ struct ReconcileFixture {
                                       next_attempt_at, provider_message_id, accepted_at)
                 VALUES (\(campaign), \("m\(i)"), \(state), \(provider), '+12435678910', \(to), 1, now(), now(), \(pmid),
                         CASE WHEN \(state) = 'accepted' THEN now() END)
-                RETURNING id, callback_token
+                RETURNING id, id || '.' || callback_token
                 """).first!
             out.append(try row.decode((Int64, String).self))
         }
@@ -130,10 +130,19 @@ struct ReconcileFixture {
 
     @Test func forgedAndMalformedCallbacksChangeNothing() async throws {
         let f = try await ReconcileFixture.start()
-        let (id, token) = try await f.messages(1, provider: "plum")[0]
+        let two = try await f.messages(2, provider: "plum")
+        let (id, token) = two[0]
         let pmid = try await f.conn.query("SELECT provider_message_id FROM messages WHERE id = \(id)").scalar(String.self)!
+        let other = try #require(CallbackKey(two[1].1))
         // unknown token, syntactically fine or hostile
         #expect(try await f.post("/callbacks/plum/AAAAAAAAAAAAAAAAAAAAAAAA", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
+        #expect(try await f.post("/callbacks/plum/\(id).AAAAAAAAAAAAAAAAAAAAAAAA", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
+        // this message's id with the other message's token, and the other way round
+        #expect(try await f.post("/callbacks/plum/\(id).\(other.token)", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
+        let mine = try #require(CallbackKey(token))
+        #expect(try await f.post("/callbacks/plum/\(other.messageID).\(mine.token)", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
+        // the bare token (URLs before migration 4) is not a key any more
+        #expect(try await f.post("/callbacks/plum/\(mine.token)", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
         #expect(try await f.post("/callbacks/plum/x'%3B%20DROP%20TABLE%20messages", form: [("sms_message_id", pmid), ("status", "failed")]).status == 404)
         // right token at the wrong provider's route
         #expect(try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", pmid), ("MessageStatus", "failed")]).status == 404)
@@ -214,6 +223,21 @@ struct ReconcileFixture {
         #expect(try await f.post("/inbound/plum", form: [("to", "2435678910")]).status == 400)
         #expect(try await f.post("/inbound/plum", body: "<xml/>", contentType: "application/xml").status == 400)
         await f.stop()
+    }
+
+    @Test func callbackKeysParseOnlyInTheirOneShape() {
+        let key = CallbackKey("42.AbCdEfGhIjKlMnOp-_qrstuv")
+        #expect(key == CallbackKey(messageID: 42, token: "AbCdEfGhIjKlMnOp-_qrstuv"))
+        #expect(key?.description == "42.AbCdEfGhIjKlMnOp-_qrstuv")
+        let token = String(repeating: "A", count: 24)
+        for bad in ["", ".", "42", "42.", ".\(token)", "x42.\(token)", "-42.\(token)", "+42.\(token)", "0.\(token)",
+                    "4 2.\(token)", "42.\(token).", "42.\(token)=", "42..\(token)", "42.\(String(repeating: "A", count: 15))",
+                    "42.\(String(repeating: "A", count: 65))", "1234567890123456789.\(token)", "٤٢.\(token)", "42.\(token)é",
+                    "42.\(token)%2F", "42.\(token)\u{0}", "42%2E\(token)"] {
+            #expect(CallbackKey(bad) == nil, "\(bad)")
+        }
+        // the largest id it takes: 18 digits
+        #expect(CallbackKey("123456789012345678.\(token)")?.messageID == 123_456_789_012_345_678)
     }
 
     @Test func stopWordsAreRecognisedInAnyCase() {

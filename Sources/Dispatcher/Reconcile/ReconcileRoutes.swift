@@ -44,12 +44,6 @@ public struct ReconcileRoutes: Sendable {
 
     // MARK: Callbacks
 
-    /// A token as we mint them: 24 URL-safe base64 characters (anything else is not ours).
-    static func plausibleToken(_ token: String) -> Bool {
-        token.utf8.count >= 16 && token.utf8.count <= 64
-            && token.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }
-    }
-
     func callback(_ request: HTTPRequest, provider: String) async -> HTTPResponse {
         guard let form = request.formFields() else {
             metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "malformed"])
@@ -62,7 +56,7 @@ public struct ReconcileRoutes: Sendable {
             return .text("missing or unknown \(fields)\n", status: 400)
         }
         let token = request.pathParameters["token"] ?? ""
-        guard Self.plausibleToken(token) else {
+        guard CallbackKey(token) != nil else {
             metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "unknown_token"])
             return .text("not found\n", status: 404)
         }

@@ -70,7 +70,7 @@ public struct MessageSender: Sendable {
         if leaseLeft < timeout + 1 {
             return release(m, "lease too short to send")
         }
-        let sms = OutgoingSMS(from: m.from, to: m.to, body: body, callbackURL: callbackURL(provider: provider, token: m.callbackToken))
+        let sms = OutgoingSMS(from: m.from, to: m.to, body: body, callbackURL: callbackURL(provider: provider, key: m.callbackKey))
         let started = Date()
         let result = await provider.send(sms)
         var c = await completion(for: result, message: m, metadata: metadata)
@@ -95,9 +95,9 @@ public struct MessageSender: Sendable {
         Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .released, attempted: false, detail: why)
     }
 
-    func callbackURL(provider: any SMSProvider, token: String) -> URL? {
+    func callbackURL(provider: any SMSProvider, key: CallbackKey) -> URL? {
         guard let base = configuration.publicURL, let kind = configuration.providers[provider.name]?.kind, kind != .null else { return nil }
-        return base.appending(path: "callbacks/\(kind.rawValue)/\(token)")
+        return base.appending(path: "callbacks/\(kind.rawValue)/\(key)")
     }
 
     func completion(for result: SendResult, message m: ClaimedMessage, metadata: [String: String]) async -> Completion {

@@ -21,6 +21,8 @@ public struct ClaimedMessage: Sendable, Equatable {
     public var leaseExpiresAt: Date?
     /// Secret of the message's callback URL.
     public var callbackToken: String
+    /// The `{token}` of the message's callback URL.
+    public var callbackKey: CallbackKey { CallbackKey(messageID: id, token: callbackToken) }
 
     public init(id: Int64, leaseToken: Int64, campaignID: Int64, externalID: String, provider: String, from: String, to: String,
                 body: String?, segments: Int, attempts: Int, expiresAt: Date?, firstAttemptAt: Date?,

@@ -4,7 +4,7 @@ public import Foundation
 /// dispatcher's terms. Applied only through `reportsApply`, the one place where the
 /// lifecycle moves after acceptance, and only forward.
 public struct ProviderReport: Sendable, Equatable {
-    /// Callbacks: the random token from the callback URL.
+    /// Callbacks: the `{token}` of the callback URL (`CallbackKey`: `ID.TOKEN`).
     public var token: String?
     /// Polls: the outbox id of the message polled.
     public var messageID: Int64?
@@ -48,18 +48,20 @@ extension Outbox {
     /// says, for each, whether it was stored. Nothing is applied here.
     public static func callbacksStore(_ c: Connection, _ reports: [ProviderReport]) async throws -> [CallbackVerdict] {
         guard !reports.isEmpty else { return [] }
+        // a token that is not `ID.TOKEN` matches no message (id 0)
+        let keys = reports.map { $0.token.flatMap(CallbackKey.init) ?? CallbackKey(messageID: 0, token: "") }
         let rows = try await c.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(reports.map { $0.token ?? "" }), \(reports.map(\.provider)),
+                SELECT * FROM unnest(\(keys.map(\.messageID)), \(keys.map(\.token)), \(reports.map(\.provider)),
                                      \(reports.map(\.providerMessageID)), \(reports.map(\.providerStatus)),
                                      \(reports.map(\.state)), \(reports.map(\.errorCode)), \(reports.map(\.errorClass)),
                                      \(reports.map(\.raw)))
-                    WITH ORDINALITY AS t(token, provider, pmid, pstatus, state, ecode, eclass, raw, ord)
+                    WITH ORDINALITY AS t(id, token, provider, pmid, pstatus, state, ecode, eclass, raw, ord)
             ), matched AS (
-                -- the token names the message; the provider must be the message's too
+                -- the key names the message, its token must be the message's, and so must the provider
                 SELECT i.ord, i.provider, i.pmid, i.pstatus, i.state, i.ecode, i.eclass, i.raw,
                        m.id AS message_id, m.provider_message_id AS known_id
-                  FROM input i JOIN messages m ON m.callback_token = i.token AND m.provider = i.provider
+                  FROM input i JOIN messages m ON m.id = i.id AND m.callback_token = i.token AND m.provider = i.provider
             ), stored AS (
                 -- an unknown provider id is kept: the send's answer may still be on its way
                 INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
