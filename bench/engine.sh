@@ -10,11 +10,12 @@
 #  (3) peer: PgQueuer draining N no-op jobs on the same server (bench/pgqueuer_drain.py).
 #  (4) real HTTP: `dispatcher run --until-idle` against `dispatcher sandbox --profile perfect
 #      --no-callbacks` over loopback, HTTP_N messages per provider, beside
-#      `dispatcher bench-client` (the provider client alone) with the same concurrency.
+#      `dispatcher bench-client` (the provider client alone) with the same concurrency, ROUNDS
+#      times each, back to back; the median of the rounds' ratios is the figure.
 # Messages are bulk-inserted with SQL (bench/lib.sh `load_messages`), not submitted: submit's
 # own throughput is bench/submit.sh's subject.
 # Usage: bench/engine.sh   (env: N=200000 HTTP_N=20000 CONCURRENCY=64 ENGINE_CONCURRENCY=128 CLIENTS=4
-#                                PGQ_BATCH=100 PGQ_WORKERS=2 PARTS="1 2 3 4")
+#                                PGQ_BATCH=100 PGQ_WORKERS=2 PARTS="1 2 3 4" ROUNDS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-200000}
@@ -28,6 +29,8 @@ PGQ_BATCH=${PGQ_BATCH:-100}
 PGQ_WORKERS=${PGQ_WORKERS:-2}
 # PARTS: which parts to run (default all: "1 2 3 4"); the summary prints n/a for the others.
 PARTS=${PARTS:-1 2 3 4}
+# ROUNDS: (run, client alone) pairs per provider in part 4; the median ratio is reported.
+ROUNDS=${ROUNDS:-3}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 source bench/lib.sh
 OUT=bench/out
@@ -39,7 +42,7 @@ echo "cluster in $DIR; loading $N messages with SQL for each part..."
 ENGINE_DB=$(new_db engine)
 PGB_DB=$(new_db pgb)
 part 1 && load_messages "$ENGINE_DB" null "$N"
-declare -A HTTP_RATE HTTP_RSS CLIENT_RATE
+declare -A HTTP_RATE HTTP_RSS CLIENT_RATE HTTP_RATIO HTTP_RATIOS
 ENGINE_RATE=n/a ENGINE_SPAN_RATE=n/a ENGINE_RSS=n/a ENGINE_CPU=n/a PGB_RATE=n/a PGQ_RATE=n/a PGQ_WHY=""
 
 # batches URL: how the worker batched its statements (claimed events of one claim share `at`,
@@ -139,16 +142,21 @@ settle pgq
 echo
 echo "== (4) dispatcher run --until-idle → sandbox --profile perfect --no-callbacks (loopback), $HTTP_N messages"
 start_sandbox "$OUT/engine-sandbox.log" --profile perfect --no-callbacks
+# The host's speed drifts between runs seconds apart (the client's CPU per send was 61 µs in
+# one and 98 µs in another), so each provider does ROUNDS rounds of (run, client alone) back to
+# back, and the figure is the median of the rounds' ratios.
 for p in plum restcomm; do
-  db=$(new_db "http_$p")
-  load_messages "$db" "$p" "$HTTP_N"
-  pgss_enable "$db"
   if [ "$p" = plum ]; then
     providers="{\"plum\": {\"kind\": \"plum\", \"base_url\": \"http://127.0.0.1:$SB_PORT\", \"username\": \"sandbox\", \"password\": \"sandbox\"}}"
   else
     providers="{\"restcomm\": {\"kind\": \"restcomm\", \"base_url\": \"http://127.0.0.1:$SB_PORT/restcomm\", \"account_sid\": \"ACsandbox\", \"auth_token\": \"sandbox\"}}"
   fi
   worker_config "$DIR/$p.json" "$providers" "$p"
+  runs=() alones=() ratios=()
+  for r in $(seq 1 "$ROUNDS"); do
+  db=$(new_db "http_${p}_$r")
+  load_messages "$db" "$p" "$HTTP_N"
+  pgss_enable "$db"
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
   c0=$(cpu_snap); s0=$(proc_cpu_s $SB_PID)
   t0=$(now_s)
@@ -158,18 +166,25 @@ for p in plum restcomm; do
   wall=$(echo "$t1 - $t0" | bc -l)
   read -r accepted span < <(sql "$db" "
     SELECT count(*) FILTER (WHERE state = 'accepted'), extract(epoch FROM max(accepted_at) - min(first_attempt_at)) FROM messages" | tr '|' ' ')
-  HTTP_RATE[$p]=$(div "$accepted" "$wall")
+  rate=$(div "$accepted" "$wall")
   HTTP_RSS[$p]=$(peak_rss_mb "$OUT/http-$p.time")
-  printf "%-8s run: accepted %s of %s in %.2f s wall (%.2f s first claim → last accepted) = %s msg/s; peak RSS %s MB\n" \
-    "$p" "$accepted" "$HTTP_N" "$wall" "$span" "${HTTP_RATE[$p]}" "${HTTP_RSS[$p]}"
+  printf "%-8s round %s run: accepted %s of %s in %.2f s wall (%.2f s first claim → last accepted) = %s msg/s; peak RSS %s MB\n" \
+    "$p" "$r" "$accepted" "$HTTP_N" "$wall" "$span" "$rate" "${HTTP_RSS[$p]}"
   pgss_top "$db"
   echo "         statements: $(batches "$db"); worker CPU $(cpu_s "$OUT/http-$p.time") s, sandbox CPU $(echo "$s1 - $s0" | bc -l) s, machine busy $(machine_busy "$c0" "$c1") %"
   curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
   c0=$(cpu_snap); s0=$(proc_cpu_s $SB_PID)
   line=$("$BIN" bench-client --url "http://127.0.0.1:$SB_PORT" --provider "$p" --sends "$HTTP_N" --concurrency "$CONCURRENCY" || true)
   c1=$(cpu_snap); s1=$(proc_cpu_s $SB_PID)
-  echo "$p client alone: $line; sandbox CPU $(echo "$s1 - $s0" | bc -l) s, machine busy $(machine_busy "$c0" "$c1") %"
-  CLIENT_RATE[$p]=$(echo "$line" | sed -n 's/.* = \([0-9]*\) sends\/s.*/\1/p')
+  alone=$(echo "$line" | sed -n 's/.* = \([0-9]*\) sends\/s.*/\1/p')
+  echo "$p round $r client alone: $line; sandbox CPU $(echo "$s1 - $s0" | bc -l) s, machine busy $(machine_busy "$c0" "$c1") %; ratio $(ratio "$rate" "$alone")"
+  runs+=("$rate") alones+=("$alone") ratios+=("$(ratio "$rate" "$alone")")
+  settle "http_${p}_$r"
+  done
+  HTTP_RATE[$p]=$(median "${runs[@]}")
+  CLIENT_RATE[$p]=$(median "${alones[@]}")
+  HTTP_RATIO[$p]=$(median "${ratios[@]}")
+  HTTP_RATIOS[$p]="${ratios[*]}"
 done
 fi
 
@@ -182,15 +197,15 @@ printf "%-58s %12s\n" "    same, first claim → last accepted_at" "$ENGINE_SPAN
 printf "%-58s %12s\n" "(2) pgbench ceiling, same statements ($CLIENTS clients)" "$PGB_RATE"
 printf "%-58s %12s\n" "(3) PgQueuer drain, no-op jobs ($PGQ_WORKERS QMs, batch $PGQ_BATCH)" "$PGQ_RATE"
 for p in plum restcomm; do
-  printf "%-58s %12s\n" "(4) run → sandbox over HTTP, $p, to accepted" "${HTTP_RATE[$p]:-n/a}"
-  printf "%-58s %12s\n" "    $p client alone (bench-client, $CONCURRENCY in flight)" "${CLIENT_RATE[$p]:-n/a}"
+  printf "%-58s %12s\n" "(4) run → sandbox over HTTP, $p, to accepted (median)" "${HTTP_RATE[$p]:-n/a}"
+  printf "%-58s %12s\n" "    $p client alone (bench-client, $CONCURRENCY in flight, median)" "${CLIENT_RATE[$p]:-n/a}"
 done
 echo
 echo "targets:"
 printf "  engine / pgbench ceiling   %5s   (target ≥ 0.5)\n" "$(ratio "$ENGINE_RATE" "$PGB_RATE")"
 printf "  engine / PgQueuer          %5s   (target ≥ 2)%s\n" "$(ratio "$ENGINE_RATE" "$PGQ_RATE")" "${PGQ_WHY:+  — $PGQ_WHY}"
 for p in plum restcomm; do
-  printf "  %-8s HTTP / client    %5s   (target ≥ 0.8)\n" "$p" "$(ratio "${HTTP_RATE[$p]:-n/a}" "${CLIENT_RATE[$p]:-n/a}")"
+  printf "  %-8s HTTP / client    %5s   (target ≥ 0.8; median of the rounds %s)\n" "$p" "${HTTP_RATIO[$p]:-n/a}" "${HTTP_RATIOS[$p]:-n/a}"
 done
 printf "  peak RSS engine run        %5s MB (target < 150; CPU %s s)\n" "$ENGINE_RSS" "$ENGINE_CPU"
 printf "  peak RSS HTTP runs         %5s / %s MB (plum / restcomm)\n" "${HTTP_RSS[plum]:-n/a}" "${HTTP_RSS[restcomm]:-n/a}"
