@@ -335,6 +335,24 @@ struct ReconcileFixture {
         await f.stop()
     }
 
+    /// The poll claim takes due messages in due order and skips (but reschedules) one that
+    /// somehow lacks a provider id: there is nothing to ask the provider about.
+    @Test func pollClaimTakesDueMessagesAndSkipsOneWithoutAProviderID() async throws {
+        let f = try await ReconcileFixture.start()
+        let ids = try await f.messages(3).map(\.0)
+        try await f.conn.execute("""
+            UPDATE messages SET poll_next_at = now() - make_interval(secs => id - \(ids[0]) + 1) WHERE id = ANY(\(ids))
+            """)
+        try await f.conn.execute("UPDATE messages SET provider_message_id = NULL WHERE id = \(ids[1])")
+        let now = Date()
+        let due = try await Outbox.pollsClaim(f.conn, now: now, after: 60, limit: 10)
+        #expect(Set(due.map(\.id)) == [ids[0], ids[2]])
+        #expect(due.allSatisfy { !$0.providerMessageID.isEmpty })
+        // all three are rescheduled: none is due again right away
+        #expect(try await Outbox.pollsClaim(f.conn, now: now, after: 60, limit: 10).isEmpty)
+        await f.stop()
+    }
+
     @Test func messagesPastTheWindowBecomeUnconfirmed() async throws {
         let f = try await ReconcileFixture.start()
         let ids = try await f.messages(3)
