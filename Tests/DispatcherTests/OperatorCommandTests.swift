@@ -34,7 +34,7 @@ import Testing
             SELECT 'plum', 'in-1', to_number, from_number, 'Confirm', 'confirm', id FROM messages WHERE external_id = 'm-0'
             """)
         let env: [String: String?] = ["DATABASE_URL": db.conninfo]
-        let json = try DispatcherBinary.run(["report", "--format", "json"], environment: env)
+        let json = try await DispatcherBinary.run(["report", "--format", "json"], environment: env)
         #expect(json.status == 0, "\(json.stderr)")
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(parsed.count == 1)
@@ -50,17 +50,17 @@ import Testing
         #expect(errors.first?["error_class"] as? String == "landline")
         #expect(errors.first?["error_code"] as? String == "30006")
 
-        let csv = try DispatcherBinary.run(["report", "--format", "csv"], environment: env)
+        let csv = try await DispatcherBinary.run(["report", "--format", "csv"], environment: env)
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.count == 2)  // a header and one row per campaign
         #expect(lines[0].hasPrefix("campaign,status,total,pending,"))
         #expect(lines[1].hasPrefix("\"rep, 'quoted'\",active,6,2,"))
 
-        let table = try DispatcherBinary.run(["report"], environment: env)
+        let table = try await DispatcherBinary.run(["report"], environment: env)
         #expect(table.stdout.contains("delivered   75.0% of finished messages"))
         #expect(table.stdout.contains("errors      landline (30006) 1"))
-        #expect(try DispatcherBinary.run(["report", "nope"], environment: env).status == 65)
-        #expect(try DispatcherBinary.run(["report", "--format", "xml"], environment: env).status == 64)
+        #expect(try await DispatcherBinary.run(["report", "nope"], environment: env).status == 65)
+        #expect(try await DispatcherBinary.run(["report", "--format", "xml"], environment: env).status == 64)
     }
 
     @Test func statusFindsMessagesByEveryIdForm() async throws {
@@ -73,13 +73,13 @@ import Testing
             """)
         let env: [String: String?] = ["DATABASE_URL": db.conninfo]
         for form in [String(id), "abc123", "stat/m-2"] {
-            let r = try DispatcherBinary.run(["status", form], environment: env)
+            let r = try await DispatcherBinary.run(["status", form], environment: env)
             #expect(r.status == 0, "\(form): \(r.stderr)")
             #expect(r.stdout.contains("message \(id)  stat/m-2  accepted"), "\(form)")
             #expect(r.stdout.contains("dispatcher/attempt sending -> accepted http=200 42ms"), "\(form)")
         }
-        #expect(try DispatcherBinary.run(["status", "stat/none"], environment: env).status == 65)
-        let json = try DispatcherBinary.run(["status", "abc123", "--json"], environment: env)
+        #expect(try await DispatcherBinary.run(["status", "stat/none"], environment: env).status == 65)
+        let json = try await DispatcherBinary.run(["status", "abc123", "--json"], environment: env)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(parsed.first?["provider_message_id"] as? String == "abc123")
     }
@@ -88,23 +88,23 @@ import Testing
         let (db, c) = try await seeded("cxl")
         try await c.execute("UPDATE messages SET state = 'sending' WHERE external_id = 'm-0'")
         try await c.execute("UPDATE messages SET state = 'delivered', final_at = now() WHERE external_id = 'm-1'")
-        let r = try DispatcherBinary.run(["cancel", "cxl"], environment: ["DATABASE_URL": db.conninfo])
+        let r = try await DispatcherBinary.run(["cancel", "cxl"], environment: ["DATABASE_URL": db.conninfo])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("4 pending messages cancelled, 1 in flight"))
         let states = try await c.query("SELECT state, count(*) FROM messages GROUP BY 1 ORDER BY 1").map { try $0.decode((String, Int).self) }
         #expect(states.map { "\($0.0)=\($0.1)" } == ["cancelled=4", "delivered=1", "sending=1"])
         #expect(try await c.query("SELECT count(*) FROM message_events WHERE kind = 'cancelled' AND source = 'operator'").scalar(Int.self) == 4)
         #expect(try await c.query("SELECT status FROM campaigns").scalar(String.self) == "cancelled")
-        #expect(try DispatcherBinary.run(["cancel", "nope"], environment: ["DATABASE_URL": db.conninfo]).status == 65)
-        #expect(try DispatcherBinary.run(["pause", "cxl"], environment: ["DATABASE_URL": db.conninfo]).status == 65)
+        #expect(try await DispatcherBinary.run(["cancel", "nope"], environment: ["DATABASE_URL": db.conninfo]).status == 65)
+        #expect(try await DispatcherBinary.run(["pause", "cxl"], environment: ["DATABASE_URL": db.conninfo]).status == 65)
     }
 
     @Test func pauseAndResumeFlipTheCampaign() async throws {
         let (db, c) = try await seeded("pz")
         let env: [String: String?] = ["DATABASE_URL": db.conninfo]
-        #expect(try DispatcherBinary.run(["pause", "pz"], environment: env).status == 0)
+        #expect(try await DispatcherBinary.run(["pause", "pz"], environment: env).status == 0)
         #expect(try await c.query("SELECT status FROM campaigns").scalar(String.self) == "paused")
-        let resumed = try DispatcherBinary.run(["resume", "pz"], environment: env)
+        let resumed = try await DispatcherBinary.run(["resume", "pz"], environment: env)
         #expect(resumed.stdout.contains("resumed (6 pending messages)"))
         #expect(try await c.query("SELECT status FROM campaigns").scalar(String.self) == "active")
     }
@@ -116,7 +116,7 @@ import Testing
             INSERT INTO rate_limits (key, rate, burst, slow_factor, halted_at, halt_reason)
             VALUES ('sender:+12435678910', 5, 5, 0.5, now(), 'auth_failed')
             """)
-        let r = try DispatcherBinary.run(["resume", "--sender", "2435678910"], environment: ["DATABASE_URL": db.conninfo])
+        let r = try await DispatcherBinary.run(["resume", "--sender", "2435678910"], environment: ["DATABASE_URL": db.conninfo])
         #expect(r.stdout.contains("resumed sender:+12435678910"), "\(r.stdout) \(r.stderr)")
         #expect(try await c.query("SELECT halted_at IS NULL FROM rate_limits").scalar(Bool.self) == true)
     }
@@ -146,7 +146,7 @@ import Testing
             INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status, state)
             SELECT id, 'callback', 'plum', 'never-' || id, 'sent', 'sent' FROM messages
             """)
-        let r = try DispatcherBinary.run(["prune", "--before", "2026-06-01", "--batch", "3"], environment: ["DATABASE_URL": db.conninfo])
+        let r = try await DispatcherBinary.run(["prune", "--before", "2026-06-01", "--batch", "3"], environment: ["DATABASE_URL": db.conninfo])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("pruned 1 campaign: 7 messages and 7 events removed (old-done)"))
         let left = try await c.query("""
@@ -156,7 +156,7 @@ import Testing
         #expect(try await c.query("SELECT count(*) FROM message_events").scalar(Int.self) == 5)
         #expect(try await c.query("SELECT count(*) FROM message_bodies").scalar(Int.self) == 5)
         #expect(try await c.query("SELECT count(*) FROM callback_inbox").scalar(Int.self) == 5)
-        #expect(try DispatcherBinary.run(["prune"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
-        #expect(try DispatcherBinary.run(["prune", "--before", "yesterday"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
+        #expect(try await DispatcherBinary.run(["prune"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
+        #expect(try await DispatcherBinary.run(["prune", "--before", "yesterday"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
     }
 }

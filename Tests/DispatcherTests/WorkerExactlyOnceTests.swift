@@ -69,7 +69,7 @@ struct WorkerExactlyOnceTests {
         #expect(stats.accepted == 0)
         #expect(stats.authFailures >= 1 && stats.authFailures <= 4)
         // The operator fixes the password and resumes.
-        let resume = try DispatcherBinary.run(["resume", "--provider", "plum"], environment: ["DATABASE_URL": db.conninfo])
+        let resume = try await DispatcherBinary.run(["resume", "--provider", "plum"], environment: ["DATABASE_URL": db.conninfo])
         #expect(resume.status == 0, "\(resume.stderr)")
         #expect(try await RateLimits.rateLimitsHalted(c).isEmpty)
         configuration.providers["plum"]!.password = Secret("sandbox")

@@ -7,12 +7,12 @@ import Testing
 @Suite struct MigrateCommandTests {
     @Test func migrateTwiceIsANoOp() async throws {
         let db = try await TestPostgres.database(migrated: false)
-        let first = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo])
+        let first = try await DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("applied migration"))
         let c = try await db.connect()
         let before = try await c.query("SELECT count(*), max(applied_at) FROM schema_migrations").first!.decode((Int, Date).self)
-        let second = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo])
+        let second = try await DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("up to date"))
         let after = try await c.query("SELECT count(*), max(applied_at) FROM schema_migrations").first!.decode((Int, Date).self)
@@ -27,8 +27,8 @@ import Testing
 
     @Test func twoMigrateProcessesAtOnceBothSucceed() async throws {
         let db = try await TestPostgres.database(migrated: false)
-        async let a = Task.detached { try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo]) }.value
-        async let b = Task.detached { try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo]) }.value
+        async let a = Task.detached { try await DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo]) }.value
+        async let b = Task.detached { try await DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": db.conninfo]) }.value
         let (ra, rb) = try await (a, b)
         #expect(ra.status == 0, "\(ra.stderr)")
         #expect(rb.status == 0, "\(rb.stderr)")
@@ -42,7 +42,7 @@ import Testing
         let server = try await TestPostgres.server()
         let cluster = try #require(server.cluster)
         let url = "postgresql://\(TestPostgres.passwordRole.user):wrong-secret@/postgres?host=\(cluster.directory)&port=\(cluster.port)"
-        let r = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": url])
+        let r = try await DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": url])
         #expect(r.status == 69)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1)
@@ -50,20 +50,20 @@ import Testing
         #expect(!r.stderr.contains("wrong-secret"))
     }
 
-    @Test func unreachableHostExits69WithOneLine() throws {
-        let r = try DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": "postgres://app:topsecret@127.0.0.1:1/db?connect_timeout=3"])
+    @Test func unreachableHostExits69WithOneLine() async throws {
+        let r = try await DispatcherBinary.run(["migrate"], environment: ["DATABASE_URL": "postgres://app:topsecret@127.0.0.1:1/db?connect_timeout=3"])
         #expect(r.status == 69)
         #expect(r.stderr.split(separator: "\n").count == 1)
         #expect(r.stderr.contains("127.0.0.1"))
         #expect(!r.stderr.contains("topsecret"))
     }
 
-    @Test func usageErrorsExit64() throws {
-        #expect(try DispatcherBinary.run(["migrate", "extra"]).status == 64)
-        #expect(try DispatcherBinary.run(["migrate", "--bogus"]).status == 64)
-        #expect(try DispatcherBinary.run(["no-such-command"]).status == 64)
-        #expect(try DispatcherBinary.run([]).status == 64)
-        let help = try DispatcherBinary.run(["--help"])
+    @Test func usageErrorsExit64() async throws {
+        #expect(try await DispatcherBinary.run(["migrate", "extra"]).status == 64)
+        #expect(try await DispatcherBinary.run(["migrate", "--bogus"]).status == 64)
+        #expect(try await DispatcherBinary.run(["no-such-command"]).status == 64)
+        #expect(try await DispatcherBinary.run([]).status == 64)
+        let help = try await DispatcherBinary.run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("migrate"))
     }

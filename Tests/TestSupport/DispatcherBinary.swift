@@ -20,7 +20,18 @@ public enum DispatcherBinary {
     }
 
     /// Runs `dispatcher ARGS` with `environment` added to (or, for nil values, removed from) ours.
-    public static func run(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) throws -> Result {
+    /// The wait for the process happens on a thread of its own: blocking one of the few
+    /// cooperative threads (two on a 2-core machine) stalled every other test's tasks — an HTTP
+    /// server's graceful stop, say — for as long as the process ran.
+    public static func run(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, directory: directory) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String?], directory: URL?) throws -> Result {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments

@@ -20,8 +20,12 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(data))
     }
 
-    /// A JSON answer built from Foundation objects (dictionaries, arrays, strings, numbers, NSNull).
+    /// A JSON answer built from Foundation objects (dictionaries, arrays, strings, numbers, NSNull),
+    /// keys sorted.
     public static func jsonObject(_ object: Any, status: Int = 200) -> HTTPResponse {
+        if let body = JSONText.write(object) {
+            return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return json(data, status: status)
     }
