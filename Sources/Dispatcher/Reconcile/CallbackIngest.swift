@@ -10,10 +10,12 @@ public actor CallbackIngest {
     private var flushing = false
     /// Called after each stored batch, to wake the applier.
     private let onStored: @Sendable () -> Void
+    private let logger: Logger
 
-    public init(pool: ConnectionPool, maxBatch: Int = 500, onStored: @escaping @Sendable () -> Void = {}) {
+    public init(pool: ConnectionPool, maxBatch: Int = 500, logger: Logger = .silent, onStored: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.logger = logger
         self.onStored = onStored
     }
 
@@ -38,6 +40,7 @@ public actor CallbackIngest {
                 for (i, item) in batch.enumerated() { item.1.resume(returning: verdicts[i]) }
                 if verdicts.contains(.stored) { onStored() }
             } catch {
+                logger.error("storing \(batch.count) callback(s) failed, answered 503: \(error)")
                 for item in batch { item.1.resume(throwing: error) }
             }
         }

@@ -33,10 +33,11 @@ public struct ReconcileServices: Sendable {
     /// Builds the services and binds the HTTP server (a port in use fails here, before
     /// anything is claimed); `port` then tells where it listens.
     public init(configuration: DispatcherConfiguration, conninfo: String,
-                metrics: Metrics, listen: String? = nil, pollInterval: Duration = .seconds(1)) throws {
+                metrics: Metrics, listen: String? = nil, pollInterval: Duration = .seconds(1),
+                logger: Logger = .silent) throws {
         let pool = ConnectionPool(conninfo: conninfo, maxConnections: 4)
         let applier = ReportApplier(pool: pool, metrics: metrics)
-        let ingest = CallbackIngest(pool: pool, onStored: { applier.poke() })
+        let ingest = CallbackIngest(pool: pool, logger: logger, onStored: { applier.poke() })
         var routeConfiguration = ReconcileRoutes.Configuration()
         routeConfiguration.globalOptOut = configuration.optOutScope == .global
         let routes = ReconcileRoutes(pool: pool, ingest: ingest, metrics: metrics, configuration: routeConfiguration)

@@ -63,7 +63,8 @@ enum RunCommand: CLICommand {
             let metrics = Metrics()
             let reconcile: ReconcileServices
             do {
-                reconcile = try ReconcileServices(configuration: configuration, conninfo: target.conninfo, metrics: metrics)
+                reconcile = try ReconcileServices(configuration: configuration, conninfo: target.conninfo, metrics: metrics,
+                                                  logger: logger)
             } catch let error as CallbackServer.ListenAddressError {
                 throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
             } catch {
