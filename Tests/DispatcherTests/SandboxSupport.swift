@@ -36,13 +36,19 @@ actor CallbackReceiver {
     private(set) var forms: [[String: String]] = []
     private var server: HTTPServer?
     private(set) var url: URL?
+    /// Requests being answered now, and the most there were at once.
+    private(set) var inFlight = 0
+    private(set) var maxInFlight = 0
 
-    func start() throws {
+    /// `answerDelay`: each callback is answered only after this long.
+    func start(answerDelay: Duration? = nil) throws {
         var router = HTTPRouter()
         router.post("/cb/{token}") { request in
             guard var form = request.formFields() else { return .status(400) }
             form["_token"] = request.pathParameters["token"]
             await self.record(form)
+            if let answerDelay { try? await Task.sleep(for: answerDelay) }
+            await self.answered()
             return .status(204)
         }
         let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
@@ -51,7 +57,13 @@ actor CallbackReceiver {
         url = URL(string: "http://127.0.0.1:\(port)/cb/tok123")!
     }
 
-    private func record(_ form: [String: String]) { forms.append(form) }
+    private func record(_ form: [String: String]) {
+        forms.append(form)
+        inFlight += 1
+        maxInFlight = max(maxInFlight, inFlight)
+    }
+
+    private func answered() { inFlight -= 1 }
 
     /// Waits (briefly, polling) until at least `count` callbacks arrived.
     func waitFor(_ count: Int, timeout: Duration = .seconds(15)) async -> [[String: String]] {

@@ -76,6 +76,31 @@ import Testing
         await receiver.stop()
     }
 
+    /// Like a provider's webhook dispatcher, the sandbox keeps at most 64 callbacks in flight
+    /// (a burst must not open a connection per callback) and still posts each message's
+    /// events in order.
+    @Test func callbacksInFlightAreCappedAndStayInOrderPerMessage() async throws {
+        let receiver = CallbackReceiver()
+        try await receiver.start(answerDelay: .milliseconds(100))
+        let f = try SandboxFixture.start()
+        let count = 150
+        for i in 0..<count {
+            let result = await f.restcomm().send(OutgoingSMS(from: "+12435678910", to: "+12025550143", body: "burst \(i)",
+                                                             callbackURL: await receiver.url!))
+            #expect(result.providerID != nil)
+        }
+        let forms = await receiver.waitFor(2 * count, timeout: .seconds(30))
+        #expect(forms.count == 2 * count)
+        #expect(await receiver.maxInFlight <= 64)
+        #expect(await receiver.maxInFlight > 1)
+        let bySid = Dictionary(grouping: forms, by: { $0["MessageSid"] ?? "" })
+        #expect(bySid.count == count)
+        #expect(bySid.values.allSatisfy { $0.map { $0["MessageStatus"] } == ["sent", "delivered"] })
+        #expect(await f.sandbox.stats().callbacksFailed == 0)
+        await f.stop()
+        await receiver.stop()
+    }
+
     @Test func failedCallbackIsCountedAndLoggedWithoutItsToken() async throws {
         // a port nothing listens on: the callback's connection is refused
         let closed = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: HTTPRouter())
