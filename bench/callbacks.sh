@@ -11,20 +11,23 @@
 #  (2) end to end: E2E_N pending messages, `dispatcher run` against `dispatcher sandbox
 #      --profile perfect` (Restcomm, delivery callbacks after DELIVERY_MIN..MAX s) until all
 #      are `delivered`: messages/s to delivered, beside the same run to `accepted` with the
-#      sandbox's callbacks off (--until-idle). Restcomm because its sandbox posts the
-#      delivery callback; Plum's result_url only says 'sent' (delivery comes by polling).
-# Usage: bench/callbacks.sh   (env: CB_N=100000 CONNECTIONS=64 THREADS=1 E2E_N=10000
+#      sandbox's callbacks off (--until-idle), ROUNDS times back to back; the median of the
+#      rounds' ratios is the figure. Restcomm because its sandbox posts the delivery
+#      callback; Plum's result_url only says 'sent' (delivery comes by polling).
+# Usage: bench/callbacks.sh   (env: CB_N=100000 CONNECTIONS=64 THREADS=1 E2E_N=20000 ROUNDS=3
 #                                   DELIVERY_MIN=0.05 DELIVERY_MAX=0.2 CONCURRENCY=64 E2E_POLL_AFTER=5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CB_N=${CB_N:-100000}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
-E2E_N=${E2E_N:-10000}
+E2E_N=${E2E_N:-20000}
+# ROUNDS: (to accepted, to delivered) pairs in part 2; the median ratio is reported.
+ROUNDS=${ROUNDS:-3}
 # PARTS: which parts to run (default both: "1 2").
 PARTS=${PARTS:-1 2}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
-CB_RATE=n/a CB_SERVER_RATE=n/a INBOX_DISTINCT=n/a DELIVERED=n/a APPLY_AFTER=n/a E2E_RATE=n/a REF_RATE=n/a
+CB_RATE=n/a CB_SERVER_RATE=n/a INBOX_DISTINCT=n/a DELIVERED=n/a APPLY_AFTER=n/a E2E_RATE=n/a REF_RATE=n/a E2E_RATIO=n/a
 DELIVERY_MIN=${DELIVERY_MIN:-0.05}
 DELIVERY_MAX=${DELIVERY_MAX:-0.2}
 CONCURRENCY=${CONCURRENCY:-64}
@@ -131,10 +134,18 @@ fi
 if part 2; then
 echo
 echo "== (2) end to end, Restcomm sandbox --profile perfect, $E2E_N messages, concurrency $CONCURRENCY"
+# Two sandboxes side by side: one without callbacks (the reference run to `accepted`), one
+# posting them. The host's speed drifts between runs seconds apart, so ROUNDS rounds of
+# (to accepted, to delivered) run back to back and the median of their ratios is the figure.
 start_sandbox "$OUT/e2e-sandbox-nocb.log" --profile perfect --no-callbacks
-REF_DB=$(new_db e2e_accepted)
+REF_SB_PORT=$SB_PORT
+start_sandbox "$OUT/e2e-sandbox.log" --profile perfect --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX"
+SB2_PID=$SB_PID
+refs=() e2es=() e2e_ratios=()
+for r in $(seq 1 "$ROUNDS"); do
+REF_DB=$(new_db "e2e_accepted_$r")
 load_messages "$REF_DB" restcomm "$E2E_N"
-worker_config "$DIR/ref.json" "$(free_port)" "$SB_PORT"
+worker_config "$DIR/ref.json" "$(free_port)" "$REF_SB_PORT"
 c0=$(cpu_snap); t0=$(now_s)
 DATABASE_URL="$REF_DB" timed "$OUT/e2e-accepted.time" "$BIN" run --config "$DIR/ref.json" --until-idle --no-spool >"$OUT/e2e-accepted.log" 2>&1
 t1=$(now_s); c1=$(cpu_snap)
@@ -142,12 +153,11 @@ REF_BUSY=$(machine_busy "$c0" "$c1")
 REF_WALL=$(echo "$t1 - $t0" | bc -l)
 REF_ACCEPTED=$(sql "$REF_DB" "SELECT count(*) FROM messages WHERE state = 'accepted'")
 REF_RATE=$(div "$REF_ACCEPTED" "$REF_WALL")
-printf "to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = %s msg/s; worker CPU %s s, machine busy %s %%\n" "$REF_ACCEPTED" "$E2E_N" "$REF_WALL" "$REF_RATE" "$(cpu_s "$OUT/e2e-accepted.time")" "$REF_BUSY"
-kill "$SB_PID"; wait "$SB_PID" 2>/dev/null || true
+printf "round %s to accepted (sandbox callbacks off, --until-idle): %s of %s in %.2f s = %s msg/s; worker CPU %s s, machine busy %s %%\n" "$r" "$REF_ACCEPTED" "$E2E_N" "$REF_WALL" "$REF_RATE" "$(cpu_s "$OUT/e2e-accepted.time")" "$REF_BUSY"
+settle "e2e_accepted_$r"
 
-start_sandbox "$OUT/e2e-sandbox.log" --profile perfect --delivery-delay-min-s "$DELIVERY_MIN" --delivery-delay-max-s "$DELIVERY_MAX"
-SB2_PID=$SB_PID
-E2E_DB=$(new_db e2e_delivered)
+curl -s -X POST "http://127.0.0.1:$SB_PORT/sandbox/reset" >/dev/null
+E2E_DB=$(new_db "e2e_delivered_$r")
 pgss_enable "$E2E_DB"
 load_messages "$E2E_DB" restcomm "$E2E_N"
 W_PORT=$(free_port)
@@ -176,14 +186,20 @@ E2E_RATE=$(div "$E2E_DELIVERED" "$E2E_WALL")
 pgss_top "$E2E_DB"
 E2E_CB=$(sql "$E2E_DB" "SELECT string_agg(source || ' ' || n, ', ') FROM (SELECT source, count(*) n FROM message_events WHERE kind = source AND source IN ('callback', 'poll') GROUP BY source) s")
 SB_STATS=$(curl -s "http://127.0.0.1:$SB_PORT/sandbox/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("sandbox callbacks sent", d["callbacks_sent"], "failed", d["callbacks_failed"])' 2>/dev/null || echo "sandbox stats unavailable")
-printf "to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; reports applied: %s; %s; peak RSS %s MB, worker CPU %s s, sandbox CPU %s s, machine busy %s %%\n" \
-  "$DELIVERY_MIN" "$DELIVERY_MAX" "$E2E_DELIVERED" "$E2E_N" "$E2E_WALL" "$E2E_SPAN" "$E2E_RATE" "$E2E_STATES" "$E2E_CB" "$SB_STATS" "$E2E_RSS" "$E2E_CPU" "$E2E_SB_CPU" "$E2E_BUSY"
+printf "round %s to delivered (callbacks on, delivery %s..%s s): %s of %s in %.2f s wall (%.2f s first claim → last delivered) = %s msg/s; states %s; reports applied: %s; %s; peak RSS %s MB, worker CPU %s s, sandbox CPU %s s, machine busy %s %%; ratio %s\n" \
+  "$r" "$DELIVERY_MIN" "$DELIVERY_MAX" "$E2E_DELIVERED" "$E2E_N" "$E2E_WALL" "$E2E_SPAN" "$E2E_RATE" "$E2E_STATES" "$E2E_CB" "$SB_STATS" "$E2E_RSS" "$E2E_CPU" "$E2E_SB_CPU" "$E2E_BUSY" "$(ratio "$E2E_RATE" "$REF_RATE")"
+settle "e2e_delivered_$r"
+refs+=("$REF_RATE") e2es+=("$E2E_RATE") e2e_ratios+=("$(ratio "$E2E_RATE" "$REF_RATE")")
+done
+REF_RATE=$(median "${refs[@]}")
+E2E_RATE=$(median "${e2es[@]}")
+E2E_RATIO=$(median "${e2e_ratios[@]}")
 fi
 
 echo
 echo "== results ($(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf "callbacks acknowledged (2xx, durable)   %8s /s   (target ≥ 10,000; server side %s/s)\n" "$CB_RATE" "$CB_SERVER_RATE"
 printf "inbox / delivered                       %8s / %s of %s  (applier done %s s after the last callback)\n" "$INBOX_DISTINCT" "$DELIVERED" "$CB_N" "$APPLY_AFTER"
-printf "end to end to delivered                 %8s msg/s\n" "$E2E_RATE"
-printf "same worker to accepted (no callbacks)  %8s msg/s\n" "$REF_RATE"
-printf "ratio delivered / accepted              %8s     (target ≥ 0.7)\n" "$(ratio "$E2E_RATE" "$REF_RATE")"
+printf "end to end to delivered                 %8s msg/s (median)\n" "$E2E_RATE"
+printf "same worker to accepted (no callbacks)  %8s msg/s (median)\n" "$REF_RATE"
+printf "ratio delivered / accepted              %8s     (target ≥ 0.7; median of the rounds %s)\n" "$E2E_RATIO" "${e2e_ratios[*]:-n/a}"

@@ -92,9 +92,8 @@ printf "accepted %s (other states %s) in %.2f s wall (%.2f s first claim → las
 echo "statements: $(batches "$ENGINE_DB"); peak RSS $(peak_rss_mb "$OUT/engine-run.time") MB, CPU $(cpu_s "$OUT/engine-run.time") s"
 fi
 
-# settle DB: drops a finished part's database and checkpoints, so that the next part does not
-# share the cores with autovacuum working through 200,000 finished rows it left behind.
-settle() { "$PSQL" -qAt -d postgres -c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true; "$PSQL" -qAt -d postgres -c "CHECKPOINT" >/dev/null; }
+# Each part starts settled (bench/lib.sh `settle`): the next part must not share the cores
+# with autovacuum working through the 200,000 finished rows a part left behind.
 settle engine
 
 # --- (2) database ceiling -----------------------------------------------------------------

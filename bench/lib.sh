@@ -93,6 +93,9 @@ peak_rss_mb() { awk -F': ' '/Maximum resident set size/ {v=$2} END {if (v) print
 rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo unknown; }
 cpu_s() { awk -F': ' '/User time|System time/ {t+=$2; n++} END {if (n) printf "%.1f", t; else print "unknown"}' "$1"; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "" && a != "n/a") printf "%.0f", a / b; else print "n/a" }'; }
+# settle DB: drops DB (a finished part's) and takes a checkpoint, so the next part starts on a
+# quiet server.
+settle() { "$PSQL" -qAt -d postgres -c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true; "$PSQL" -qAt -d postgres -c "CHECKPOINT" >/dev/null; }
 median() { printf "%s\n" "$@" | grep -v '^n/a$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a" && b != "n/a") printf "%.2f", a / b; else print "n/a" }'; }
 # cpu_snap: "busy total" jiffies of the whole machine (/proc/stat); machine_busy A B: the
