@@ -60,10 +60,11 @@ public struct ReconcileRoutes: Sendable {
             metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "unknown_token"])
             return .text("not found\n", status: 404)
         }
-        let raw = FormEncoding.encode(form.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        // the fields as received: the form body itself (first 4,000 bytes), not decoded and re-encoded
+        let raw = String(decoding: request.body.prefix(4_000), as: UTF8.self)
         let report = ProviderReport(
             token: token, provider: provider, providerMessageID: message.id, providerStatus: message.status, state: state,
-            errorCode: message.failure?.rawCode, errorClass: message.failure?.code.rawValue, raw: String(raw.prefix(4_000)))
+            errorCode: message.failure?.rawCode, errorClass: message.failure?.code.rawValue, raw: raw)
         do {
             let verdict = try await ingest.store(report)
             let name = switch verdict { case .stored: "stored"; case .unknownToken: "unknown_token"; case .providerIDMismatch: "id_mismatch" }
