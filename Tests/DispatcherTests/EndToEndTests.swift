@@ -89,24 +89,41 @@ import Testing
             VALUES (\(campaign), 'k', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMk9', now())
             RETURNING id || '.' || callback_token
             """).scalar(String.self)!
-        let port = try await freePort()
+        // port 0: the worker binds a free port and logs it (a port picked here and released
+        // could be taken by a parallel test before the worker binds it)
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("k9-\(UUID().uuidString).json")
-        try #"{"listen": "127.0.0.1:\#(port)", "spool": "\#(FileManager.default.temporaryDirectory.path)/k9-spool-\#(UUID().uuidString)"}"#
+        try #"{"listen": "127.0.0.1:0", "spool": "\#(FileManager.default.temporaryDirectory.path)/k9-spool-\#(UUID().uuidString)"}"#
             .write(to: config, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: config) }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("k9-\(UUID().uuidString).log")
+        defer {
+            try? FileManager.default.removeItem(at: config)
+            try? FileManager.default.removeItem(at: log)
+        }
         func startWorker() throws -> Process {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let p = Process()
             p.executableURL = DispatcherBinary.url
             p.arguments = ["run", "--config", config.path]
             var env = ProcessInfo.processInfo.environment
             env["DATABASE_URL"] = db.conninfo
             p.environment = env
-            p.standardError = FileHandle.nullDevice
+            p.standardError = try FileHandle(forWritingTo: log)
             p.standardOutput = FileHandle.nullDevice
             try p.run()
             return p
         }
+        /// The port the worker logged, once it listens.
+        func listeningPort() async -> Int? {
+            var port: Int?
+            _ = await eventually {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                port = text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
+                return port != nil
+            }
+            return port
+        }
         let first = try startWorker()
+        let port = try #require(await listeningPort())
         let client = HTTPClient()
         var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/callbacks/restcomm/\(token)")!)
         request.setForm([("MessageSid", "SMk9"), ("MessageStatus", "delivered")])
@@ -129,10 +146,4 @@ import Testing
         await c.close()
     }
 
-    func freePort() async throws -> Int {
-        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: HTTPRouter())
-        let port = try server.start()
-        await server.stop()
-        return port
-    }
 }

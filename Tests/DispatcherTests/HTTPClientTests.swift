@@ -108,3 +108,87 @@ import Testing
         #expect(FormEncoding.unescape("%zz%4", plusIsSpace: true) == "%zz%4")
     }
 }
+
+/// A server that answers the first request of its first connection with keep-alive, then
+/// resets that connection when the second request arrives on it (what a server closing an
+/// idle connection does to a request that crossed the close); later connections are answered.
+final class KeepAliveRaceServer: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let requests = LockedValue([String]())
+
+    init() throws {
+        (fd, port) = try Socket.listen(host: "127.0.0.1", port: 0, backlog: 8)
+        // the listener may be non-blocking: accept in a blocking loop on our own thread
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let (fd, requests) = (fd, requests)
+        Thread.detachNewThread {
+            var connection = 0
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }
+                connection += 1
+                var tv = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok".utf8)
+                var served = 0
+                while let request = Self.readRequest(client) {
+                    requests.withLock { $0.append(request) }
+                    served += 1
+                    if connection == 1 && served == 2 {
+                        var reset = linger(l_onoff: 1, l_linger: 0)
+                        setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+                        break
+                    }
+                    _ = answer.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+                close(client)
+            }
+        }
+    }
+
+    /// Request lines seen, in order.
+    var seen: [String] { requests.current }
+
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+
+    /// Reads one request (head and Content-Length body); returns its request line.
+    private static func readRequest(_ fd: Int32) -> String? {
+        var data: [UInt8] = []
+        var byte: UInt8 = 0
+        while !(data.count >= 4 && Array(data.suffix(4)) == Array("\r\n\r\n".utf8)) {
+            guard recv(fd, &byte, 1, 0) == 1 else { return nil }
+            data.append(byte)
+        }
+        let head = String(decoding: data, as: UTF8.self)
+        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+        for _ in 0..<length { guard recv(fd, &byte, 1, 0) == 1 else { return nil } }
+        return String(head.prefix { $0 != "\r" })
+    }
+}
+
+@Suite struct HTTPClientKeepAliveRaceTests {
+    /// RFC 9110 §9.2.2: an idempotent request lost with its reused connection before any
+    /// answer is sent again on a fresh one; a POST is not (it may have been acted on).
+    @Test func idempotentRequestIsRetriedOnAFreshConnectionAndPOSTIsNot() async throws {
+        for method in ["GET", "POST"] {
+            let server = try KeepAliveRaceServer()
+            let client = HTTPClient()
+            let url = URL(string: "http://127.0.0.1:\(server.port)/x")!
+            #expect(try await client.execute(HTTPClientRequest(method: method, url: url)).status == 200)
+            do {
+                let second = try await client.execute(HTTPClientRequest(method: method, url: url))
+                #expect(method == "GET", "a POST must not be retried")
+                #expect(second.status == 200)
+                #expect(server.seen.count == 3)  // first, the one lost with the reset, the retry
+            } catch {
+                #expect(method == "POST", "a GET is retried: \(error)")
+                #expect(error.isConnectionLost)
+                #expect(server.seen.count == 2)
+            }
+            await client.shutdown()
+            server.stop()
+        }
+    }
+}

@@ -39,6 +39,9 @@ final class HTTPClientConnection: EventLoopHandler {
 
     var isUsable: Bool { state == .idle }
 
+    /// True once any byte of an answer to the current request came in.
+    var receivedAnyAnswer: Bool { parser.receivedAnything }
+
     /// True when the server has closed (or reset) this idle connection, or sent something
     /// unasked: looked at without blocking just before the connection is reused, since the
     /// loop may not have seen the close yet.

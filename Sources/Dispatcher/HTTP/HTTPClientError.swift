@@ -14,6 +14,10 @@ public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible
     /// The request could not be built (bad URL, unsupported scheme): nothing was sent.
     case invalidRequest(String)
 
+    var isConnectionLost: Bool {
+        if case .connectionLostAfterSend = self { true } else { false }
+    }
+
     /// True when the server certainly did not see the request.
     public var nothingWasSent: Bool {
         switch self {

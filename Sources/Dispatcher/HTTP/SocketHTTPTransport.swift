@@ -20,10 +20,11 @@ final class SocketHTTPTransport: Sendable {
         let bytes = Self.serialize(request, host: host, port: port)
         let deadline = monotonicNanos() &+ request.timeout.nanoseconds
         let noBody = request.method == "HEAD"
+        let idempotent = Self.idempotentMethods.contains(request.method)
         let (loop, pool, configuration) = (self.loop, self.pool, self.configuration)
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
             loop.execute {
-                pool.exchange(host: host, port: port, request: bytes, noBody: noBody, deadline: deadline,
+                pool.exchange(host: host, port: port, request: bytes, noBody: noBody, idempotent: idempotent, deadline: deadline,
                               loop: loop, configuration: configuration) { continuation.resume(returning: $0) }
             }
         }
@@ -38,6 +39,9 @@ final class SocketHTTPTransport: Sendable {
         // Dropped without shutdown(): still end the thread.
         loop.requestStop()
     }
+
+    /// RFC 9110 §9.2.2: these may be sent again when a connection fails before any answer.
+    static let idempotentMethods: Set<String> = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
 
     static func serialize(_ request: HTTPClientRequest, host: String, port: Int) -> [UInt8] {
         var target = request.url.path(percentEncoded: true)
@@ -62,14 +66,18 @@ final class SocketHTTPTransport: Sendable {
         private var idle: [String: [HTTPClientConnection]] = [:]
         private var addresses: [String: sockaddr_in] = [:]
 
-        func exchange(host: String, port: Int, request: [UInt8], noBody: Bool, deadline: UInt64, loop: EventLoop,
+        func exchange(host: String, port: Int, request: [UInt8], noBody: Bool, idempotent: Bool, deadline: UInt64, loop: EventLoop,
                       configuration: HTTPClient.Configuration,
                       completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
             let endpoint = "\(host):\(port)"
             if let connection = checkout(endpoint, configuration: configuration) {
                 connection.start(request, noBody: noBody, deadline: deadline) { result, reusable in
-                    // A reused connection that failed before a byte went out: retry once on a fresh one.
-                    if case .failure(let error) = result, error.nothingWasSent, monotonicNanos() < deadline {
+                    // A reused connection that failed before a byte went out — or, for an idempotent
+                    // request, before any answer came back (the server closed it as idle just as
+                    // the request went out: the keep-alive race) — is retried once on a fresh one.
+                    // A POST that may have reached the server is never sent twice here.
+                    if case .failure(let error) = result, monotonicNanos() < deadline,
+                       error.nothingWasSent || (idempotent && !connection.receivedAnyAnswer && error.isConnectionLost) {
                         self.exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
                                            deadline: deadline, loop: loop, configuration: configuration, completion: completion)
                         return

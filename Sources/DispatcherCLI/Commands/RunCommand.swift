@@ -83,7 +83,11 @@ enum RunCommand: CLICommand {
             let extra = reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: spool)
             let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
             logger.info("worker \(options.workerID) started: providers \(configuration.providers.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
-            logger.info("listening on \(configuration.listen) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
+            // the bound address (a `listen` port of 0 picks one)
+            let listening = reconcile.port.flatMap { port in
+                configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
+            } ?? configuration.listen
+            logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
             try await engine.run(extraServices: extra)
             await reconcile.pool.close()
             signals.cancel()
