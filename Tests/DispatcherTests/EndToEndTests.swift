@@ -99,18 +99,10 @@ import Testing
             try? FileManager.default.removeItem(at: config)
             try? FileManager.default.removeItem(at: log)
         }
-        func startWorker() throws -> Process {
+        func startWorker() throws -> ChildProcess {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let p = Process()
-            p.executableURL = DispatcherBinary.url
-            p.arguments = ["run", "--config", config.path]
-            var env = ProcessInfo.processInfo.environment
-            env["DATABASE_URL"] = db.conninfo
-            p.environment = env
-            p.standardError = try FileHandle(forWritingTo: log)
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            return p
+            return try ChildProcess(DispatcherBinary.url.path, ["run", "--config", config.path],
+                                    environment: ["DATABASE_URL": db.conninfo], stderr: log.path)
         }
         /// The port the worker logged, once it listens.
         func listeningPort() async -> Int? {
@@ -128,8 +120,8 @@ import Testing
         var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/callbacks/restcomm/\(token)")!)
         request.setForm([("MessageSid", "SMk9"), ("MessageStatus", "delivered")])
         #expect(await eventually { (try? await client.execute(request).status) == 200 })
-        kill(first.processIdentifier, SIGKILL)  // right after the acknowledgement
-        first.waitUntilExit()
+        first.signal(SIGKILL)  // right after the acknowledgement
+        _ = await first.wait()
         // acknowledged means durable: the callback is in PostgreSQL whatever the worker did next
         // (still in the inbox, or already applied: then its event is its record)
         #expect(try await c.query("""
@@ -140,8 +132,8 @@ import Testing
         #expect(await eventually {
             (try? await c.query("SELECT state FROM messages WHERE provider_message_id = 'SMk9'").scalar(String.self)) == "delivered"
         })
-        second.terminate()
-        second.waitUntilExit()
+        second.signal(SIGTERM)
+        _ = await second.wait()
         await client.shutdown()
         await c.close()
     }

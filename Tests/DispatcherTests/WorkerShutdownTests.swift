@@ -10,34 +10,23 @@ import TestSupport
 struct WorkerShutdownTests {
     /// A `dispatcher run` child process; stderr goes to a temp file.
     final class Worker {
-        let process = Process()
+        let process: ChildProcess
         let log: URL
 
         init(config: URL, database: TestDatabase, arguments: [String] = []) throws {
             log = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString).log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = DispatcherBinary.url
-            process.arguments = ["run", "--config", config.path] + arguments
-            var env = ProcessInfo.processInfo.environment
-            env["DATABASE_URL"] = database.conninfo
-            process.environment = env
-            process.standardError = try FileHandle(forWritingTo: log)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            process = try ChildProcess(DispatcherBinary.url.path, ["run", "--config", config.path] + arguments,
+                                       environment: ["DATABASE_URL": database.conninfo], stderr: log.path)
         }
 
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+        func signal(_ number: Int32) { process.signal(number) }
 
-        /// Waits for the exit (polling, off the cooperative pool's toes); nil on timeout.
+        /// Waits for the exit; nil on timeout (the worker is then killed).
         func exitStatus(timeout: Duration = .seconds(30)) async -> Int32? {
-            let deadline = ContinuousClock.now + timeout
-            while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-            if process.isRunning {
-                signal(SIGKILL)
-                return nil
-            }
-            return process.terminationStatus
+            if let status = await process.wait(timeout: timeout) { return status }
+            signal(SIGKILL)
+            return nil
         }
 
         var stderr: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }

@@ -20,43 +20,22 @@ public enum DispatcherBinary {
     }
 
     /// Runs `dispatcher ARGS` with `environment` added to (or, for nil values, removed from) ours.
-    /// The wait for the process happens on a thread of its own: blocking one of the few
-    /// cooperative threads (two on a 2-core machine) stalled every other test's tasks — an HTTP
-    /// server's graceful stop, say — for as long as the process ran.
+    /// The child is a `ChildProcess` (posix_spawn, reaped by waitpid on a thread of its own) and
+    /// is awaited without blocking: a synchronous wait held one of the two cooperative threads
+    /// and stalled other tests' tasks, and Foundation's `Process` once left an exited child
+    /// unreaped and the whole test run waiting.
     public static func run(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, directory: directory) })
-            }
-        }
-    }
-
-    private static func runBlocking(_ arguments: [String], environment: [String: String?], directory: URL?) throws -> Result {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = directory }
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("dispatcher-run-\(UUID().uuidString)")
         let outURL = tmp.appendingPathExtension("out"), errURL = tmp.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: outURL)
             try? FileManager.default.removeItem(at: errURL)
         }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? out.close()
-        try? err.close()
+        let child = try ChildProcess(url.path, arguments, environment: environment, stdout: outURL.path, stderr: errURL.path,
+                                     directory: directory?.path)
+        let status = await child.wait()
         return Result(
-            status: process.terminationStatus,
+            status: status ?? -1,
             stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
