@@ -103,9 +103,9 @@ import Testing
 
     @Test func failedCallbackIsCountedAndLoggedWithoutItsToken() async throws {
         // a port nothing listens on: the callback's connection is refused
-        let closed = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: HTTPRouter())
-        let port = try closed.start()
-        await closed.stop()
+        let refused = RefusedPort()
+        defer { refused.release() }
+        let port = refused.port
         let lines = LockedValue([String]())
         var configuration = SandboxConfiguration(knobs: .perfect)
         configuration.logger = Logger(label: "sandbox", sink: { line in lines.withLock { $0.append(line) } })

@@ -145,3 +145,23 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
     let port = try server.start()
     return (server, port)
 }
+
+/// A loopback port bound but not listening, held until `release`: connecting to it is
+/// refused, and no parallel test can take it meanwhile (a port from a stopped server could be).
+final class RefusedPort: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = Socket.resolve(host: "127.0.0.1", port: 0)!
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() { close(fd) }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Store
 
 /// A child process started with posix_spawn and reaped with `waitpid` on its own pid, on a
 /// thread of its own. Foundation's `Process` was seen to leave an exited child unreaped and
@@ -12,31 +13,8 @@ public final class ChildProcess: @unchecked Sendable {
     /// ours; stdin from /dev/null; stdout and stderr to the given files (nil: /dev/null).
     public init(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
                 stdout: String? = nil, stderr: String? = nil, directory: String? = nil) throws {
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var program = executable
-        var argList = [executable] + arguments
-        if let directory {
-            // glibc here has no posix_spawn_file_actions_addchdir_np: let a shell change directory.
-            program = "/bin/sh"
-            argList = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + argList
-        }
-        let argv = argList.map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var spawned: pid_t = 0
-        let rc = posix_spawn(&spawned, program, &actions, nil, argv, envp)
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
-        let pid = spawned
+        let pid = try Subprocess.spawn(executable, arguments, environment: environment, stdout: stdout ?? "/dev/null",
+                                       stderr: stderr ?? "/dev/null", directory: directory)
         self.pid = pid
         let exit = exit
         Thread.detachNewThread {
