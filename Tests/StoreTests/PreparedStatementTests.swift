@@ -4,6 +4,15 @@ import TestSupport
 import Testing
 
 @Suite struct PreparedStatementTests {
+    /// A fresh database with a table `t (id, v)` holding `(1, 'one')`, and a connection to it.
+    func databaseWithOneRow() async throws -> (TestDatabase, Connection) {
+        let db = try await TestPostgres.database(migrated: false)
+        let c = try await db.connect()
+        try await c.execute("CREATE TABLE t (id int8, v text)")
+        try await c.execute("INSERT INTO t VALUES (1, 'one')")
+        return (db, c)
+    }
+
     @Test func aPreparedStatementIsPreparedOnceAndReturnsEachRunsOwnRows() async throws {
         let db = try await TestPostgres.database(migrated: false)
         let c = try await db.connect()
@@ -26,10 +35,7 @@ import Testing
     }
 
     @Test func aStatementWhoseResultTypeChangedIsPreparedAgain() async throws {
-        let db = try await TestPostgres.database(migrated: false)
-        let c = try await db.connect()
-        try await c.execute("CREATE TABLE t (id int8, v text)")
-        try await c.execute("INSERT INTO t VALUES (1, 'one')")
+        let (_, c) = try await databaseWithOneRow()
         let select: SQL = "SELECT * FROM t WHERE id = \(Int64(1))"
         #expect(try await c.query(select, prepared: true).count == 1)
         // DDL that changes the statement's result type ("cached plan must not change result type")
@@ -41,10 +47,7 @@ import Testing
     }
 
     @Test func aStatementTheServerForgotSwitchesTheConnectionToUnpreparedStatements() async throws {
-        let db = try await TestPostgres.database(migrated: false)
-        let c = try await db.connect()
-        try await c.execute("CREATE TABLE t (id int8, v text)")
-        try await c.execute("INSERT INTO t VALUES (1, 'one')")
+        let (db, c) = try await databaseWithOneRow()
         let select: SQL = "SELECT v FROM t WHERE id = \(Int64(1))"
         #expect(try await c.query(select, prepared: true).scalar(String.self) == "one")
         // DISCARD ALL drops every prepared statement, as a transaction-mode pooler's other

@@ -27,9 +27,12 @@ extension Outbox {
     ) async throws -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
         let rows = try await connection.query("""
-            -- The batch, one row per held message.
+            -- The batch, one row per held message, with what its transition says of itself.
             WITH input AS (
-                SELECT *
+                SELECT i.*,
+                       CASE i.kind WHEN 'released' THEN 'claim released unsent'
+                                   WHEN 'retry' THEN 'retry at ' || i.next_attempt_at
+                                   WHEN 'accepted' THEN 'provider id ' || i.provider_message_id END AS transition_detail
                   FROM unnest(\(completions.map(\.messageID)), \(completions.map(\.leaseToken)),
                               \(completions.map(\.kind.rawValue)), \(completions.map(\.kind.state)),
                               \(completions.map(\.attempted)), \(completions.map(\.providerMessageID)),
@@ -77,11 +80,7 @@ extension Outbox {
                        CASE WHEN d.id IS NOT NULL THEN \(held.rawValue) END,
                        CASE WHEN d.id IS NOT NULL THEN i.to_state END,
                        i.provider_status, i.http_status, i.error_code, i.error_class, i.latency_ms, i.scheduled_at,
-                       nullif(concat_ws('; ', CASE WHEN d.id IS NOT NULL THEN
-                                                  CASE i.kind WHEN 'retry' THEN 'retry at ' || i.next_attempt_at
-                                                              WHEN 'accepted' THEN 'provider id ' || i.provider_message_id END
-                                              END,
-                                        i.detail), '')
+                       nullif(concat_ws('; ', CASE WHEN d.id IS NOT NULL THEN i.transition_detail END, i.detail), '')
                   FROM input i
                   LEFT JOIN done d ON d.id = i.id
                  WHERE i.attempted
@@ -90,10 +89,7 @@ extension Outbox {
             state_events AS (
                 INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_code, error_class, detail)
                 SELECT d.id, 'state', \(held.eventSource), \(held.rawValue), i.to_state, i.error_code, i.error_class,
-                       CASE i.kind WHEN 'released' THEN 'claim released unsent'
-                                   WHEN 'retry' THEN 'retry at ' || i.next_attempt_at
-                                   WHEN 'accepted' THEN 'provider id ' || i.provider_message_id
-                                   ELSE i.detail END
+                       coalesce(i.transition_detail, i.detail)
                   FROM done d
                   JOIN input i ON i.id = d.id
                  WHERE NOT i.attempted
