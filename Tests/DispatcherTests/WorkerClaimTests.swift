@@ -12,18 +12,18 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(10))
-        let first = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"])
+        let first = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
         #expect(first.count == 3)
         #expect(first.allSatisfy { $0.attempts == 1 && $0.body != nil && $0.leaseExpiresAt != nil })
         #expect(Set(first.map(\.leaseToken)).count == 3)
-        let rest = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"])
+        let rest = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
         #expect(rest.count == 7)
         #expect(Set(first.map(\.id)).isDisjoint(with: rest.map(\.id)))
-        let none = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"])
+        let none = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
         #expect(none.isEmpty)
         #expect(try await stateCounts(c) == ["sending": 10])
         // Other providers' messages are not ours.
-        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"]).isEmpty)
+        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"], globalOptOut: false).isEmpty)
         await c.close()
     }
 
@@ -38,7 +38,7 @@ struct WorkerClaimTests {
             for i in 0..<4 {
                 group.addTask {
                     try await pool.withTransaction { conn in
-                        let got = try await Outbox.messagesClaim(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"])
+                        let got = try await Outbox.messagesClaim(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
                         try await conn.execute("SELECT pg_sleep(0.2)")
                         return got.map(\.id)
                     }
@@ -61,14 +61,14 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(1))
-        let claimed = try #require(try await Outbox.messagesClaim(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"]).first)
+        let claimed = try #require(try await Outbox.messagesClaim(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).first)
         let stale = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken - 1, kind: .accepted, providerMessageID: "P1")
-        #expect(try await Outbox.messagesComplete(c, [stale]).isEmpty)
+        #expect(try await Outbox.messagesComplete(c, [stale], from: .sending, pollAfterSeconds: 120, globalOptOut: false).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "sending"])
         // The lease runs out: the rescuer puts it in doubt; the old holder's completion no longer applies.
         #expect(try await Outbox.messagesRescue(c, now: Date().addingTimeInterval(120)) == 1)
         let late = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken, kind: .accepted, providerMessageID: "P1")
-        #expect(try await Outbox.messagesComplete(c, [late]).isEmpty)
+        #expect(try await Outbox.messagesComplete(c, [late], from: .sending, pollAfterSeconds: 120, globalOptOut: false).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "in_doubt"])
         // The attempt itself is still on record, with no transition (it changed nothing).
         let attempts = try await c.query("""
@@ -102,7 +102,7 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(4))
-        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"])
+        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
         let later = Date().addingTimeInterval(300)
         let done = try await Outbox.messagesComplete(c, [
             Completion(messageID: claimed[0].id, leaseToken: claimed[0].leaseToken, kind: .accepted, providerMessageID: "P1",
@@ -112,7 +112,7 @@ struct WorkerClaimTests {
             Completion(messageID: claimed[2].id, leaseToken: claimed[2].leaseToken, kind: .failedOptOut,
                        errorCode: "Attempt to send to unsubscribed recipient", errorClass: "unsubscribed", httpStatus: 200),
             Completion(messageID: claimed[3].id, leaseToken: claimed[3].leaseToken, kind: .released, attempted: false),
-        ])
+        ], from: .sending, pollAfterSeconds: 120, globalOptOut: false)
         #expect(done == Set(claimed.map(\.id)))
         #expect(try await states(c, ids) == [ids[0]: "accepted", ids[1]: "pending", ids[2]: "failed", ids[3]: "pending"])
         let row = try #require(try await c.query("SELECT provider_message_id, accepted_at IS NOT NULL AS a, attempts FROM messages WHERE id = \(ids[0])").first)
@@ -134,7 +134,7 @@ struct WorkerClaimTests {
         let accepted = try await c.query("SELECT detail FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt'")
         #expect(try accepted.scalar(String.self) == "provider id P1")
         // The retry is not due yet.
-        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"]).map(\.id) == [ids[3]])
+        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).map(\.id) == [ids[3]])
         await c.close()
     }
 
@@ -143,14 +143,14 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let paused = try await insertCampaign(c, status: "paused")
         try await insertMessages(c, campaign: paused, plainMessages(3))
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).isEmpty)
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).isEmpty)
         try await c.execute("UPDATE campaigns SET status = 'active' WHERE id = \(paused)")
         try await RateLimits.rateLimitsHalt(c, key: RateLimits.senderKey("+12435678910"), reason: "test")
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).isEmpty)
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).isEmpty)
         #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]) == false)
         #expect(try await RateLimits.rateLimitsResume(c, key: RateLimits.senderKey("+12435678910")))
         #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"]).count == 3)
+        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).count == 3)
         // claimed (sending), then in doubt: still outstanding; another provider's worker is idle
         #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
         #expect(try await Outbox.messagesOutstanding(c, providers: ["restcomm"]) == false)
@@ -176,7 +176,7 @@ struct WorkerClaimTests {
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000002', '+12435678910', 'inbound')")
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000003', '', 'operator')")
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
-        let claimed = try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"])
+        let claimed = try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
         #expect(claimed.map(\.id) == [ids[4]])  // opted out of another sender only
         #expect(try await states(c, ids) == [ids[0]: "expired", ids[1]: "suppressed", ids[2]: "suppressed",
                                              ids[3]: "pending", ids[4]: "sending"])
@@ -235,9 +235,10 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(3))
-        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"])
+        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
         let pool = db.pool(maxConnections: 2)
-        let completer = Completer(pool: pool, logger: Logger(label: "test", level: .critical))
+        let completer = Completer(pool: pool, configuration: .init(pollAfterSeconds: 120, globalOptOut: false),
+                                  logger: Logger(label: "test", level: .critical))
         await completer.submit(claimed.enumerated().map { i, m in
             Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .accepted,
                        providerMessageID: i == 2 ? "SAME" : (i == 0 ? "SAME" : "OTHER"), providerStatus: "queued", httpStatus: 200)

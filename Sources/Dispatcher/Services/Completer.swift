@@ -9,12 +9,17 @@ public actor Completer: Service {
     public struct Configuration: Sendable {
         public var interval: Duration = .milliseconds(50)
         public var batchSize = 100
-        public var pollAfterSeconds = 120.0
-        public var globalOptOut = false
+        /// First status poll after acceptance (`poll.after_s`).
+        public var pollAfterSeconds: Double
+        /// Opt-outs recorded for unsubscribed recipients apply to every sender.
+        public var globalOptOut: Bool
         /// Above this many outcomes waiting to be written, senders wait before taking more
         /// work (`waitForRoom`), so claims never outrun what the database can record.
         public var maxBuffered = 400
-        public init() {}
+        public init(pollAfterSeconds: Double, globalOptOut: Bool) {
+            self.pollAfterSeconds = pollAfterSeconds
+            self.globalOptOut = globalOptOut
+        }
     }
 
     public nonisolated let name = "completer"
@@ -27,7 +32,7 @@ public actor Completer: Service {
     /// Completions written (applied or not) — for tests and metrics.
     public private(set) var recorded = 0
 
-    public init(pool: ConnectionPool, configuration: Configuration = Configuration(), logger: Logger) {
+    public init(pool: ConnectionPool, configuration: Configuration, logger: Logger) {
         self.pool = pool
         self.configuration = configuration
         self.logger = logger
@@ -84,7 +89,7 @@ public actor Completer: Service {
             let batch = Array(buffer.prefix(configuration.batchSize))
             do {
                 _ = try await pool.withConnection { c in
-                    try await Outbox.messagesComplete(c, batch, pollAfterSeconds: configuration.pollAfterSeconds,
+                    try await Outbox.messagesComplete(c, batch, from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
                                                       globalOptOut: configuration.globalOptOut)
                 }
                 buffer.removeFirst(batch.count)
@@ -117,7 +122,7 @@ public actor Completer: Service {
         for completion in batch {
             do {
                 _ = try await pool.withConnection { c in
-                    try await Outbox.messagesComplete(c, [completion], pollAfterSeconds: configuration.pollAfterSeconds,
+                    try await Outbox.messagesComplete(c, [completion], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
                                                       globalOptOut: configuration.globalOptOut)
                 }
                 recorded += 1
@@ -129,7 +134,7 @@ public actor Completer: Service {
                 conflict.errorClass = "provider_id_conflict"
                 logger.error("message \(completion.messageID): \(conflict.detail!)")
                 _ = try? await pool.withConnection { c in
-                    try await Outbox.messagesComplete(c, [conflict], pollAfterSeconds: configuration.pollAfterSeconds,
+                    try await Outbox.messagesComplete(c, [conflict], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
                                                       globalOptOut: configuration.globalOptOut)
                 }
                 recorded += 1

@@ -10,7 +10,8 @@ public struct Producer: Service {
         public var owner: String
         public var providers: [String]
         public var leaseSeconds = 60.0
-        public var globalOptOut = false
+        /// Opt-outs of any sender suppress (`opt_out_scope: global`).
+        public var globalOptOut: Bool
         /// Poll when no notification came, ±20 % jitter so workers do not poll in step.
         public var pollInterval: Duration = .seconds(1)
         public var maxBatch = 500
@@ -21,9 +22,10 @@ public struct Producer: Service {
         public var claimLinger: Duration = .milliseconds(5)
         /// Claim statements running at once.
         public var maxClaimsRunning = 2
-        public init(owner: String, providers: [String]) {
+        public init(owner: String, providers: [String], globalOptOut: Bool) {
             self.owner = owner
             self.providers = providers
+            self.globalOptOut = globalOptOut
         }
     }
 

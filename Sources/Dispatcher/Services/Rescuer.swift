@@ -17,9 +17,15 @@ public struct Rescuer: Service {
         public var lookupDelaySeconds = 11.0
         public var holdSeconds = 60.0
         public var maxAttempts = 5
-        public init(owner: String, providers: [String]) {
+        /// First status poll after a message found at the provider is adopted (`poll.after_s`).
+        public var pollAfterSeconds: Double
+        /// Opt-out scope of the completion statement (`opt_out_scope`).
+        public var globalOptOut: Bool
+        public init(owner: String, providers: [String], pollAfterSeconds: Double, globalOptOut: Bool) {
             self.owner = owner
             self.providers = providers
+            self.pollAfterSeconds = pollAfterSeconds
+            self.globalOptOut = globalOptOut
         }
     }
 
@@ -103,7 +109,9 @@ public struct Rescuer: Service {
                 logger.info("in-doubt message was not sent: back to pending", metadata)
             }
             try await pool.withConnection { c in
-                _ = try await Outbox.messagesComplete(c, [completion], from: .inDoubt)
+                _ = try await Outbox.messagesComplete(c, [completion], from: .inDoubt,
+                                                     pollAfterSeconds: configuration.pollAfterSeconds,
+                                                     globalOptOut: configuration.globalOptOut)
             }
         } catch {
             logger.error("settling an in-doubt message failed: \(error)", metadata)

@@ -13,7 +13,7 @@ extension Outbox {
     /// never returned. Every transition is written to `message_events`.
     public static func messagesClaim(
         _ connection: Connection, owner: String, limit: Int, leaseSeconds: Double, providers: [String],
-        globalOptOut: Bool = false, now: Date? = nil
+        globalOptOut: Bool, now: Date? = nil
     ) async throws -> [ClaimedMessage] {
         guard limit > 0, !providers.isEmpty else { return [] }
         let rows = try await connection.query("""

@@ -22,8 +22,8 @@ extension Outbox {
     /// `accepted` schedules the first status poll `pollAfterSeconds` later.
     @discardableResult
     public static func messagesComplete(
-        _ connection: Connection, _ completions: [Completion], from held: HeldState = .sending,
-        pollAfterSeconds: Double = 120, globalOptOut: Bool = false
+        _ connection: Connection, _ completions: [Completion], from held: HeldState,
+        pollAfterSeconds: Double, globalOptOut: Bool
     ) async throws -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
         let rows = try await connection.query("""
