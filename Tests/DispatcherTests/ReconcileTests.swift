@@ -25,7 +25,7 @@ struct ReconcileFixture {
         let metrics = Metrics()
         let applier = ReportApplier(pool: pool, metrics: metrics)
         let ingest = CallbackIngest(pool: pool)
-        var configuration = ReconcileRoutes.Configuration()
+        var configuration = ReconcileRoutes.Configuration(accounts: ["plum": .plum, "restcomm": .restcomm])
         configuration.globalOptOut = globalOptOut
         if let stopReply { configuration.stopReply = stopReply }
         configuration.messageCountsMaxAge = messageCountsMaxAge
@@ -148,16 +148,85 @@ struct ReconcileFixture {
         #expect(try await f.post("/callbacks/restcomm/\(token)", form: [("MessageSid", pmid), ("MessageStatus", "failed")]).status == 404)
         // right token, someone else's provider id
         #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", "deadbeef"), ("status", "failed")]).status == 404)
-        // malformed: not a form, missing fields, unknown status
+        // malformed with the right key: not a form, missing fields
         #expect(try await f.post("/callbacks/plum/\(token)", body: "{\"status\":\"failed\"}", contentType: "application/json").status == 400)
         #expect(try await f.post("/callbacks/plum/\(token)", form: [("status", "failed")]).status == 400)
-        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", pmid), ("status", "exploded")]).status == 400)
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", pmid)]).status == 400)
         #expect(try await f.post("/callbacks/plum/\(token)", body: String(repeating: "a", count: 70_000), contentType: "application/x-www-form-urlencoded").status == 413)
         try await f.applier.applyAvailable()
         #expect(try await f.state(id).0 == "accepted")
         #expect(try await f.conn.query("SELECT count(*) FROM callback_inbox").scalar(Int.self) == 0)
         // the mismatch is on the record, as a rejected callback
         #expect(try await f.conn.query("SELECT count(*) FROM message_events WHERE kind = 'callback_rejected'").scalar(Int.self) == 1)
+        await f.stop()
+    }
+
+    @Test func theKeyIsJudgedBeforeTheBody() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1, provider: "plum")[0]
+        let mine = try #require(CallbackKey(token))
+        let wrongKeys = ["/callbacks/plum/\(id).AAAAAAAAAAAAAAAAAAAAAAAA", "/callbacks/plum/AAAAAAAAAAAAAAAAAAAAAAAA",
+                         "/callbacks/plum/\(id + 1000).\(mine.token)", "/callbacks/twilio/\(token)", "/callbacks/restcomm/\(token)"]
+        for path in wrongKeys {
+            // whatever the body: odd, empty, missing fields, an unknown status
+            #expect(try await f.post(path, body: "{\"status\":\"failed\"}", contentType: "application/json").status == 404, "\(path)")
+            #expect(try await f.post(path, body: "", contentType: "application/x-www-form-urlencoded").status == 404, "\(path)")
+            #expect(try await f.post(path, form: [("status", "failed")]).status == 404, "\(path)")
+            #expect(try await f.post(path, form: [("sms_message_id", "x"), ("status", "exploded")]).status == 404, "\(path)")
+            #expect(try await f.post(path, form: [("MessageSid", "x")]).status == 404, "\(path)")
+        }
+        // only the right key earns a 400
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("status", "failed")]).status == 400)
+        #expect(try await f.conn.query("SELECT count(*) FROM message_events WHERE message_id = \(id)").scalar(Int.self) == 0)
+        await f.stop()
+    }
+
+    @Test func anAuthenticatedCallbackWithAStatusNotUnderstoodIsKeptAndPolled() async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1, provider: "plum")[0]
+        let pmid = try await f.conn.query("SELECT provider_message_id FROM messages WHERE id = \(id)").scalar(String.self)!
+        try await f.conn.execute("UPDATE messages SET poll_next_at = now() + interval '1 hour' WHERE id = \(id)")
+        let body = "sms_message_id=\(pmid)&status=exploded&extra=%C3%A9t%C3%A9"
+        #expect(try await f.post("/callbacks/plum/\(token)", body: body, contentType: "application/x-www-form-urlencoded").status == 200)
+        // "received" is a status of the seed, but not one an outbound message moves by
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", pmid), ("status", "received")]).status == 200)
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == "accepted")
+        let events = try await f.conn.query("""
+            SELECT kind, provider_status, detail FROM message_events WHERE message_id = \(id) ORDER BY id
+            """).map { try $0.decode((String, String?, String).self) }
+        #expect(events.map(\.0) == ["callback", "callback"])
+        #expect(events.map(\.1) == ["exploded", "received"])
+        #expect(events[0].2.hasPrefix("not understood"))
+        #expect(events[0].2.hasSuffix(body))   // the body as received
+        // its status poll is due now, not in an hour
+        #expect(try await f.conn.query("SELECT poll_next_at <= now() FROM messages WHERE id = \(id)").scalar(Bool.self) == true)
+        // a wrong provider id is still refused, and recorded as such
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", "deadbeef"), ("status", "exploded")]).status == 404)
+        await f.stop()
+    }
+
+    /// Plum posts "the most recent SMS status" to the result URL: a delivery status may come
+    /// in `status` itself, or in `delivery_status` beside or instead of `status`.
+    @Test(arguments: [
+        ([("status", "delivered")], "delivered"),
+        ([("status", "undelivered")], "undelivered"),
+        ([("status", "unconfirmed")], "unconfirmed"),
+        ([("status", "sent"), ("delivery_status", "delivered")], "delivered"),
+        ([("status", "sent"), ("delivery_status", "undelivered")], "undelivered"),
+        ([("delivery_status", "delivered")], "delivered"),
+        ([("status", "sent")], "sent"),
+        ([("status", "failed")], "failed"),
+        ([("status", "queued")], "accepted"),
+        ([("status", "DELIVERED")], "delivered"),
+    ])
+    func plumResultURLCarriesAnyStatusOfTheDocuments(fields: [(String, String)], expected: String) async throws {
+        let f = try await ReconcileFixture.start()
+        let (id, token) = try await f.messages(1, provider: "plum")[0]
+        let pmid = try await f.conn.query("SELECT provider_message_id FROM messages WHERE id = \(id)").scalar(String.self)!
+        #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", pmid)] + fields).status == 200)
+        try await f.applier.applyAvailable()
+        #expect(try await f.state(id).0 == expected)
         await f.stop()
     }
 
@@ -313,8 +382,7 @@ struct ReconcileFixture {
         let numbers = ["+12025550100", "+12025550101", "+12025550113", "+12025550115", "+12025550199"]
         let ids = try await acceptedAtSandbox(f, sandbox, numbers: numbers, provider: provider)
         let client: any SMSProvider = provider == "plum" ? sandbox.plum() : sandbox.restcomm()
-        var configuration = StatusPoller.Configuration()
-        configuration.after = 0
+        let configuration = StatusPoller.Configuration(after: 0, giveUpAfter: 604_800)
         let poller = StatusPoller(pool: f.pool, providers: [provider: client], metrics: f.metrics, configuration: configuration)
         try await Task.sleep(for: .milliseconds(100))  // the sandbox delivers (perfect profile: at once)
         #expect(try await poller.pollOnce() == numbers.count)
@@ -357,8 +425,7 @@ struct ReconcileFixture {
         let f = try await ReconcileFixture.start()
         let ids = try await f.messages(3)
         try await f.conn.execute("UPDATE messages SET accepted_at = now() - interval '3 days', poll_next_at = now() + interval '1 hour'")
-        var configuration = StatusPoller.Configuration()
-        configuration.giveUpAfter = 7 * 86_400
+        let configuration = StatusPoller.Configuration(after: 120, giveUpAfter: 7 * 86_400)
         let later = Date().addingTimeInterval(5 * 86_400)  // an injected clock, 5 days on: 8 days since acceptance
         let poller = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, now: { later })
         try await poller.pollOnce()

@@ -122,12 +122,19 @@ public struct PlumClient: SMSProvider {
 
     // MARK: Callbacks
 
-    /// Reads a `result_url` callback (form `sms_message_id`, `status`).
+    /// Reads a `result_url` callback: form `sms_message_id` and `status`. Plum posts "the most
+    /// recent SMS status" it has, so `status` may be a message status (queued, sent, failed,
+    /// received) or a delivery status (delivered, undelivered, unconfirmed), and a delivery
+    /// status may also come in `delivery_status`, beside `status` or instead of it. Nil when
+    /// the id or both status fields are missing; a status word not known here still parses
+    /// (its state is `.unknown`).
     public static func parseCallback(_ form: [String: String]) -> ProviderMessage? {
-        guard let id = form["sms_message_id"], !id.isEmpty, let status = form["status"], !status.isEmpty else { return nil }
+        guard let id = form["sms_message_id"], !id.isEmpty else { return nil }
+        let status = form["status"] ?? ""
+        let delivery = form["delivery_status"].flatMap { $0.isEmpty ? nil : $0 }
+        guard !status.isEmpty || delivery != nil else { return nil }
         return ProviderMessage(id: id, to: form["to"] ?? "", from: form["from"] ?? "", body: "", status: status,
-                               deliveryStatus: form["delivery_status"],
-                               state: state(status: status, deliveryStatus: form["delivery_status"]))
+                               deliveryStatus: delivery, state: state(status: status, deliveryStatus: delivery))
     }
 
     // MARK: Wire format
@@ -158,6 +165,10 @@ public struct PlumClient: SMSProvider {
         case (_, "delivered"): .delivered
         case (_, "undelivered"): .undelivered
         case (_, "unconfirmed"): .unconfirmed
+        // a delivery status in `status` itself
+        case ("delivered", _): .delivered
+        case ("undelivered", _): .undelivered
+        case ("unconfirmed", _): .unconfirmed
         case ("queued", _): .accepted
         case ("sent", _): .sent
         case ("failed", _), ("failure", _): .failed

@@ -19,6 +19,12 @@ public struct ProviderMessage: Sendable, Equatable {
     /// Plum's `delivery_status` (delivered, undelivered, unconfirmed).
     public var deliveryStatus: String?
     public var state: State
+
+    /// The provider's words as recorded: `status`, or `status/delivery_status` when both came.
+    public var statusText: String {
+        guard let deliveryStatus, !deliveryStatus.isEmpty else { return status }
+        return status.isEmpty ? deliveryStatus : "\(status)/\(deliveryStatus)"
+    }
     /// Restcomm `error_code` / `error_message`.
     public var failure: ProviderFailure?
     public var createdAt: Date?

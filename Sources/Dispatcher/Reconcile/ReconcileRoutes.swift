@@ -2,8 +2,16 @@ import Foundation
 import Jobs
 public import Store
 
-/// The HTTP endpoints of `dispatcher run` (SPEC §7): provider callbacks, inbound SMS,
-/// health and metrics.
+/// The HTTP endpoints of `dispatcher run`: provider callbacks, inbound SMS, health and
+/// metrics.
+///
+/// A callback's URL is `/callbacks/{account}/{id}.{token}`: the provider account the message
+/// went through (a `providers` key, whose kind says how to read the body) and the message's
+/// callback key. The key is checked before the body: an unknown account or key, or a body
+/// naming another message's provider id, is 404 whatever the body says; only a caller with
+/// the right key can earn a 400 (a body that is not a form, or lacks the provider's id and
+/// status fields). An authenticated callback with a status the dispatcher does not act on
+/// is acknowledged, kept as an event with its body, and schedules a status poll.
 public struct ReconcileRoutes: Sendable {
     public struct Configuration: Sendable {
         /// Opt-outs apply to every sender (`opt_out_scope: global`) rather than the one texted.
@@ -13,7 +21,9 @@ public struct ReconcileRoutes: Sendable {
         /// `/metrics` counts messages by state (a scan of the outbox) at most this often;
         /// scrapes in between reuse the last counts.
         public var messageCountsMaxAge: Duration = .seconds(5)
-        public init() {}
+        /// The provider accounts callbacks may name (`providers` keys) and their kinds.
+        public var accounts: [String: ProviderConfiguration.Kind]
+        public init(accounts: [String: ProviderConfiguration.Kind]) { self.accounts = accounts }
     }
 
     public static let stopWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
@@ -25,7 +35,7 @@ public struct ReconcileRoutes: Sendable {
     let configuration: Configuration
     private let messageCounts = LockedValue<(at: ContinuousClock.Instant, counts: [String: Double])?>(nil)
 
-    public init(pool: ConnectionPool, ingest: CallbackIngest, metrics: Metrics, configuration: Configuration = Configuration()) {
+    public init(pool: ConnectionPool, ingest: CallbackIngest, metrics: Metrics, configuration: Configuration) {
         self.pool = pool
         self.ingest = ingest
         self.metrics = metrics
@@ -35,8 +45,9 @@ public struct ReconcileRoutes: Sendable {
     }
 
     public func register(on router: inout HTTPRouter) {
-        router.post("/callbacks/plum/{token}") { request in await self.callback(request, provider: "plum") }
-        router.post("/callbacks/restcomm/{token}") { request in await self.callback(request, provider: "restcomm") }
+        router.post("/callbacks/{account}/{token}") { request in
+            await self.callback(request, account: request.pathParameters["account"] ?? "")
+        }
         router.post("/inbound/plum") { request in await self.inbound(request, provider: "plum") }
         router.get("/healthz") { _ in await self.health() }
         router.get("/metrics") { _ in await self.metricsPage() }
@@ -44,35 +55,68 @@ public struct ReconcileRoutes: Sendable {
 
     // MARK: Callbacks
 
-    func callback(_ request: HTTPRequest, provider: String) async -> HTTPResponse {
-        guard let form = request.formFields() else {
-            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "malformed"])
-            return .text("the body must be application/x-www-form-urlencoded\n", status: 400)
+    func callback(_ request: HTTPRequest, account: String) async -> HTTPResponse {
+        func count(_ verdict: String) { metrics.increment("dispatcher_callbacks_received_total", ["provider": account, "verdict": verdict]) }
+        let notFound = HTTPResponse.text("not found\n", status: 404)
+        // 1. The key: the account, then the message's id and token.
+        guard let kind = configuration.accounts[account], kind != .null else {
+            metrics.increment("dispatcher_callbacks_received_total", ["provider": "unknown", "verdict": "unknown_token"])
+            return notFound
         }
-        let parsed = provider == "plum" ? PlumClient.parseCallback(form) : RestcommClient.parseCallback(form)
-        guard let message = parsed, let state = Self.lifecycleState(message.state) else {
-            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "malformed"])
-            let fields = provider == "plum" ? "sms_message_id and status" : "MessageSid and MessageStatus"
-            return .text("missing or unknown \(fields)\n", status: 400)
+        guard let key = CallbackKey(request.pathParameters["token"] ?? "") else {
+            count("unknown_token")
+            return notFound
         }
-        let token = request.pathParameters["token"] ?? ""
-        guard CallbackKey(token) != nil else {
-            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "unknown_token"])
-            return .text("not found\n", status: 404)
+        // 2. The body.
+        let form = request.formFields()
+        let message = form.flatMap { kind == .plum ? PlumClient.parseCallback($0) : RestcommClient.parseCallback($0) }
+        guard let message else {
+            // only the holder of a real key learns that the body is wrong
+            do {
+                guard try await pool.withConnection({ try await Outbox.callbackKeyCheck($0, key: key, provider: account) }) else {
+                    count("unknown_token")
+                    return notFound
+                }
+            } catch {
+                count("unavailable")
+                return .text("temporarily unavailable\n", status: 503)
+            }
+            count("malformed")
+            if form == nil { return .text("the body must be application/x-www-form-urlencoded\n", status: 400) }
+            let fields = kind == .plum ? "sms_message_id and status (or delivery_status)" : "MessageSid and MessageStatus"
+            return .text("missing \(fields)\n", status: 400)
         }
         // the fields as received: the form body itself (first 4,000 bytes), not decoded and re-encoded
         let raw = String(decoding: request.body.prefix(4_000), as: UTF8.self)
-        let report = ProviderReport(
-            token: token, provider: provider, providerMessageID: message.id, providerStatus: message.status, state: state,
-            errorCode: message.failure?.rawCode, errorClass: message.failure?.code.rawValue, raw: raw)
+        let verdict: Outbox.CallbackVerdict
         do {
-            let verdict = try await ingest.store(report)
-            let name = switch verdict { case .stored: "stored"; case .unknownToken: "unknown_token"; case .providerIDMismatch: "id_mismatch" }
-            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": name])
-            return verdict == .stored ? .text("ok\n") : .text("not found\n", status: 404)
+            if let state = Self.lifecycleState(message.state) {
+                let report = ProviderReport(
+                    token: key.description, provider: account, providerMessageID: message.id, providerStatus: message.statusText,
+                    state: state, errorCode: message.failure?.rawCode, errorClass: message.failure?.code.rawValue, raw: raw)
+                verdict = try await ingest.store(report)
+            } else {
+                // authenticated, but a status we do not act on: kept, and the provider is asked
+                verdict = try await pool.withConnection {
+                    try await Outbox.callbackNotUnderstoodRecord(
+                        $0, key: key, provider: account, providerMessageID: message.id, providerStatus: message.statusText, raw: raw)
+                }
+                if verdict == .stored { count("not_understood") }
+            }
         } catch {
-            metrics.increment("dispatcher_callbacks_received_total", ["provider": provider, "verdict": "unavailable"])
+            count("unavailable")
             return .text("temporarily unavailable\n", status: 503)
+        }
+        switch verdict {
+        case .stored:
+            count("stored")
+            return .text("ok\n")
+        case .unknownToken:
+            count("unknown_token")
+            return notFound
+        case .providerIDMismatch:
+            count("id_mismatch")
+            return notFound
         }
     }
 

@@ -38,14 +38,13 @@ public struct ReconcileServices: Sendable {
         let pool = ConnectionPool(conninfo: conninfo, maxConnections: 4)
         let applier = ReportApplier(pool: pool, metrics: metrics)
         let ingest = CallbackIngest(pool: pool, logger: logger, onStored: { applier.poke() })
-        var routeConfiguration = ReconcileRoutes.Configuration()
+        var routeConfiguration = ReconcileRoutes.Configuration(accounts: configuration.providers.mapValues(\.kind))
         routeConfiguration.globalOptOut = configuration.optOutScope == .global
         let routes = ReconcileRoutes(pool: pool, ingest: ingest, metrics: metrics, configuration: routeConfiguration)
         server = try CallbackServer(listen: listen ?? configuration.listen, routes: routes)
         try server.start()
-        var pollConfiguration = StatusPoller.Configuration()
-        pollConfiguration.after = configuration.poll.afterSeconds
-        pollConfiguration.giveUpAfter = configuration.poll.giveUpAfterSeconds
+        var pollConfiguration = StatusPoller.Configuration(after: configuration.poll.afterSeconds,
+                                                           giveUpAfter: configuration.poll.giveUpAfterSeconds)
         pollConfiguration.interval = pollInterval
         self.pollConfiguration = pollConfiguration
         self.applier = applier

@@ -3,16 +3,19 @@ public import Store
 
 /// Learns final states that callbacks did not bring: messages in `accepted`/`sent` are
 /// polled first `after` seconds after acceptance, then backing off (half their age, at
-/// most hourly). Per provider it prefers one list query over the batch's time range
-/// (Plum `messages.json`, Restcomm's list) to one status request per message; what the
-/// list does not show is asked for one by one. Results go through the callback inbox and
-/// the same forward-only apply. After `giveUpAfter` seconds a message is `unconfirmed`.
+/// most hourly). Per provider account, a batch of several messages is first looked up with
+/// one list query over its time range (Plum `messages.json`, Restcomm's list). A list entry
+/// settles a message only when it holds a final state: Plum's list carries `status` alone
+/// (queued, sent, failed), and delivery is learnt from `status.json`. So every message the
+/// list does not show in a final state is asked for one by one (`statusConcurrency` at
+/// once), all of the batch within the pass. Results go through the callback inbox and the
+/// same forward-only apply. After `giveUpAfter` seconds a message is `unconfirmed`.
 public final class StatusPoller: Sendable {
     public struct Configuration: Sendable {
         /// Seconds after acceptance before the first poll (`poll.after_s`).
-        public var after: Double = 120
+        public var after: Double
         /// Seconds after acceptance when the provider's window is over (`poll.give_up_after_s`).
-        public var giveUpAfter: Double = 604_800
+        public var giveUpAfter: Double
         /// How often to look for due polls.
         public var interval: Duration = .seconds(1)
         public var batchSize = 500
@@ -21,7 +24,12 @@ public final class StatusPoller: Sendable {
         public var giveUpInterval: Double = 60
         /// Below this many due messages of one provider, ask one by one instead of listing.
         public var listThreshold = 3
-        public init() {}
+        /// Status requests in flight at once, per provider account.
+        public var statusConcurrency = 8
+        public init(after: Double, giveUpAfter: Double) {
+            self.after = after
+            self.giveUpAfter = giveUpAfter
+        }
     }
 
     private let pool: ConnectionPool
@@ -34,7 +42,7 @@ public final class StatusPoller: Sendable {
     private let lastGiveUp = LockedValue<Date?>(nil)
 
     public init(pool: ConnectionPool, providers: [String: any SMSProvider], metrics: Metrics,
-                configuration: Configuration = Configuration(), now: @escaping @Sendable () -> Date = { Date() },
+                configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() },
                 onStored: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.providers = providers
@@ -88,17 +96,36 @@ public final class StatusPoller: Sendable {
             }
         }
         let byID = Dictionary(targets.map { ($0.providerMessageID, $0) }, uniquingKeysWith: { a, _ in a })
-        for target in targets where found[target.providerMessageID] == nil {
-            metrics.increment("dispatcher_polls_total", ["provider": name, "kind": "status"])
-            if let m = try? await provider.status(id: target.providerMessageID) { found[target.providerMessageID] = m }
-        }
+        // Only a final state in the list settles a message; the rest are asked one by one.
+        let ask = targets.map(\.providerMessageID).filter { found[$0].map { !$0.state.isFinal } ?? true }
+        for (id, m) in await statuses(ask, provider: provider, name: name) { found[id] = m }
         return found.compactMap { id, m -> ProviderReport? in
             guard let target = byID[id], let state = ReconcileRoutes.lifecycleState(m.state) else { return nil }
             return ProviderReport(
-                messageID: target.id, provider: name, providerMessageID: id,
-                providerStatus: m.deliveryStatus.map { "\(m.status)/\($0)" } ?? m.status, state: state,
+                messageID: target.id, provider: name, providerMessageID: id, providerStatus: m.statusText, state: state,
                 errorCode: m.failure?.rawCode, errorClass: m.failure?.code.rawValue, raw: nil)
         }
+    }
+
+    /// Status requests for `ids`, `statusConcurrency` at a time; failed requests are left out
+    /// (those messages are polled again at their next poll time).
+    private func statuses(_ ids: [String], provider: any SMSProvider, name: String) async -> [(String, ProviderMessage)] {
+        var results: [(String, ProviderMessage)] = []
+        await withTaskGroup(of: (String, ProviderMessage?).self) { group in
+            var next = 0
+            func start() {
+                let id = ids[next]
+                next += 1
+                metrics.increment("dispatcher_polls_total", ["provider": name, "kind": "status"])
+                group.addTask { (id, try? await provider.status(id: id)) }
+            }
+            while next < ids.count && next < max(1, configuration.statusConcurrency) { start() }
+            for await (id, message) in group {
+                if let message { results.append((id, message)) }
+                if next < ids.count { start() }
+            }
+        }
+        return results
     }
 
     /// Runs until cancelled.
