@@ -15,7 +15,7 @@ import Testing
         for name in ["paused", "cancelled"] {
             try dir.write("\(name).csv", csvRows(0..<30))
             let path = try dir.write("\(name).json", manifest(name, csv: "\(name).csv"))
-            #expect(try await JobSubmitter().submit([.init(path: path)], on: c).committed)
+            #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).committed)
         }
         try await c.execute("UPDATE campaigns SET from_number = from_number")  // both exist
         _ = try await Outbox.campaignSetPaused(c, name: "paused", paused: true)
@@ -60,7 +60,7 @@ import Testing
         let dir = try TempDir()
         try dir.write("later.csv", csvRows(0..<5))
         let path = try dir.write("later.json", manifest("later", csv: "later.csv"))
-        let submitted = try await JobSubmitter().submit([.init(path: path)], on: f.conn)
+        let submitted = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: f.conn)
         #expect(submitted.files.first?.result?.suppressed == 1)
         let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base), database: f.db, untilIdle: true)
         #expect(try await running.finish())
@@ -72,7 +72,7 @@ import Testing
         _ = try await f.post("/inbound/plum", form: [("sms_message_id", "in-10"), ("to", "2435678910"), ("from", "2025550003"), ("body", "start")])
         try dir.write("again.csv", csvRows(3..<4))
         let again = try dir.write("again.json", manifest("again", csv: "again.csv"))
-        #expect(try await JobSubmitter().submit([.init(path: again)], on: f.conn).files.first?.result?.enqueued == 1)
+        #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: again)], on: f.conn).files.first?.result?.enqueued == 1)
         await sandbox.stop()
         await f.stop()
     }

@@ -14,7 +14,7 @@ import Testing
         let dir = try TempDir()
         try dir.write("r.csv", csvRows(0..<count))
         let path = try dir.write("r.json", manifest(campaign, csv: "r.csv"))
-        #expect(try await JobSubmitter().submit([.init(path: path)], on: c).committed)
+        #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).committed)
         return (db, c)
     }
 
@@ -127,7 +127,7 @@ import Testing
         for (name, count) in [("old-unfinished", 3), ("new-done", 2)] {
             try dir.write("\(name).csv", csvRows(0..<count))
             let path = try dir.write("\(name).json", manifest(name, csv: "\(name).csv"))
-            #expect(try await JobSubmitter().submit([.init(path: path)], on: c).committed)
+            #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).committed)
         }
         try await c.execute("""
             UPDATE messages m SET state = 'delivered', final_at = '2026-01-01T00:00:00Z'

@@ -24,7 +24,7 @@ import Testing
         let dir = try TempDir()
         try dir.write("r.csv", csvRows(0..<3))
         let path = try dir.write("r.json", manifest("dental-2026-11-24", csv: "r.csv"))
-        #expect(try await JobSubmitter().submit([.init(path: path)], on: c).committed)
+        #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).committed)
         try await c.execute("UPDATE messages SET state = 'undelivered', error_class = 'landline', error_code = '30006' WHERE external_id = 'm-0'")
         try await c.execute("""
             INSERT INTO inbound_messages (provider, provider_message_id, from_number, to_number, body, keyword, related_message_id)

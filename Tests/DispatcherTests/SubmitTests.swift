@@ -42,7 +42,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         let dir = try TempDir()
         try dir.write("c.csv", csvRows(0..<3))
         let path = try dir.write("c.json", manifest("c1", csv: "c.csv"))
-        let outcome = try await JobSubmitter().submit([.init(path: path)], on: c)
+        let outcome = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c)
         #expect(outcome.committed)
         #expect(outcome.files.first?.result?.enqueued == 3)
         let rows = try await c.query("""
@@ -64,7 +64,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         // 12,000 rows: two chunks are already copied when row 11,000 fails validation
         try dir.write("big.csv", csvRows(0..<12_000, badAt: 11_000))
         let path = try dir.write("big.json", manifest("atomic", csv: "big.csv"))
-        let outcome = try await JobSubmitter().submit([.init(path: path)], on: c)
+        let outcome = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c)
         #expect(!outcome.committed)
         #expect(outcome.files.first?.errorCount == 1)
         #expect(outcome.files.first?.errors.first?.description == "\(dir.path)/big.csv:11002:9: invalid phone number: too short (5 digits; a NANP number has 10, an international one starts with + and has at least 7)")
@@ -79,7 +79,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         let dir = try TempDir()
         try dir.write("s.csv", csvRows(0..<10, badAt: 4))
         let path = try dir.write("s.json", manifest("skippy", csv: "s.csv"))
-        let outcome = try await JobSubmitter(skipInvalid: true).submit([.init(path: path)], on: c)
+        let outcome = try await JobSubmitter(configuration: DispatcherConfiguration(), skipInvalid: true).submit([.init(path: path)], on: c)
         #expect(outcome.committed)
         #expect(outcome.files.first?.result?.enqueued == 9)
         #expect(outcome.files.first?.result?.rejected == 1)
@@ -94,15 +94,15 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         let dir = try TempDir()
         try dir.write("a.csv", csvRows(0..<5))
         let first = try dir.write("a.json", manifest("again", csv: "a.csv"))
-        #expect(try await JobSubmitter().submit([.init(path: first)], on: c).files[0].result?.enqueued == 5)
-        let same = try await JobSubmitter().submit([.init(path: first)], on: c).files[0].result
+        #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: first)], on: c).files[0].result?.enqueued == 5)
+        let same = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: first)], on: c).files[0].result
         #expect(same?.enqueued == 0)
         #expect(same?.alreadyPresent == 5)
         #expect(same?.campaignCreated == false)
         // an overlapping file: rows 3..<8
         try dir.write("b.csv", csvRows(3..<8))
         let overlap = try dir.write("b.json", manifest("again", csv: "b.csv"))
-        let r = try await JobSubmitter().submit([.init(path: overlap)], on: c).files[0].result
+        let r = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: overlap)], on: c).files[0].result
         #expect(r?.enqueued == 3)
         #expect(r?.alreadyPresent == 2)
         #expect(try await c.query("SELECT count(*) FROM messages").scalar(Int.self) == 8)
@@ -114,8 +114,8 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         let dir = try TempDir()
         try dir.write("n.csv", "to,name,when\n2025550101,Ana,Tue\n2025550102,Bo,Wed\n")
         let path = try dir.write("n.json", manifest("noids", csv: "n.csv"))
-        #expect(try await JobSubmitter().submit([.init(path: path)], on: c).files[0].result?.enqueued == 2)
-        #expect(try await JobSubmitter().submit([.init(path: path)], on: c).files[0].result?.alreadyPresent == 2)
+        #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).files[0].result?.enqueued == 2)
+        #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).files[0].result?.alreadyPresent == 2)
         #expect(try await c.query("SELECT count(*) FROM messages").scalar(Int.self) == 2)
     }
 
@@ -130,7 +130,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         ]
         let path = dir.path + "/h.json"
         try JSONSerialization.data(withJSONObject: job).write(to: URL(fileURLWithPath: path))
-        let outcome = try await JobSubmitter().submit([.init(path: path)], on: c)
+        let outcome = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c)
         #expect(outcome.committed, "\(outcome.files.first?.errors ?? [])")
         let row = try #require(try await c.query("""
             SELECT c.name, m.external_id, b.body FROM messages m JOIN campaigns c ON c.id = m.campaign_id
@@ -147,7 +147,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         let dir = try TempDir()
         try dir.write("o.csv", csvRows(0..<3))
         let path = try dir.write("o.json", manifest("optout", csv: "o.csv"))
-        let r = try await JobSubmitter().submit([.init(path: path)], on: c).files[0].result
+        let r = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).files[0].result
         #expect(r?.enqueued == 2)
         #expect(r?.suppressed == 1)
         #expect(try await c.query("SELECT external_id FROM messages WHERE state = 'suppressed'").scalar(String.self) == "m-1")
@@ -155,7 +155,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         // global scope: an opt-out from another sender counts too
         try dir.write("g.csv", csvRows(0..<3))
         let global = try dir.write("g.json", manifest("optout-global", csv: "g.csv"))
-        let g = try await JobSubmitter(optOutScope: .global).submit([.init(path: global)], on: c).files[0].result
+        let g = try await JobSubmitter(options: JobOptions(), skipInvalid: false, optOutScope: .global).submit([.init(path: global)], on: c).files[0].result
         #expect(g?.suppressed == 2)
     }
 
@@ -168,7 +168,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
             for _ in 0..<3 {
                 group.addTask {
                     let c = try await db.connect()
-                    return try await JobSubmitter().submit([.init(path: path)], on: c).files.first?.result
+                    return try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: c).files.first?.result
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -219,7 +219,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         try old(try dir.write("half.json.tmp", "{"))                   // still being written
         try old(try dir.write(".hidden.json", "{"))
         try dir.write("fresh.json", manifest("spool-fresh", csv: "none.csv"))  // not settled yet
-        let results = try await SpoolDirectory(path: dir.path).scanOnce(submitter: JobSubmitter(), connection: c)
+        let results = try await SpoolDirectory(path: dir.path).scanOnce(submitter: JobSubmitter(configuration: DispatcherConfiguration()), connection: c)
         #expect(results.map(\.file).sorted() == ["bad.json", "good.json"])
         let fm = FileManager.default
         #expect(fm.fileExists(atPath: dir.path + "/accepted/good.json"))
@@ -245,7 +245,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
             for _ in 0..<2 {
                 group.addTask {
                     let c = try await db.connect()
-                    return try await SpoolDirectory(path: dir.path).scanOnce(submitter: JobSubmitter(), connection: c)
+                    return try await SpoolDirectory(path: dir.path).scanOnce(submitter: JobSubmitter(configuration: DispatcherConfiguration()), connection: c)
                 }
             }
             return try await group.reduce(into: []) { $0 += $1 }
@@ -264,7 +264,7 @@ func csvRows(_ range: Range<Int>, badAt: Int? = nil) -> String {
         let dir = try TempDir()
         try old(try dir.write("lonely.csv", csvRows(0..<2)))
         try old(try dir.write("m.json", manifest("missing", csv: "gone.csv")))
-        let results = try await SpoolDirectory(path: dir.path).scanOnce(submitter: JobSubmitter(), connection: c)
+        let results = try await SpoolDirectory(path: dir.path).scanOnce(submitter: JobSubmitter(configuration: DispatcherConfiguration()), connection: c)
         #expect(results.count == 2)
         #expect(results.filter { $0.accepted }.isEmpty)
         #expect(FileManager.default.fileExists(atPath: dir.path + "/rejected/lonely.errors"))

@@ -5,6 +5,8 @@ import Jobs
 struct ConfigReader {
     let file: String
     let environment: [String: String]
+    /// False for commands that send nothing (submit, validate): a secret's variable may be unset.
+    var needsSecrets = true
 
     func fail(_ path: String, _ message: String) -> ConfigurationError {
         ConfigurationError(file: file, path: path, message)
@@ -49,6 +51,7 @@ struct ConfigReader {
         if let v = members.first(where: { $0.key == key + "_env" })?.value {
             let name = try string(v, "\(path).\(key)_env")
             guard let value = environment[name], !value.isEmpty else {
+                if !needsSecrets { return Secret("") }
                 throw fail("\(path).\(key)_env", "environment variable \(name) is not set")
             }
             return Secret(value)
@@ -113,7 +116,15 @@ struct ConfigReader {
             case "providers":
                 guard case .object(let entries) = m.value else { throw fail("providers", "must be an object, not \(m.value.typeName)") }
                 c.providers = [:]
-                for e in entries { c.providers[e.key] = try provider(name: e.key, e.value) }
+                for e in entries {
+                    // the name goes into callback URLs and `resume --provider NAME`
+                    guard !e.key.isEmpty, e.key.count <= 64,
+                          e.key.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
+                    else {
+                        throw fail("providers.\(e.key)", "a provider account's name is 1–64 letters, digits, '-', '_' or '.'")
+                    }
+                    c.providers[e.key] = try provider(name: e.key, e.value)
+                }
             default:  // senders
                 guard case .object(let entries) = m.value else { throw fail("senders", "must be an object, not \(m.value.typeName)") }
                 for e in entries {

@@ -1,5 +1,5 @@
 public import Foundation
-import Jobs
+public import Jobs
 
 /// The worker's configuration (SPEC §3): a JSON file, every field optional.
 ///
@@ -60,6 +60,22 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
 
     public init() {}
 
+    /// The provider accounts and which sender number belongs to which, for routing
+    /// campaigns (accounts of kind `null` count as neither Plum nor Restcomm).
+    public var providerAccounts: ProviderAccounts {
+        var accounts: [String: Jobs.Provider] = [:]
+        for (name, p) in providers {
+            switch p.kind {
+            case .plum: accounts[name] = .plum
+            case .restcomm: accounts[name] = .restcomm
+            case .null: accounts[name] = Jobs.Provider(rawValue: name) ?? .plum
+            }
+        }
+        var owners: [String: String] = [:]
+        for (number, sender) in senders { if let p = sender.provider { owners[number] = p } }
+        return ProviderAccounts(accounts: accounts, senderAccounts: owners)
+    }
+
     /// The limits of `number` (E.164).
     public func rateLimit(sender number: String) -> RateLimit {
         senders[number]?.rateLimit ?? defaultSenderRate
@@ -78,23 +94,32 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
 
     // MARK: Loading
 
+    /// The file `load(path:)` reads: `path`, else `dispatcher.json` when it exists, else none.
+    public static func file(path: String?) -> String? {
+        path ?? (FileManager.default.fileExists(atPath: "dispatcher.json") ? "dispatcher.json" : nil)
+    }
+
     /// Reads `path`; with `path` nil, `dispatcher.json` in the current directory if present,
-    /// else the defaults.
-    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> DispatcherConfiguration {
+    /// else the defaults. `needsSecrets` false (commands that send nothing) lets a secret's
+    /// environment variable be unset.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            needsSecrets: Bool = true) throws(ConfigurationError) -> DispatcherConfiguration {
         let file = path ?? "dispatcher.json"
         guard let data = FileManager.default.contents(atPath: file) else {
             if path == nil { return DispatcherConfiguration() }
             throw ConfigurationError(.unreadable, file: file, "cannot read the configuration file")
         }
-        return try parse(Array(data), file: file, environment: environment)
+        return try parse(Array(data), file: file, environment: environment, needsSecrets: needsSecrets)
     }
 
-    public static func parse(_ bytes: [UInt8], file: String = "config", environment: [String: String] = [:]) throws(ConfigurationError) -> DispatcherConfiguration {
+    public static func parse(_ bytes: [UInt8], file: String = "config", environment: [String: String] = [:],
+                             needsSecrets: Bool = true) throws(ConfigurationError) -> DispatcherConfiguration {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch {
             throw ConfigurationError(file: "\(file):\(error.line):\(error.column)", error.message)
         }
         var reader = ConfigReader(file: file, environment: environment)
+        reader.needsSecrets = needsSecrets
         return try reader.configuration(json)
     }
 }

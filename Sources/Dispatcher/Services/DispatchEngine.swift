@@ -42,9 +42,8 @@ public final class DispatchEngine: Sendable {
         self.logger = logger
         pool = ConnectionPool(conninfo: conninfo, maxConnections: min(8, 2 + configuration.concurrency / 4))
         queue = WorkQueue(capacity: configuration.concurrency)
-        var completerConfiguration = Completer.Configuration()
-        completerConfiguration.pollAfterSeconds = configuration.poll.afterSeconds
-        completerConfiguration.globalOptOut = configuration.optOutScope == .global
+        let completerConfiguration = Completer.Configuration(pollAfterSeconds: configuration.poll.afterSeconds,
+                                                             globalOptOut: configuration.optOutScope == .global)
         completer = Completer(pool: pool, configuration: completerConfiguration, logger: logger)
         let http = HTTPClient()
         self.http = http
@@ -67,12 +66,14 @@ public final class DispatchEngine: Sendable {
             guard let listener else { return }
             for await _ in listener.notifications { workArrived.notify() }
         }
-        var producerConfiguration = Producer.Configuration(owner: options.workerID, providers: names)
+        var producerConfiguration = Producer.Configuration(owner: options.workerID, providers: names,
+                                                           globalOptOut: configuration.optOutScope == .global)
         producerConfiguration.leaseSeconds = configuration.leaseSeconds
-        producerConfiguration.globalOptOut = configuration.optOutScope == .global
         producerConfiguration.pollInterval = options.pollInterval
         producerConfiguration.minClaim = max(1, configuration.concurrency / 4)
-        var rescuerConfiguration = Rescuer.Configuration(owner: options.workerID, providers: names)
+        var rescuerConfiguration = Rescuer.Configuration(owner: options.workerID, providers: names,
+                                                         pollAfterSeconds: configuration.poll.afterSeconds,
+                                                         globalOptOut: configuration.optOutScope == .global)
         rescuerConfiguration.interval = options.rescueInterval
         rescuerConfiguration.maxAttempts = configuration.retry.maxAttempts
         rescuerConfiguration.lookupDelaySeconds = (configuration.providers.values.map(\.timeoutSeconds).max() ?? 10) + 1

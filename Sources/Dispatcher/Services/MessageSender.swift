@@ -96,8 +96,9 @@ public struct MessageSender: Sendable {
     }
 
     func callbackURL(provider: any SMSProvider, key: CallbackKey) -> URL? {
+        // the account's name: the endpoint reads the body as that account's kind
         guard let base = configuration.publicURL, let kind = configuration.providers[provider.name]?.kind, kind != .null else { return nil }
-        return base.appending(path: "callbacks/\(kind.rawValue)/\(key)")
+        return base.appending(path: "callbacks/\(provider.name)/\(key)")
     }
 
     func completion(for result: SendResult, message m: ClaimedMessage, metadata: [String: String]) async -> Completion {

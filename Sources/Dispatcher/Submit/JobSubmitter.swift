@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Jobs
 public import Store
 
@@ -43,10 +43,19 @@ public struct JobSubmitter: Sendable {
     public var optOutScope: CampaignEnqueuer.OptOutScope
     public var maxErrorsKept = 10_000
 
-    public init(options: JobOptions = JobOptions(), skipInvalid: Bool = false, optOutScope: CampaignEnqueuer.OptOutScope = .sender) {
+    /// Every setting explicit: `options.providerAccounts` routes campaigns to accounts.
+    public init(options: JobOptions, skipInvalid: Bool, optOutScope: CampaignEnqueuer.OptOutScope) {
         self.options = options
         self.skipInvalid = skipInvalid
         self.optOutScope = optOutScope
+    }
+
+    /// What a configuration decides for submitting: its provider accounts and sender numbers
+    /// (which account a campaign goes through) and its opt-out scope.
+    public init(configuration: DispatcherConfiguration, skipInvalid: Bool = false, now: Date = Date(),
+                maxSegments: Int = JobOptions.defaultMaxSegments) {
+        self.init(options: JobOptions(now: now, maxSegments: maxSegments, providerAccounts: configuration.providerAccounts),
+                  skipInvalid: skipInvalid, optOutScope: configuration.optOutScope == .global ? .global : .sender)
     }
 
     /// Validates and enqueues `inputs` on `connection` in one transaction.

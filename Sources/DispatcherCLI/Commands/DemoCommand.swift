@@ -24,7 +24,9 @@ enum DemoCommand: CLICommand {
     static func run(_ args: inout Arguments) async -> Int32 {
         var target: DatabaseTarget?
         do {
-            _ = try args.option("--config")
+            if try args.option("--config") != nil {
+                throw CLIFailure.usage("demo runs against its own in-process sandbox with built-in settings; it takes no --config")
+            }
             let examples = try args.option("--examples") ?? "jobs/examples"
             let bulk = try Int(args.option("--bulk") ?? "150") ?? -1
             guard bulk >= 0 else { throw CLIFailure.usage("--bulk needs a number") }
@@ -49,7 +51,7 @@ enum DemoCommand: CLICommand {
             let stamp = demoStamp()
             let dir = NSTemporaryDirectory() + "dispatcher-demo-" + stamp
             let files = try prepareJobs(examples: examples, into: dir, suffix: "-demo-" + stamp, bulk: bulk)
-            let submitted = try await JobSubmitter().submit(files.map { .init(path: $0) }, on: connection)
+            let submitted = try await JobSubmitter(configuration: DispatcherConfiguration()).submit(files.map { .init(path: $0) }, on: connection)
             for file in submitted.files {
                 for error in file.errors { printError(error.description) }
             }

@@ -16,7 +16,7 @@ enum MigrateCommand: CLICommand {
     static func run(_ args: inout Arguments) async -> Int32 {
         var target: DatabaseTarget?
         do {
-            _ = try args.option("--config")
+            _ = try loadConfiguration(try args.option("--config"), needsSecrets: false)  // checked; no setting applies
             let rest = try args.positionals()
             guard rest.isEmpty else { throw CLIFailure.usage("migrate takes no arguments (got '\(rest[0])')") }
             target = try await DatabaseTarget.resolve(allowEmbedded: true)

@@ -92,7 +92,8 @@ func withDatabase(_ args: inout Arguments, command: String,
                   _ body: (inout Arguments, Connection) async throws -> Int32) async -> Int32 {
     var target: DatabaseTarget?
     do {
-        _ = try args.option("--config")
+        // these commands use no setting of the configuration; a file named is still checked
+        _ = try loadConfiguration(try args.option("--config"), needsSecrets: false)
         target = try await DatabaseTarget.resolve(allowEmbedded: true)
         let connection = try await Connection.connect(target!.conninfo)
         let status = try await body(&args, connection)

@@ -18,7 +18,7 @@ enum ResumeCommand: CLICommand {
 
     static func run(_ args: inout Arguments) async -> Int32 {
         do {
-            _ = try args.option("--config")
+            let configPath = try args.option("--config")
             let sender = try args.option("--sender")
             let provider = try args.option("--provider")
             let rest = try args.positionals()
@@ -40,6 +40,12 @@ enum ResumeCommand: CLICommand {
                     throw CLIFailure(exitCode: ExitCode.dataError, message: "--sender: \(error)")
                 }
             } else if let provider {
+                // a provider account of the configuration
+                let configuration = try loadConfiguration(configPath, needsSecrets: false)
+                guard configuration.providers[provider] != nil else {
+                    throw CLIFailure(exitCode: ExitCode.dataError,
+                                     message: "--provider: no provider account named '\(provider)' (configured: \(configuration.providers.keys.sorted().joined(separator: ", ")))")
+                }
                 key = RateLimits.providerKey(provider)
             }
             var noArgs = Arguments([])

@@ -14,7 +14,7 @@ enum RunCommand: CLICommand {
     in doubt (a timeout, a dead worker) by looking them up at the provider. Several workers
     may share one database.
 
-      --config FILE     configuration (default dispatcher.json if present; SPEC §3)
+      --config FILE     configuration (default dispatcher.json if present)
       --until-idle      exit 0 once this worker has nothing in hand and no message of its
                         providers is 'sending' or 'in_doubt', or 'pending' and due
                         (next_attempt_at passed) in an active campaign whose sender and
@@ -41,10 +41,7 @@ enum RunCommand: CLICommand {
             let noSpool = args.flag("--no-spool")
             let rest = try args.positionals()
             guard rest.isEmpty else { throw CLIFailure.usage("run takes no arguments (got '\(rest[0])')") }
-            var configuration: DispatcherConfiguration
-            do { configuration = try DispatcherConfiguration.load(path: configPath) } catch {
-                throw CLIFailure(exitCode: error.kind == .unreadable ? ExitCode.usage : ExitCode.dataError, message: error.description)
-            }
+            var configuration = try loadConfiguration(configPath, needsSecrets: true)
             if !bench, let null = configuration.providers.values.first(where: { $0.kind == .null }) {
                 throw CLIFailure(exitCode: ExitCode.dataError,
                                  message: "providers.\(null.name): kind \"null\" accepts everything without sending; it is for benchmarks (run --bench)")
@@ -78,7 +75,7 @@ enum RunCommand: CLICommand {
                                         metrics: metrics)
             let spool = noSpool ? nil : SpoolWatcher(
                 directory: SpoolDirectory(path: configuration.spool),
-                submitter: JobSubmitter(optOutScope: configuration.optOutScope == .global ? .global : .sender),
+                submitter: JobSubmitter(configuration: configuration),
                 conninfo: target.conninfo, report: { logger.info("\($0)") })
             let extra = reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: spool)
             let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)

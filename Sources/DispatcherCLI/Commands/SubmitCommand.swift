@@ -8,10 +8,11 @@ enum SubmitCommand: CLICommand {
     static let name = "submit"
     static let summary = "validate job files and enqueue them (all or nothing, idempotent)"
     static let usage = """
-    usage: dispatcher submit FILE… [--skip-invalid] [--max-segments N] [--opt-out-scope sender|global]
-                             [--campaign NAME --from NUMBER --provider plum|restcomm
+    usage: dispatcher submit FILE… [--config FILE] [--skip-invalid] [--max-segments N]
+                             [--opt-out-scope sender|global]
+                             [--campaign NAME --from NUMBER --provider ACCOUNT|plum|restcomm
                               [--template TEXT] [--send-at TIME]]
-           dispatcher submit --spool DIR [--skip-invalid]
+           dispatcher submit --spool DIR [--config FILE] [--skip-invalid]
 
     Validates the files, then enqueues each campaign and its messages in one transaction.
     Any invalid row enqueues nothing (exit 65); with --skip-invalid the valid rows go in,
@@ -23,6 +24,13 @@ enum SubmitCommand: CLICommand {
     --spool DIR processes the spool directory once: each complete *.json (and CSV with
     its manifest) is submitted and moved to DIR/accepted/ or DIR/rejected/ with a
     NAME.errors file beside it. Temporary names (.tmp, .part, dot files) are ignored.
+
+    From the configuration (--config FILE, default dispatcher.json if present) it uses
+    the provider accounts and sender numbers — a campaign goes through the account that
+    owns its sender number (senders.NUMBER.provider), else the account its "provider"
+    names, else the one account of that kind; a provider that disagrees with the sender's
+    account is an error — and opt_out_scope (--opt-out-scope overrides it). Secrets need
+    not be set for submit.
 
     Needs DATABASE_URL (or the embedded cluster under .dispatcher/).
     """
@@ -36,19 +44,20 @@ enum SubmitCommand: CLICommand {
                 guard let n = Int(text), n > 0 else { throw CLIFailure.usage("--max-segments needs a positive number, not '\(text)'") }
                 maxSegments = n
             }
-            var scope = CampaignEnqueuer.OptOutScope.sender
+            let configuration = try loadConfiguration(try args.option("--config"), needsSecrets: false)
+            var scope: CampaignEnqueuer.OptOutScope = configuration.optOutScope == .global ? .global : .sender
             if let text = try args.option("--opt-out-scope") {
                 guard let s = CampaignEnqueuer.OptOutScope(rawValue: text) else { throw CLIFailure.usage("--opt-out-scope is sender or global, not '\(text)'") }
                 scope = s
             }
-            _ = try args.option("--config")
             let spool = try args.option("--spool")
             let settings = CampaignSettings(
                 campaign: try args.option("--campaign"), from: try args.option("--from"), provider: try args.option("--provider"),
                 template: try args.option("--template"), sendAt: try args.option("--send-at"))
             let flagsGiven = [settings.campaign, settings.from, settings.provider, settings.template, settings.sendAt].contains { $0 != nil }
             let files = try args.positionals()
-            let submitter = JobSubmitter(options: JobOptions(now: Date(), maxSegments: maxSegments), skipInvalid: skipInvalid, optOutScope: scope)
+            var submitter = JobSubmitter(configuration: configuration, skipInvalid: skipInvalid, maxSegments: maxSegments)
+            submitter.optOutScope = scope
 
             if let spool {
                 guard files.isEmpty else { throw CLIFailure.usage("--spool takes no files") }

@@ -1,3 +1,4 @@
+import Dispatcher
 import Foundation
 import Jobs
 
@@ -6,8 +7,8 @@ enum ValidateCommand: CLICommand {
     static let name = "validate"
     static let summary = "check job files without touching the database"
     static let usage = """
-    usage: dispatcher validate FILE… [--json] [--max-segments N]
-                               [--campaign NAME --from NUMBER --provider plum|restcomm
+    usage: dispatcher validate FILE… [--json] [--max-segments N] [--config FILE]
+                               [--campaign NAME --from NUMBER --provider ACCOUNT|plum|restcomm
                                 [--template TEXT] [--send-at TIME]]
 
     Checks JSON job files, manifests (NAME.json with "csv": "NAME.csv") and CSV files.
@@ -18,6 +19,10 @@ enum ValidateCommand: CLICommand {
 
       --json             print one JSON object {valid, errors, files, summary} instead
       --max-segments N   reject messages longer than N segments (default 10)
+      --config FILE      check each campaign's provider against the configured provider
+                         accounts and sender numbers, as submit does (default
+                         dispatcher.json if present; without a configuration the
+                         provider must be a kind: plum or restcomm)
 
     Exit status: 0 all valid; 65 anything invalid, including a file that cannot be read
     (it is input data that is missing or unreadable, reported like any other error);
@@ -40,7 +45,11 @@ enum ValidateCommand: CLICommand {
             guard let n = Int(text), n > 0 else { throw .usage("--max-segments needs a positive number, not '\(text)'") }
             maxSegments = n
         }
-        _ = try args.option("--config") // validate needs no configuration
+        // With a configuration, `provider` may name its accounts and must agree with the
+        // sender's account; without one, it is a kind.
+        let configPath = try args.option("--config")
+        let accounts = DispatcherConfiguration.file(path: configPath) == nil
+            ? nil : try loadConfiguration(configPath, needsSecrets: false).providerAccounts
         let campaign = try args.option("--campaign")
         let from = try args.option("--from")
         let provider = try args.option("--provider")
@@ -73,7 +82,7 @@ enum ValidateCommand: CLICommand {
             }
         }
 
-        let options = JobOptions(now: Date(), maxSegments: maxSegments)
+        let options = JobOptions(now: Date(), maxSegments: maxSegments, providerAccounts: accounts)
         var total = JobSummary()
         var errors: [JobError] = []
         var fileReports: [[String: Any]] = []

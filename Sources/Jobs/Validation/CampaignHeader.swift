@@ -5,7 +5,11 @@ public struct CampaignHeader: Sendable, Hashable {
     public var campaign: String
     /// The default sender; a message may name its own `from`.
     public var from: PhoneNumber
+    /// The provider's kind (its wire format).
     public var provider: Provider
+    /// The provider account the campaign goes through (a configured `providers` key;
+    /// without a configuration, the kind's name).
+    public var account: String
     /// The default body template; a message may give an explicit `body` instead.
     public var template: MessageTemplate?
     /// The default `send_at`; nil means "now" (`JobOptions.now`).
@@ -15,12 +19,13 @@ public struct CampaignHeader: Sendable, Hashable {
     public var window: SendWindow?
 
     public init(
-        campaign: String, from: PhoneNumber, provider: Provider, template: MessageTemplate? = nil,
+        campaign: String, from: PhoneNumber, provider: Provider, account: String? = nil, template: MessageTemplate? = nil,
         sendAt: Date? = nil, expiresAt: Date? = nil, window: SendWindow? = nil
     ) {
         self.campaign = campaign
         self.from = from
         self.provider = provider
+        self.account = account ?? provider.rawValue
         self.template = template
         self.sendAt = sendAt
         self.expiresAt = expiresAt
@@ -65,6 +70,10 @@ struct CampaignDefaults: Sendable {
     var campaign: String?
     var from: PhoneNumber?
     var provider: Provider?
+    /// The provider account (see `ProviderAccounts`).
+    var account: String?
+    /// How per-message senders are checked against the campaign's account.
+    var providerAccounts: ProviderAccounts?
     var template: MessageTemplate?
     /// The raw `send_at` text, part of a derived message id.
     var sendAtText: String?
@@ -80,14 +89,15 @@ struct CampaignDefaults: Sendable {
 
     var header: CampaignHeader? {
         guard !failed, let campaign, let from, let provider else { return nil }
-        return CampaignHeader(campaign: campaign, from: from, provider: provider, template: template,
+        return CampaignHeader(campaign: campaign, from: from, provider: provider, account: account, template: template,
                               sendAt: sendAt, expiresAt: expiresAt, window: window)
     }
 
     /// Validates the settings; each error is placed with `locate`.
     static func resolve(
-        _ s: CampaignSettings, file: String, now: Date, locate: (Field) -> JobError.Location
+        _ s: CampaignSettings, file: String, options: JobOptions, locate: (Field) -> JobError.Location
     ) -> (CampaignDefaults, [JobError]) {
+        let now = options.now
         var d = CampaignDefaults()
         var errors: [JobError] = []
         func fail(_ field: Field, _ message: String) {
@@ -104,9 +114,28 @@ struct CampaignDefaults: Sendable {
         } else {
             fail(.campaign, "campaign name is required")
         }
+        d.providerAccounts = options.providerAccounts
+        // the sender decides the account when one owns it (its own errors come next)
+        let sender = s.from.flatMap { try? PhoneNumber(parsing: $0) }
         if let provider = s.provider, !provider.isEmpty {
-            if let p = Provider(rawValue: provider.lowercased()) {
+            if let accounts = options.providerAccounts {
+                // a configured account or a kind, and it must agree with the sender's account
+                switch accounts.account(for: provider, sender: sender?.e164 ?? "") {
+                case .success(let (name, kind)):
+                    d.provider = kind
+                    d.account = name
+                case .failure(let error):
+                    // an unusable sender number is the `from` error given below
+                    if let kind = accounts.accounts[provider] ?? Provider(rawValue: provider.lowercased()), sender == nil {
+                        d.provider = kind
+                    } else {
+                        d.providerFailed = true
+                        fail(.provider, error.description)
+                    }
+                }
+            } else if let p = Provider(rawValue: provider.lowercased()) {
                 d.provider = p
+                d.account = p.rawValue
             } else {
                 d.providerFailed = true
                 fail(.provider, "unknown provider '\(provider)' (expected plum or restcomm)")

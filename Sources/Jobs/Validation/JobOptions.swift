@@ -10,12 +10,17 @@ public struct JobOptions: Sendable {
     public var maxSegments: Int
     /// Limits for CSV input.
     public var csv: CSVReader.Configuration
+    /// The configured provider accounts. Without them (validating with no configuration), a
+    /// job's `provider` must be a kind (plum, restcomm) and names the account of that name.
+    public var providerAccounts: ProviderAccounts?
 
     public static let defaultMaxSegments = 10
 
-    public init(now: Date = Date(), maxSegments: Int = JobOptions.defaultMaxSegments, csv: CSVReader.Configuration = .init()) {
+    public init(now: Date = Date(), maxSegments: Int = JobOptions.defaultMaxSegments, csv: CSVReader.Configuration = .init(),
+                providerAccounts: ProviderAccounts? = nil) {
         self.now = now
         self.maxSegments = maxSegments
         self.csv = csv
+        self.providerAccounts = providerAccounts
     }
 }

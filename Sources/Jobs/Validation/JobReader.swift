@@ -108,7 +108,7 @@ public final class JobReader {
     public init(csv: [UInt8], file: String, campaign: CampaignSettings, options: JobOptions = JobOptions()) {
         self.file = file
         self.options = options
-        let (defaults, errors) = CampaignDefaults.resolve(campaign, file: file, now: options.now, locate: { .option($0.flag) })
+        let (defaults, errors) = CampaignDefaults.resolve(campaign, file: file, options: options, locate: { .option($0.flag) })
         queue += errors
         header = defaults.header
         validator = MessageValidator(file: file, defaults: defaults, options: options)
@@ -239,7 +239,7 @@ public final class JobReader {
                 fail(member.key, "unknown field")
             }
         }
-        let (defaults, headerErrors) = CampaignDefaults.resolve(settings, file: path, now: options.now, locate: { .path($0.jsonPath) })
+        let (defaults, headerErrors) = CampaignDefaults.resolve(settings, file: path, options: options, locate: { .path($0.jsonPath) })
         // Type errors and missing-field errors about the same key: keep the type error.
         let typed = Set(errors.compactMap { if case let .path(p) = $0.location { p } else { nil } })
         errors += headerErrors.filter { if case let .path(p) = $0.location { !typed.contains(p) } else { true } }
@@ -281,7 +281,7 @@ public final class JobReader {
     }
 
     private func startCSV(path: String, settings: CampaignSettings, locate: (CampaignDefaults.Field) -> JobError.Location, headerFile: String) {
-        let (defaults, errors) = CampaignDefaults.resolve(settings, file: headerFile, now: options.now, locate: locate)
+        let (defaults, errors) = CampaignDefaults.resolve(settings, file: headerFile, options: options, locate: locate)
         queue += errors
         header = defaults.header
         csvFile = path

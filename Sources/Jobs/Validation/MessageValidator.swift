@@ -55,6 +55,11 @@ struct MessageValidator {
                 from = nil
                 fail(.from, "invalid sender number: \(error)")
             }
+            // a sender of its own must belong to the campaign's provider account
+            if let number = from, let accounts = defaults.providerAccounts, let account = defaults.account,
+               let owner = accounts.senderAccounts[number.e164], owner != account {
+                fail(.from, "sender \(number.e164) belongs to provider account '\(owner)'; this campaign sends through '\(account)'")
+            }
         }
 
         var body: String?

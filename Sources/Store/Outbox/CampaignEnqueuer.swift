@@ -43,18 +43,18 @@ public final class CampaignEnqueuer {
     /// Finds or creates the campaign named in `header` and locks it.
     public init(
         connection: Connection, header: CampaignHeader, sourceFile: String?,
-        optOutScope: OptOutScope = .sender, chunkSize: Int = 5_000
+        optOutScope: OptOutScope, chunkSize: Int = 5_000
     ) async throws {
         self.connection = connection
         self.optOutScope = optOutScope
-        provider = header.provider.rawValue
+        provider = header.account
         self.chunkSize = max(1, chunkSize)
         let window = header.window
         let created = try await connection.query("""
             -- a new campaign; an existing one of that name is left as it is
             INSERT INTO campaigns (name, provider, from_number, template, send_at, expires_at,
                                    window_start, window_end, window_tz, source_file)
-            VALUES (\(header.campaign), \(header.provider.rawValue), \(header.from.e164), \(header.template?.source),
+            VALUES (\(header.campaign), \(header.account), \(header.from.e164), \(header.template?.source),
                     \(header.sendAt), \(header.expiresAt),
                     \(window.map { Self.clock($0.startMinute) })::time, \(window.map { Self.clock($0.endMinute) })::time,
                     \(window?.timeZone.identifier), \(sourceFile))
