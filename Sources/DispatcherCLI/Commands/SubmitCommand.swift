@@ -24,7 +24,7 @@ enum SubmitCommand: CLICommand {
     its manifest) is submitted and moved to DIR/accepted/ or DIR/rejected/ with a
     NAME.errors file beside it. Temporary names (.tmp, .part, dot files) are ignored.
 
-    Needs DATABASE_URL (or the embedded cluster under .dispatcher/).
+    Needs DATABASE_URL (or, unset, this checkout's embedded cluster: see 'dispatcher demo --help').
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
