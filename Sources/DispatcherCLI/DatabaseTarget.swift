@@ -1,33 +1,51 @@
 import Foundation
+import Glibc
 import Store
 
-/// Where a command's database is: `DATABASE_URL`, or the embedded cluster under `.dispatcher/`.
+/// Where a command's database is: `DATABASE_URL`, or the checkout's embedded cluster
+/// (`.dispatcher/pg` in the current directory; as root `/var/tmp/dispatcher-HASH/pg`, see
+/// `LocalCluster.embeddedDirectory`).
 struct DatabaseTarget {
     var conninfo: String
     /// Set when this process started the embedded cluster (and should stop it when done).
     var startedCluster: LocalCluster?
 
-    static let embeddedDirectory = ".dispatcher/pg"
     static let embeddedDatabase = "dispatcher"
 
+    /// The directory of the embedded cluster for the checkout in the current directory.
+    static var embeddedDirectory: String {
+        LocalCluster.embeddedDirectory(checkout: currentCheckout)
+    }
+
+    /// The current directory, symlinks resolved: the checkout the embedded cluster belongs to.
+    static var currentCheckout: String {
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath).resolvingSymlinksInPath().path
+    }
+
     /// `DATABASE_URL` when set; otherwise (only when `allowEmbedded`) the embedded cluster,
-    /// started if it is not running, with a `dispatcher` database.
-    static func resolve(allowEmbedded: Bool) async throws -> DatabaseTarget {
+    /// started if it is not running, with a `dispatcher` database. `announce` gets one line
+    /// naming the cluster's directory (by default on standard error, so output stays clean).
+    static func resolve(allowEmbedded: Bool, announce: (String) -> Void = { printError("dispatcher: " + $0) }) async throws -> DatabaseTarget {
         if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             return DatabaseTarget(conninfo: url)
         }
         guard allowEmbedded else {
             throw CLIFailure.usage("DATABASE_URL is not set (a libpq connection string or URI, e.g. postgres://dispatcher@db.example.com/dispatcher)")
         }
-        let directory = FileManager.default.currentDirectoryPath + "/" + embeddedDirectory
         let cluster: LocalCluster
         do {
-            cluster = try LocalCluster(directory: directory)
+            cluster = try LocalCluster.embedded(checkout: currentCheckout)
             try await cluster.initialize()
         } catch {
             throw CLIFailure(exitCode: ExitCode.unavailable, message: "embedded PostgreSQL: \(error)")
         }
+        // The client connects through the socket in the cluster's directory.
+        guard access(cluster.directory, X_OK) == 0 else {
+            throw CLIFailure(exitCode: ExitCode.unavailable,
+                             message: "embedded PostgreSQL: this user cannot reach the socket directory \(cluster.directory)")
+        }
         let wasRunning = await cluster.isRunning
+        announce("embedded PostgreSQL cluster in \(cluster.directory) (\(wasRunning ? "already running" : "started for this command"); 'dispatcher demo --clean' removes it)")
         do {
             try await cluster.start()
         } catch {

@@ -3,10 +3,13 @@ import Glibc
 
 /// A private PostgreSQL cluster in a directory, listening only on a unix socket there.
 ///
-/// Used by the test suite (one throwaway cluster per run) and by `dispatcher demo`
-/// (a cluster under `.dispatcher/`, reused across runs). It runs the system's server
+/// Used by the test suite (one throwaway cluster per run) and by `dispatcher demo` and the
+/// other commands run without `DATABASE_URL` (the checkout's embedded cluster, reused across
+/// runs: see `embeddedDirectory(checkout:runningAsRoot:)`). It runs the system's server
 /// binaries (`pg_config --bindir`, else /usr/lib/postgresql/*/bin); PostgreSQL refuses
-/// to run as root, so when this process is root the server runs as the `postgres` user.
+/// to run as root, so when this process is root the server runs as the `postgres` user,
+/// and the directory is then owned by `postgres` with mode 0700 (root, the client, can
+/// still reach the socket in it; a non-root client owns its cluster's directory).
 public struct LocalCluster: Sendable {
     /// The cluster's root: `data/` holds the cluster, the socket lives here.
     public let directory: String
@@ -33,7 +36,8 @@ public struct LocalCluster: Sendable {
     /// True when `data/` already holds an initialised cluster.
     public var isInitialized: Bool { FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") }
 
-    /// Creates the directory (owned by the server's user) and runs initdb once.
+    /// Creates the directory (owned by the server's user) and runs initdb once. Its parent
+    /// must exist or is created; as root the parent must be reachable by `postgres`.
     public func initialize() async throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -74,9 +78,73 @@ public struct LocalCluster: Sendable {
         try Subprocess.spawnDetached("/usr/bin/setsid", ["/bin/sh", "-c", script])
     }
 
+    // MARK: Where clusters live
+
+    /// Where the embedded cluster of the checkout at `checkout` (an absolute path) lives.
+    ///
+    /// Not root: `CHECKOUT/.dispatcher/pg`, in the checkout, where the server (running as this
+    /// user) can reach it. Root: the server runs as `postgres`, which usually cannot reach the
+    /// checkout (root's home is 0700), so the cluster lives in
+    /// `/var/tmp/dispatcher-HASH/pg`, HASH a short stable hash of the checkout's path: one
+    /// cluster per checkout, the same one every run.
+    public static func embeddedDirectory(checkout: String, runningAsRoot: Bool) -> String {
+        guard runningAsRoot else { return checkout + "/.dispatcher/pg" }
+        return embeddedRootParent(checkout: checkout) + "/pg"
+    }
+
+    /// The embedded cluster's directory for this process (the checkout is `checkout`).
+    public static func embeddedDirectory(checkout: String) -> String {
+        embeddedDirectory(checkout: checkout, runningAsRoot: runningAsRoot)
+    }
+
+    /// `/var/tmp/dispatcher-HASH`: holds a root's embedded cluster (`pg/`) and a note naming the checkout.
+    public static func embeddedRootParent(checkout: String) -> String {
+        "/var/tmp/dispatcher-" + stableHash(checkout)
+    }
+
+    /// A directory for throwaway clusters the server user can reach: the temp directory,
+    /// except `/tmp` as root (`TMPDIR` may lie under root's 0700 home).
+    public static var scratchDirectory: String {
+        runningAsRoot ? "/tmp/" : NSTemporaryDirectory()
+    }
+
+    /// The checkout's embedded cluster, ready for `initialize()`. As root this creates
+    /// `/var/tmp/dispatcher-HASH` (root's, 0755, with a `checkout` note naming the path) or
+    /// checks that an existing one is a real directory only root can write to (the parent,
+    /// /var/tmp, is writable by everyone).
+    public static func embedded(checkout: String) throws -> LocalCluster {
+        let directory = embeddedDirectory(checkout: checkout)
+        if runningAsRoot {
+            let parent = embeddedRootParent(checkout: checkout)
+            if mkdir(parent, 0o755) == 0 {
+                chmod(parent, 0o755)
+            } else if errno != EEXIST {
+                throw PostgresError(.usage, "cannot create \(parent): \(String(cString: strerror(errno)))")
+            }
+            var st = stat()
+            guard lstat(parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == 0, st.st_mode & 0o022 == 0 else {
+                throw PostgresError(.usage, "refusing to use \(parent): not a directory that only root can write to; remove it")
+            }
+            try? (checkout + "\n").write(toFile: parent + "/checkout", atomically: true, encoding: .utf8)
+        }
+        return try LocalCluster(directory: directory)
+    }
+
+    /// 12 hex digits of the 64-bit FNV-1a hash of `text`: the same in every process
+    /// (unlike `Hasher`), so a checkout finds its cluster again.
+    public static func stableHash(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String((String(repeating: "0", count: 16 - hex.count) + hex).prefix(12))
+    }
+
     // MARK: Helpers
 
-    static var runningAsRoot: Bool { geteuid() == 0 }
+    public static var runningAsRoot: Bool { geteuid() == 0 }
 
     static var currentUserName: String {
         if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
@@ -107,7 +175,7 @@ public struct LocalCluster: Sendable {
         guard chown(path, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else {
             throw PostgresError(.usage, "cannot hand \(path) to the postgres user: \(String(cString: strerror(errno)))")
         }
-        chmod(path, 0o755)
+        chmod(path, 0o700)
     }
 
     @discardableResult

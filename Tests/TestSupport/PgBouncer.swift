@@ -30,7 +30,7 @@ public struct PgBouncer: Sendable {
         let (host, serverPort, user) = try row.decode((String, String, String).self)
         await admin.close()
 
-        let directory = NSTemporaryDirectory() + "dispatcher-pgbouncer-" + UUID().uuidString.prefix(8)
+        let directory = LocalCluster.scratchDirectory + "dispatcher-pgbouncer-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o777)  // PgBouncer runs as postgres when we are root; it writes its pid and log here
         let port = try freeTCPPort()

@@ -5,7 +5,8 @@ public import Store
 ///
 /// With `DATABASE_URL` unset (the normal case, and CI's), the first test that asks starts
 /// one throwaway cluster in a temp directory (unix socket only, as the `postgres` OS user
-/// when root) and a watchdog removes it when the test process ends. Either way each test
+/// when root: then in /tmp, whatever TMPDIR says and wherever the checkout is, so that
+/// `postgres` can reach it) and a watchdog removes it when the test process ends. Either way each test
 /// gets a database of its own, cloned from a migrated template.
 public enum TestPostgres {
     public struct Server: Sendable {
@@ -38,7 +39,7 @@ public enum TestPostgres {
         if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             server = Server(conninfo: try replacingDatabase(in: url, with: "postgres"), cluster: nil)
         } else {
-            let directory = NSTemporaryDirectory() + "dispatcher-test-" + UUID().uuidString.prefix(8)
+            let directory = LocalCluster.scratchDirectory + "dispatcher-test-" + UUID().uuidString.prefix(8)
             let cluster = try LocalCluster(directory: directory)
             try await cluster.initialize()
             try cluster.removeWhenProcessExits()

@@ -10,15 +10,24 @@ enum DemoCommand: CLICommand {
     static let summary = "the whole system on a private PostgreSQL and the sandbox provider, with live progress"
     static let usage = """
     usage: dispatcher demo [--examples DIR] [--bulk N] [--timeout-s S]
+           dispatcher demo --clean
 
-    With DATABASE_URL unset, starts a private PostgreSQL cluster under .dispatcher/pg (as the
-    postgres OS user when root; reused next time, stopped on exit). Applies the schema,
-    starts the sandbox provider in-process (profile realistic: small delays, 1% server
-    errors, callbacks), submits the campaigns of jobs/examples/ (renamed for this run, send
-    windows dropped so the demo need not wait for office hours) and a bulk campaign of N
-    messages (default 150) that includes the sandbox's failure numbers, runs the worker with
-    its callback server and status poller, shows progress, and prints the report once every
+    With DATABASE_URL unset, starts a private PostgreSQL cluster for this checkout (the
+    current directory) and prints where it is: .dispatcher/pg in the checkout, or, when you
+    are root, /var/tmp/dispatcher-HASH/pg (HASH from the checkout's path), because the server
+    then runs as the postgres OS user, who may not be able to enter the checkout (root's home
+    is private). The cluster is reused next time and stopped on exit; report, status and the
+    other commands run without DATABASE_URL use it too. Applies the schema, starts the
+    sandbox provider in-process (profile realistic: small delays, 1% server errors,
+    callbacks), submits the campaigns of jobs/examples/ (renamed for this run, send windows
+    dropped so the demo need not wait for office hours) and a bulk campaign of N messages
+    (default 150) that includes the sandbox's failure numbers, runs the worker with its
+    callback server and status poller, shows progress, and prints the report once every
     message is in a final state (or after the timeout, default 50 s).
+
+    --clean stops this checkout's embedded cluster if it is running and removes its
+    directory (and everything the demo stored in it), printing what it removed; nothing
+    else happens, and it succeeds when there is nothing to remove. DATABASE_URL is ignored.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
@@ -26,6 +35,10 @@ enum DemoCommand: CLICommand {
         do {
             if try args.option("--config") != nil {
                 throw CLIFailure.usage("demo runs against its own in-process sandbox with built-in settings; it takes no --config")
+            }
+            if args.flag("--clean") {
+                _ = try args.positionals()
+                return await clean()
             }
             let examples = try args.option("--examples") ?? "jobs/examples"
             let bulk = try Int(args.option("--bulk") ?? "150") ?? -1
@@ -35,8 +48,8 @@ enum DemoCommand: CLICommand {
             let out = DemoOutput()
 
             // 1. Database.
-            out.step("database: \(ProcessInfo.processInfo.environment["DATABASE_URL"].map { _ in "DATABASE_URL" } ?? "embedded cluster under \(DatabaseTarget.embeddedDirectory)")")
-            target = try await DatabaseTarget.resolve(allowEmbedded: true)
+            if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty { out.step("database: DATABASE_URL") }
+            target = try await DatabaseTarget.resolve(allowEmbedded: true) { out.step("database: " + $0) }
             let connection = try await Connection.connect(target!.conninfo)
             let migrated = try await Migrator().migrate(connection)
             out.step("schema version \(migrated.currentVersion)\(migrated.applied.isEmpty ? "" : " (applied \(migrated.applied.map(String.init).joined(separator: ", ")))")")
@@ -135,6 +148,49 @@ enum DemoCommand: CLICommand {
             printError("demo: \(f.message)")
             return f.exitCode
         }
+    }
+
+    /// `demo --clean`: stops and removes the embedded cluster of the checkout in the current
+    /// directory (as root also a `.dispatcher/pg` that an older version left in the checkout).
+    static func clean() async -> Int32 {
+        let checkout = DatabaseTarget.currentCheckout
+        let fm = FileManager.default
+        var directories = [LocalCluster.embeddedDirectory(checkout: checkout)]
+        let inCheckout = LocalCluster.embeddedDirectory(checkout: checkout, runningAsRoot: false)
+        if !directories.contains(inCheckout) { directories.append(inCheckout) }
+        var removed = 0
+        for directory in directories where fm.fileExists(atPath: directory) {
+            let cluster = try? LocalCluster(directory: directory)
+            var note = ""
+            if let cluster, await cluster.isRunning {
+                do {
+                    try await cluster.stop()
+                    note = " (stopped its server first)"
+                } catch {
+                    printError("demo: cannot stop the embedded PostgreSQL in \(directory): \(error)")
+                    return ExitCode.software
+                }
+            }
+            do {
+                try fm.removeItem(atPath: directory)
+            } catch {
+                printError("demo: cannot remove \(directory): \(error.localizedDescription)")
+                return ExitCode.software
+            }
+            // Its container: /var/tmp/dispatcher-HASH (as root), or .dispatcher when now empty.
+            let parent = (directory as NSString).deletingLastPathComponent
+            if parent == LocalCluster.embeddedRootParent(checkout: checkout) {
+                try? fm.removeItem(atPath: parent)
+            } else if (try? fm.contentsOfDirectory(atPath: parent))?.isEmpty == true {
+                try? fm.removeItem(atPath: parent)
+            }
+            print("removed \(directory): the embedded PostgreSQL cluster of \(checkout)\(note)")
+            removed += 1
+        }
+        if removed == 0 {
+            print("nothing to remove: no embedded PostgreSQL cluster at \(directories.joined(separator: " or "))")
+        }
+        return ExitCode.success
     }
 
     static func demoStamp() -> String {

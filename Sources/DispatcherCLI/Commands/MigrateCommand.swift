@@ -9,8 +9,8 @@ enum MigrateCommand: CLICommand {
     Applies the schema migrations compiled into this binary to DATABASE_URL, in one
     transaction under a transaction-level advisory lock: safe to run from several hosts
     at once and through PgBouncer. Running it again when up to date changes nothing.
-    With DATABASE_URL unset it uses the embedded cluster under .dispatcher/pg (started
-    for the run and stopped after).
+    With DATABASE_URL unset it uses this checkout's embedded cluster (the one
+    'dispatcher demo' uses; it prints where it is), started for the run and stopped after.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

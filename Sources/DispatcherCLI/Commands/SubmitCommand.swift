@@ -32,7 +32,7 @@ enum SubmitCommand: CLICommand {
     account is an error — and opt_out_scope (--opt-out-scope overrides it). Secrets need
     not be set for submit.
 
-    Needs DATABASE_URL (or the embedded cluster under .dispatcher/).
+    Needs DATABASE_URL (or, unset, this checkout's embedded cluster: see 'dispatcher demo --help').
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
