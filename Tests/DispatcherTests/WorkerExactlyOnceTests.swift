@@ -29,6 +29,32 @@ struct WorkerExactlyOnceTests {
         await sandbox.stop()
     }
 
+    /// A message adopted after an in-doubt lookup gets its first status poll `poll.after_s`
+    /// after adoption, as any accepted message does (it used to wait a built-in 120 s), and the
+    /// lookup's statement takes the configured opt-out scope.
+    @Test func anAdoptedMessageIsPolledAfterTheConfiguredDelay() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start { $0.slowAnswerRate = 1; $0.slowAnswerDelay = 1.5; $0.callbacks = false }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(3))
+        var configuration = workerConfiguration(sandbox: sandbox.base)
+        configuration.providers["plum"]!.timeoutSeconds = 0.3
+        configuration.poll.afterSeconds = 7
+        let running = RunningEngine.start(configuration, database: db, untilIdle: true)
+        #expect(try await running.finish(timeout: .seconds(40)))
+        #expect(try await stateCounts(c) == ["accepted": 3])
+        let delays = try await c.query("""
+            SELECT extract(epoch FROM m.poll_next_at - e.at)::float8
+              FROM messages m JOIN message_events e ON e.message_id = m.id
+             WHERE e.kind = 'state' AND e.from_state = 'in_doubt' AND e.to_state = 'accepted'
+            """).map { try $0.decode(Double.self, at: 0) }
+        #expect(delays.count == 3)
+        #expect(delays.allSatisfy { abs($0 - 7) < 1 }, "first poll after adoption: \(delays) s")
+        await c.close()
+        await sandbox.stop()
+    }
+
     @Test func twoWorkersOnOneCampaignSendEachMessageOnce() async throws {
         let db = try await TestPostgres.database()
         let sandbox = try SandboxFixture.start()
