@@ -1,6 +1,6 @@
 import Foundation
 
-/// Exit codes of SPEC §2 (BSD sysexits).
+/// Exit codes (BSD sysexits).
 enum ExitCode {
     static let success: Int32 = 0
     static let usage: Int32 = 64

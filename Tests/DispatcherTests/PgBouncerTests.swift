@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 @testable import Dispatcher
 
-/// SPEC §9: everything works through PgBouncer in transaction mode, where a client's
+/// Everything works through PgBouncer in transaction mode, where a client's
 /// prepared statements and settings stay on whichever server connection it had.
 @Suite("Through PgBouncer (transaction mode)", .serialized)
 struct PgBouncerTests {

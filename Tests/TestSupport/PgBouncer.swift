@@ -3,7 +3,7 @@ import Glibc
 import Store
 
 /// PgBouncer in transaction mode in front of the test server: what "everything works
-/// through PgBouncer in transaction mode" (SPEC §9) is tested against. Server connections
+/// through PgBouncer in transaction mode" is tested against. Server connections
 /// are shared between clients transaction by transaction, so session state (prepared
 /// statements, SET) does not follow a client.
 public struct PgBouncer: Sendable {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Exports tomorrow's appointment reminders from the scheduling system's database as one
-# dispatcher campaign (a CSV + its manifest, SPEC §4) into the spool directory.
+# dispatcher campaign (a CSV + its manifest) into the spool directory.
 #
 # Atomic hand-over: both files are written under `*.tmp` names (ignored by the spool),
 # flushed to disk, then renamed into place in the same directory — the CSV first, the

@@ -1,4 +1,4 @@
--- Database roles of a dispatcher installation (SPEC §3, §8).
+-- Database roles of a dispatcher installation.
 --
 --   dispatcher_owner      owns the database and its schema; runs `dispatcher migrate` (and `prune`).
 --   dispatcher_worker     `dispatcher run` / `submit` / `report` / campaign control: reads and writes

@@ -1,7 +1,7 @@
 public import Foundation
 public import Jobs
 
-/// The worker's configuration (SPEC §3): a JSON file, every field optional.
+/// The worker's configuration: a JSON file, every field optional.
 ///
 /// ```json
 /// {"listen": "127.0.0.1:8080", "public_url": "https://sms.example.com", "spool": "jobs/incoming",

@@ -1,4 +1,4 @@
-/// Normalised error codes (SPEC §5), stored beside the provider's raw code or text.
+/// Normalised error codes, stored beside the provider's raw code or text.
 public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case invalidNumber = "invalid_number"
     case unsubscribed

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// A local SMS provider speaking both APIs of SPEC §6 on one port:
+/// A local SMS provider speaking both APIs on one port:
 /// Plum under `/ws/sms/…`, Restcomm under `/restcomm/2012-04-24/…` (also `/api/2012-04-24/…`),
 /// plus `/sandbox/stats`, `/sandbox/messages`, `/sandbox/knobs`, `/sandbox/reset`, `/sandbox/ping`.
 /// Test numbers: `SandboxTestNumbers`; knobs: `SandboxKnobs`.

@@ -1,4 +1,4 @@
-/// The SMS providers a campaign can go through (SPEC §6).
+/// The SMS providers a campaign can go through.
 public enum Provider: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case plum
     case restcomm

@@ -1,4 +1,4 @@
-/// The outbox model of SPEC §5 and §8.
+/// The outbox model.
 ///
 /// Hot path: `messages` is the queue. Its rows stay narrow (the body lives in
 /// `message_bodies`, events in `message_events`), it has a low fillfactor so state
