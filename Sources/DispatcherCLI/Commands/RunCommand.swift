@@ -28,6 +28,15 @@ enum RunCommand: CLICommand {
 
     SIGTERM/SIGINT: stop claiming, let sends in flight finish, record their outcomes,
     release claimed but unsent messages back to pending, exit 0.
+
+    Each message goes through the provider account it was submitted to (a key of
+    "providers"). Its callback URL is {public_url}/callbacks/{account}/{id}.{token}; the key
+    is checked before the body (a wrong one is 404 whatever the body), and a status not
+    acted on is kept as an event and triggers a status poll. Plum's result URL says "sent";
+    Plum delivery (delivered, undelivered) comes from status polls, poll.after_s after
+    acceptance and then backing off. Restcomm's callbacks bring delivery; polls settle what
+    callbacks miss. After poll.give_up_after_s a message without a final state is
+    'unconfirmed'.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
