@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Jobs", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Store", "Jobs", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Store", "Jobs", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,15 +7,40 @@ struct JSONFields {
 
     init(_ object: [String: Any]) { self.object = object }
 
-    /// Parses a JSON object; tolerates the trailing commas of the seed's examples (`"error":"…",}`).
+    /// Parses a JSON object; tolerates the trailing commas (`"error":"…",}`) and `// comments` of
+    /// the provider documentation's examples.
     init?(data: [UInt8]) {
         if let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] {
             self.object = object
-        } else if let object = (try? JSONSerialization.jsonObject(with: Data(Self.withoutTrailingCommas(data)))) as? [String: Any] {
+        } else if let object = (try? JSONSerialization.jsonObject(with: Data(Self.withoutTrailingCommas(Self.withoutComments(data))))) as? [String: Any] {
             self.object = object
         } else {
             return nil
         }
+    }
+
+    /// Drops `// …` to the end of the line (outside strings).
+    static func withoutComments(_ data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count)
+        var inString = false, escaped = false, inComment = false
+        var i = 0
+        while i < data.count {
+            let b = data[i]
+            if inComment {
+                if b == 10 || b == 13 { inComment = false; out.append(b) }
+            } else if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                out.append(b)
+            } else if b == UInt8(ascii: "/"), i + 1 < data.count, data[i + 1] == UInt8(ascii: "/") {
+                inComment = true
+            } else {
+                if b == UInt8(ascii: "\"") { inString = true }
+                out.append(b)
+            }
+            i += 1
+        }
+        return out
     }
 
     /// Drops a comma that only whitespace separates from `}` or `]` (outside strings).

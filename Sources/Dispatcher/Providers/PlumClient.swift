@@ -53,7 +53,7 @@ public struct PlumClient: SMSProvider {
     }
 
     static func sendOutcome(_ response: HTTPClientResponse) -> SendResult.Outcome {
-        let envelope = JSONFields(data: response.body)
+        let envelope = Self.envelope(response.body)
         if (200..<300).contains(response.status), let envelope, envelope.string("status") == "success" {
             guard let sms = envelope.fields("result")?.array("sms_messages").first,
                   let id = sms.string("sms_message_id"), !id.isEmpty else {
@@ -109,13 +109,19 @@ public struct PlumClient: SMSProvider {
             }
             let page = result.array("sms_messages")
             for item in page {
+                // (a provider that ignores msg_type=outbound: its received messages are not ours)
+                if item.string("type")?.lowercased() == "inbound" { continue }
                 let message = Self.message(item)
+                if message.id.isEmpty { continue }
                 if let from = filter.from, filter.to != nil, Self.plumNumber(message.from) != Self.plumNumber(from) { continue }
                 messages.append(message)
             }
             offset += page.count
+            // The documentation's `total` is a string ("2"), `offset`/`limit` numbers (strings in
+            // conversation answers): `int` reads both. A provider may serve fewer than asked.
             let total = result.int("total") ?? Int.max
-            if page.count < limit || page.isEmpty || offset >= total { break }
+            let served = min(limit, result.int("limit") ?? limit)
+            if page.isEmpty || page.count < served || offset >= total { break }
         }
         return Array(messages.prefix(filter.maxResults))
     }
@@ -200,8 +206,14 @@ public struct PlumClient: SMSProvider {
         return String(rest.prefix { $0 != "\"" && $0 != "}" && $0 != "\n" })
     }
 
+    /// The `{"status","error","result"}` envelope: JSON as asked for (tolerating the
+    /// documentation's trailing commas and comments), or the same envelope in XML (`PlumXML`).
+    static func envelope(_ body: [UInt8]) -> JSONFields? {
+        JSONFields(data: body) ?? PlumXML.envelope(body)
+    }
+
     private static func successResult(_ response: HTTPClientResponse) throws(ProviderError) -> JSONFields {
-        let envelope = JSONFields(data: response.body)
+        let envelope = Self.envelope(response.body)
         if response.status == 404 { throw .notFound }
         if let envelope, envelope.string("status") == "success", (200..<300).contains(response.status) { return envelope }
         if let text = failureText(response.body, envelope: envelope) {

@@ -103,8 +103,11 @@ public struct RestcommClient: SMSProvider {
         var pages = 0
         while let url = next, messages.count < filter.maxResults, pages < 10_000 {
             let json = try await getJSON(url)
-            messages += json.array("messages").map(Self.message)
+            // (the documentation's own list elides its message to `{…}`: an item without a sid is no message)
+            messages += json.array("messages").map(Self.message).filter { !$0.id.isEmpty }
             pages += 1
+            // No next page: `next_page_uri` absent, null, "" or the string "null" (as the
+            // documentation writes `previous_page_uri`); `string` reads the last as nil.
             next = json.string("next_page_uri").flatMap { $0.isEmpty ? nil : resolve(pageURI: $0) }
         }
         return Array(messages.prefix(filter.maxResults))

@@ -1,6 +1,10 @@
 import Foundation
 
-/// The Plum API of seed 000: envelope `{"status","error","result"}`, Basic auth.
+/// The Plum SMS REST API as the provider documents it: envelope `{"status","error","result"}`,
+/// Basic auth. Each answer has exactly the fields (and JSON types) of the documentation's example
+/// for that service — `request_timestamp` a number in `queue.json`, strings elsewhere; `total` a
+/// string; `delivery_status` only in `status.json` and only once known — and failures are written
+/// the way the documentation writes them (`SeedContractTests` holds the sandbox to this).
 extension SandboxAPI {
     func plumQueue(_ request: HTTPRequest) async -> HTTPResponse {
         guard plumAuthorized(request) else { return await plumUnauthorized() }
@@ -46,9 +50,7 @@ extension SandboxAPI {
         guard let id = request.pathParameters["id"], let message = await store.message(id: id), message.api == .plum else {
             return Self.plumFailure("SMS message not found", status: 404)
         }
-        var item = Self.plumItem(message, now: Date())
-        item.removeValue(forKey: "result_url")
-        return Self.plumSuccess(item)
+        return Self.plumSuccess(Self.plumItem(message, now: Date(), resultURL: false, deliveryStatus: true))
     }
 
     /// `messages.json`: offset/limit (50…1000) paging, order, timestamps, msg_type, phone_number, number_type.
@@ -82,21 +84,26 @@ extension SandboxAPI {
         }
         if q["order"] == "desc" { selected.reverse() }
         let now = Date()
-        let page = selected.dropFirst(offset).prefix(limit).map { Self.plumItem($0, now: now) }
+        let delivery = await store.knobs.plumListDeliveryStatus
+        let page = selected.dropFirst(offset).prefix(limit).map { Self.plumItem($0, now: now, resultURL: true, deliveryStatus: delivery) }
         return Self.plumSuccess(["offset": offset, "limit": limit, "total": String(selected.count), "sms_messages": Array(page)])
     }
 
     // MARK: Plum wire format
 
-    static func plumItem(_ m: SandboxMessage, now: Date) -> [String: Any] {
+    /// A message as `status.json` (no `result_url`) or `messages.json` (with it) shows it.
+    /// `delivery_status` (when `deliveryStatus`) only once the message is sent and its delivery
+    /// outcome is known — delivered, undelivered, or unconfirmed.
+    static func plumItem(_ m: SandboxMessage, now: Date, resultURL: Bool, deliveryStatus: Bool) -> [String: Any] {
         let status = m.status(at: now)
         var item: [String: Any] = [
             "sms_message_id": m.id, "to": m.to, "from": m.from, "body": m.body,
             "request_timestamp": String(Int(m.acceptedAt.timeIntervalSince1970)),
             "response_timestamp": String(Int(m.acceptedAt.timeIntervalSince1970 + m.sentAfter)),
-            "result_url": m.callbackURL ?? "", "type": "outbound", "status": status.plum,
+            "status": status.plum,
         ]
-        if let delivery = status.plumDelivery { item["delivery_status"] = delivery }
+        if resultURL { item["result_url"] = m.callbackURL ?? "" }
+        if deliveryStatus, status.plum == "sent", let delivery = status.plumDelivery { item["delivery_status"] = delivery }
         return item
     }
 
@@ -112,8 +119,24 @@ extension SandboxAPI {
         .jsonObject(["status": "success", "error": "", "result": result])
     }
 
+    /// A failure as the documentation writes it: the envelope's sample with its trailing comma
+    /// (`{"status":"failure","error":"…",}`), and the unsubscribed and landline notifications
+    /// on one line with the error doubled-quoted (`{"status":"failure","error":""Attempt…""}`).
+    /// Neither is strict JSON; the client reads both.
     static func plumFailure(_ error: String, status: Int = 200) -> HTTPResponse {
-        .jsonObject(["status": "failure", "error": error], status: status)
+        let text = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let body: String
+        if plumNotification(error) {
+            body = "{\"status\":\"failure\",\"error\":\"\"\(text)\"\"}\n"
+        } else {
+            body = "{\n  \"status\":\"failure\",\n  \"error\":\"\(text)\",\n}\n"
+        }
+        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
+    }
+
+    /// The "Special Notifications" of the documentation: unsubscribed recipient, landline.
+    static func plumNotification(_ error: String) -> Bool {
+        error.hasPrefix("Attempt to send to unsubscribed recipient") || error.hasSuffix("is not a mobile number")
     }
 
     private func plumAuthorized(_ request: HTTPRequest) -> Bool {

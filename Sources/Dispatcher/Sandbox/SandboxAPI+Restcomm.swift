@@ -1,6 +1,11 @@
 import Foundation
 
-/// The Restcomm API of seed 002 under `/restcomm/2012-04-24/Accounts/{sid}/SMS/Messages…`.
+/// The Restcomm SMS API as the provider documents it, under
+/// `/restcomm/2012-04-24/Accounts/{sid}/SMS/Messages…`. Each answer has exactly the fields (and
+/// JSON types) of the documentation's example: a send answer the send example's, a single SMS
+/// the get example's (adding `date_sent`, `num_segments`), list items the list example's, the
+/// list envelope the "Limit" example's; `error_code`/`error_message` (documented attributes) only
+/// when a message failed or was undelivered.
 extension SandboxAPI {
     func restcommSend(_ request: HTTPRequest) async -> HTTPResponse {
         guard restcommAuthorized(request) else { return await restcommUnauthorized() }
@@ -12,7 +17,7 @@ extension SandboxAPI {
         } else if Self.isE164(to) {
             recipient = to
         } else if to.count >= 8 && to.count <= 15 && to.allSatisfy({ $0.isASCII && $0.isNumber }) {
-            recipient = "+" + to  // the seed's own examples omit the plus
+            recipient = "+" + to  // the documentation's own examples omit the plus
         } else {
             await store.noteRequest()
             return Self.restcommError(400, code: 21211)
@@ -43,12 +48,10 @@ extension SandboxAPI {
         case .accepted(let message, let slow, let events):
             schedule(events)
             await slowAnswer(slow)
-            var item = restcommItem(message, now: message.acceptedAt)
-            item.removeValue(forKey: "num_segments")  // "not available in POST response"
-            item.removeValue(forKey: "date_sent")
+            var item = restcommItem(message, now: message.acceptedAt, detail: false)
             item["status"] = "queued"  // the answer to a send is always the accepted state
-            item["error_code"] = NSNull()
-            item["error_message"] = NSNull()
+            item.removeValue(forKey: "error_code")
+            item.removeValue(forKey: "error_message")
             return .jsonObject(item, status: 201)
         }
     }
@@ -61,10 +64,10 @@ extension SandboxAPI {
         guard let message = await store.message(id: sid), message.api == .restcomm else {
             return Self.restcommError(404, code: 20404, "The requested resource was not found")
         }
-        return .jsonObject(restcommItem(message, now: Date()))
+        return .jsonObject(restcommItem(message, now: Date(), detail: true))
     }
 
-    /// List with To/From/StartTime/EndTime filters, Page/PageSize paging and the seed's page URIs.
+    /// List with To/From/StartTime/EndTime filters, Page/PageSize paging and the documented page URIs.
     func restcommList(_ request: HTTPRequest) async -> HTTPResponse {
         guard restcommAuthorized(request) else { return await restcommUnauthorized() }
         await store.noteRequest()
@@ -81,18 +84,26 @@ extension SandboxAPI {
             return true
         }
         if let sort = q["SortBy"], sort.hasSuffix(":desc") { selected.reverse() }
+        // `Limit` caps the records of the whole list; without it the answer says 10000, as the
+        // documentation's first example does (and nothing is cut).
+        let limit = Int(q["Limit"] ?? "").map { max(1, $0) }
+        if let limit { selected = Array(selected.prefix(limit)) }
         let total = selected.count
         let numPages = max(1, (total + pageSize - 1) / pageSize)
         let now = Date()
-        let items = selected.dropFirst(page * pageSize).prefix(pageSize).map { restcommItem($0, now: now) }
-        // Page URIs as in seed 002: rooted at /api, without .json, filters kept.
+        let items = selected.dropFirst(page * pageSize).prefix(pageSize).map { restcommItem($0, now: now, detail: false) }
+        // Page URIs as in the documentation: rooted at /api, without .json, filters kept; the
+        // first page's previous and the last page's next are the string "null".
         let base = "/api/2012-04-24/Accounts/\(configuration.restcommAccountSID)/SMS/Messages"
         var filters: [(String, String)] = []
         for key in ["To", "From", "StartTime", "EndTime", "SortBy"] { if let v = q[key] { filters.append((key, v)) } }
-        func uri(_ p: Int) -> String { base + "?" + FormEncoding.encode(filters + [("Page", String(p)), ("PageSize", String(pageSize))]) }
+        let limitParameter = limit.map { [("Limit", String($0))] } ?? []
+        func uri(_ p: Int) -> String {
+            base + "?" + FormEncoding.encode(filters + [("Page", String(p)), ("PageSize", String(pageSize))] + limitParameter)
+        }
         let first = page * pageSize
         return .jsonObject([
-            "page": page, "num_pages": numPages, "page_size": pageSize, "total": total,
+            "page": page, "num_pages": numPages, "page_size": pageSize, "total": total, "limit": limit ?? 10_000,
             "start": String(first), "end": String(max(first, first + items.count - 1)),
             "uri": base, "first_page_uri": uri(0),
             "previous_page_uri": page > 0 ? uri(page - 1) : "null",
@@ -104,18 +115,22 @@ extension SandboxAPI {
 
     // MARK: Restcomm wire format
 
-    func restcommItem(_ m: SandboxMessage, now: Date) -> [String: Any] {
+    /// A message as a send answer or list item shows it, or with `detail` as the single-SMS
+    /// answer does (adding `num_segments`, and `date_sent` once sent).
+    func restcommItem(_ m: SandboxMessage, now: Date, detail: Bool) -> [String: Any] {
         let status = m.status(at: now)
         let account = configuration.restcommAccountSID
         var item: [String: Any] = [
             "sid": m.id, "date_created": Self.rfc2822(m.acceptedAt), "date_updated": Self.rfc2822(now),
             "account_sid": account, "from": m.from, "to": m.to, "body": m.body, "status": status.restcomm,
-            "direction": "outbound-api", "api_version": "2012-04-24", "num_segments": m.segments,
+            "direction": "outbound-api", "api_version": "2012-04-24",
             "uri": "/2012-04-24/Accounts/\(account)/SMS/Messages/\(m.id).json",
-            "error_code": NSNull(), "error_message": NSNull(),
         ]
-        if status.restcomm != "queued" { item["date_sent"] = Self.iso8601(m.acceptedAt.addingTimeInterval(m.sentAfter)) }
-        if let code = status.errorCode {
+        if detail {
+            item["num_segments"] = m.segments
+            if status.restcomm != "queued" { item["date_sent"] = Self.iso8601(m.acceptedAt.addingTimeInterval(m.sentAfter)) }
+        }
+        if let code = status.errorCode, ["failed", "undelivered"].contains(status.restcomm) {
             item["error_code"] = code
             item["error_message"] = SandboxTestNumbers.restcommMessage(code)
         }

@@ -77,7 +77,7 @@ final class SandboxAPI: Sendable {
         s.hasPrefix("+") && (8...16).contains(s.count) && s.dropFirst().allSatisfy { $0.isASCII && $0.isNumber }
     }
 
-    /// RFC 2822 date as in seed 002: `Thu, 19 Nov 2015 07:21:35 +0000`. (Formatters are slow
+    /// RFC 2822 date as in Restcomm's documentation: `Thu, 19 Nov 2015 07:21:35 +0000`. (Formatters are slow
     /// to create and not Sendable; the sandbox formats by hand.)
     static func rfc2822(_ date: Date) -> String {
         let p = utc(date)
@@ -87,7 +87,7 @@ final class SandboxAPI: Sendable {
             + "\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)) +0000"
     }
 
-    /// `2019-07-04T07:02:28.000Z`, the seed's `date_sent` form.
+    /// `2019-07-04T07:02:28.000Z`, the documented `date_sent` form.
     static func iso8601(_ date: Date) -> String {
         let p = utc(date)
         return "\(p.tm_year + 1900)-\(two(p.tm_mon + 1))-\(two(p.tm_mday))T\(two(p.tm_hour)):\(two(p.tm_min)):\(two(p.tm_sec)).000Z"

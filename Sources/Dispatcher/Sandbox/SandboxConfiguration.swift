@@ -7,7 +7,7 @@ public import Foundation
 /// {"listen": "127.0.0.1:8787", "profile": "realistic",
 ///  "plum": {"username": "sandbox", "password": "sandbox"},
 ///  "restcomm": {"account_sid": "ACsandbox", "auth_token": "sandbox"},
-///  "knobs": {"server_error_rate": 0.05, "delivery_delay_max_s": 2}}
+///  "knobs": {"server_error_rate": 0.05, "delivery_delay_max_s": 2, "plum_callback_delivery": "status"}}
 /// ```
 /// `knobs` override the named profile's values.
 public struct SandboxConfiguration: Sendable {
@@ -73,24 +73,40 @@ public struct SandboxConfiguration: Sendable {
 
     /// Sets one knob by its JSON name (`server_error_rate`, `callbacks`, …) from text.
     public mutating func setKnob(_ name: String, _ value: String) throws {
-        var object = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(knobs))) as? [String: Any] ?? [:]
-        switch value {
-        case "true", "false": object[name] = value == "true"
-        default:
-            guard let number = Double(value) else { throw SandboxConfigurationError("knob \(name): '\(value)' is not a number") }
-            object[name] = number
-        }
         guard Self.knobNames.contains(name) else {
             throw SandboxConfigurationError("unknown knob '\(name)' (\(Self.knobNames.sorted().joined(separator: ", ")))")
         }
+        var object = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(knobs))) as? [String: Any] ?? [:]
+        if let choices = Self.stringKnobs[name] {
+            guard choices.contains(value) else {
+                throw SandboxConfigurationError("knob \(name): '\(value)' is not one of \(choices.joined(separator: ", "))")
+            }
+            object[name] = value
+        } else {
+            switch value {
+            case "true", "false": object[name] = value == "true"
+            default:
+                guard let number = Double(value) else { throw SandboxConfigurationError("knob \(name): '\(value)' is not a number") }
+                object[name] = number
+            }
+        }
         let data = try JSONSerialization.data(withJSONObject: object)
-        knobs = try JSONDecoder().decode(SandboxKnobs.self, from: data)
+        do {
+            knobs = try JSONDecoder().decode(SandboxKnobs.self, from: data)
+        } catch {
+            throw SandboxConfigurationError("knob \(name): '\(value)' does not fit")
+        }
     }
 
     public static let knobNames: Set<String> = [
         "server_error_rate", "slow_answer_rate", "slow_answer_delay_s", "sent_delay_s", "delivery_delay_min_s",
-        "delivery_delay_max_s", "callbacks", "duplicate_callback_rate", "out_of_order_callback_rate",
-        "segments_per_second", "burst_segments", "seed",
+        "delivery_delay_max_s", "callbacks", "delivery_callbacks", "plum_list_delivery_status", "plum_callback_delivery",
+        "duplicate_callback_rate", "out_of_order_callback_rate", "segments_per_second", "burst_segments", "seed",
+    ]
+
+    /// The knobs that take a word, and their words.
+    public static let stringKnobs: [String: [String]] = [
+        "plum_callback_delivery": SandboxKnobs.PlumCallbackDelivery.allCases.map(\.rawValue),
     ]
 }
 

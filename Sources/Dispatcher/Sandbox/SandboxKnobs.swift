@@ -15,6 +15,15 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
     public var deliveryDelayMax: Double = 0
     /// Status callbacks on/off.
     public var callbacks: Bool = true
+    /// Restcomm: after the "sent" event, the delivery event (delivered/undelivered). Off: only
+    /// the "sent" (or "failed") event; the client learns delivery by polling. (Plum's result_url
+    /// gets no delivery news unless `plumCallbackDelivery` says so.)
+    public var deliveryCallbacks: Bool = true
+    /// Plum `messages.json` items also carry `delivery_status` once it is known. The provider's
+    /// documented list items have none: delivery is read from `status.json`.
+    public var plumListDeliveryStatus: Bool = false
+    /// What Plum's result_url is told about delivery (see `PlumCallbackDelivery`).
+    public var plumCallbackDelivery: PlumCallbackDelivery = .none
     /// Fraction of callbacks posted twice.
     public var duplicateCallbackRate: Double = 0
     /// Fraction of messages whose callbacks arrive in the wrong order (Restcomm: delivery event
@@ -29,6 +38,17 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
     public var seed: UInt64 = 1
 
     public init() {}
+
+    /// Plum's result_url callbacks: the documentation promises a POST of `sms_message_id` and
+    /// `status` after the message is sent, nothing about delivery. Other readings:
+    public enum PlumCallbackDelivery: String, Sendable, Codable, CaseIterable {
+        /// Only status changes: `status=sent` (or `failed`). The documented behaviour.
+        case none
+        /// After `sent`, a second POST with `status=delivered` or `status=undelivered`.
+        case status
+        /// After `sent`, a second POST with `status=sent` and `delivery_status=delivered|undelivered`.
+        case deliveryStatus = "delivery_status"
+    }
 
     /// No faults, instant delivery, no rate limit.
     public static let perfect = SandboxKnobs()
@@ -82,6 +102,9 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
         deliveryDelayMin = try c.decodeIfPresent(Double.self, forKey: .deliveryDelayMin) ?? d.deliveryDelayMin
         deliveryDelayMax = try c.decodeIfPresent(Double.self, forKey: .deliveryDelayMax) ?? d.deliveryDelayMax
         callbacks = try c.decodeIfPresent(Bool.self, forKey: .callbacks) ?? d.callbacks
+        deliveryCallbacks = try c.decodeIfPresent(Bool.self, forKey: .deliveryCallbacks) ?? d.deliveryCallbacks
+        plumListDeliveryStatus = try c.decodeIfPresent(Bool.self, forKey: .plumListDeliveryStatus) ?? d.plumListDeliveryStatus
+        plumCallbackDelivery = try c.decodeIfPresent(PlumCallbackDelivery.self, forKey: .plumCallbackDelivery) ?? d.plumCallbackDelivery
         duplicateCallbackRate = try c.decodeIfPresent(Double.self, forKey: .duplicateCallbackRate) ?? d.duplicateCallbackRate
         outOfOrderCallbackRate = try c.decodeIfPresent(Double.self, forKey: .outOfOrderCallbackRate) ?? d.outOfOrderCallbackRate
         segmentsPerSecond = try c.decodeIfPresent(Double.self, forKey: .segmentsPerSecond) ?? d.segmentsPerSecond
@@ -92,7 +115,8 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case serverErrorRate = "server_error_rate", slowAnswerRate = "slow_answer_rate", slowAnswerDelay = "slow_answer_delay_s"
         case sentDelay = "sent_delay_s", deliveryDelayMin = "delivery_delay_min_s", deliveryDelayMax = "delivery_delay_max_s"
-        case callbacks, duplicateCallbackRate = "duplicate_callback_rate", outOfOrderCallbackRate = "out_of_order_callback_rate"
+        case callbacks, deliveryCallbacks = "delivery_callbacks", plumListDeliveryStatus = "plum_list_delivery_status"
+        case plumCallbackDelivery = "plum_callback_delivery", duplicateCallbackRate = "duplicate_callback_rate", outOfOrderCallbackRate = "out_of_order_callback_rate"
         case segmentsPerSecond = "segments_per_second", burstSegments = "burst_segments", seed
     }
 }

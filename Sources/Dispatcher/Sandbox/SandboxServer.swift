@@ -1,6 +1,7 @@
 public import Foundation
 
-/// A local SMS provider speaking both APIs on one port:
+/// A local SMS provider speaking both providers' APIs on one port, as their documentation shows them
+/// (the examples are pinned in `Tests/DispatcherTests/Fixtures/seeds`):
 /// Plum under `/ws/sms/…`, Restcomm under `/restcomm/2012-04-24/…` (also `/api/2012-04-24/…`),
 /// plus `/sandbox/stats`, `/sandbox/messages`, `/sandbox/knobs`, `/sandbox/reset`, `/sandbox/ping`.
 /// Test numbers: `SandboxTestNumbers`; knobs: `SandboxKnobs`.

@@ -131,14 +131,34 @@ public actor SandboxStore {
         var events: [SandboxCallbackEvent] = []
         switch m.api {
         case .plum:
-            // result_url gets the latest status once the message left: sent (or failed).
+            // result_url gets `sms_message_id` and `status` when the status changes: sent (or
+            // failed). Delivery news only if the plum_callback_delivery knob asks for it.
             let status: String
             if case .failed = m.fate { status = "failed" } else { status = "sent" }
             events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.sentAfter,
                                                form: [("sms_message_id", m.id), ("status", status)]))
+            let delivery: String?
+            switch m.fate {
+            case .delivered, .refused: delivery = "delivered"
+            case .undelivered: delivery = "undelivered"
+            case .failed, .unconfirmed: delivery = nil
+            }
+            if let delivery {
+                switch knobs.plumCallbackDelivery {
+                case .none:
+                    break
+                case .status:
+                    events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.finalAfter,
+                                                       form: [("sms_message_id", m.id), ("status", delivery)]))
+                case .deliveryStatus:
+                    events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.finalAfter,
+                                                       form: [("sms_message_id", m.id), ("status", "sent"), ("delivery_status", delivery)]))
+                }
+            }
             if random.chance(knobs.outOfOrderCallbackRate) {
-                events.append(SandboxCallbackEvent(url: url, method: "POST", at: m.sentAfter,
-                                                   form: [("sms_message_id", m.id), ("status", "queued")]))
+                // a stale "queued" right after "sent"
+                events.insert(SandboxCallbackEvent(url: url, method: "POST", at: m.sentAfter,
+                                                   form: [("sms_message_id", m.id), ("status", "queued")]), at: 1)
             }
         case .restcomm:
             func event(_ status: String, _ code: Int?, at: Double) -> SandboxCallbackEvent {
@@ -147,7 +167,8 @@ public actor SandboxStore {
                 form += [("AccountSid", accountSID), ("From", m.from), ("To", m.to), ("Body", m.body)]
                 return SandboxCallbackEvent(url: url, method: m.callbackMethod, at: at, form: form)
             }
-            // Seed 002: a "sent" event (or "failed", then nothing more), then the delivery event.
+            // As documented: a "sent" event (or "failed", then nothing more), then the delivery
+            // event — unless the delivery_callbacks knob is off.
             switch m.fate {
             case .failed(let code):
                 events.append(event("failed", code, at: m.sentAfter))
@@ -158,6 +179,7 @@ public actor SandboxStore {
             case .delivered, .refused:
                 events += [event("sent", nil, at: m.sentAfter), event("delivered", nil, at: m.finalAfter)]
             }
+            if !knobs.deliveryCallbacks { events = Array(events.prefix(1)) }
             if events.count == 2 && random.chance(knobs.outOfOrderCallbackRate) {
                 // The delivery event first, the sent event after it.
                 let (sent, delivery) = (events[0], events[1])

@@ -1,7 +1,7 @@
-/// Deterministic recipients that trigger the seeds' cases. Recipients `+1 202-555-01xx`
+/// Deterministic recipients that trigger the providers' documented cases. Recipients `+1 202-555-01xx`
 /// (Plum: `20255501xx`); the last two digits pick the case. Every other number is delivered.
 ///
-/// | xx | Plum (seed 000)                                                       | Restcomm (seed 002)                                  |
+/// | xx | Plum                                                                  | Restcomm                                             |
 /// |----|-----------------------------------------------------------------------|------------------------------------------------------|
 /// | 00–09 | delivered                                                          | delivered                                            |
 /// | 10 | failure "Invalid 'to' phone number" (HTTP 200)                        | HTTP 400 code 21211 (invalid 'To' number)            |
@@ -53,7 +53,7 @@ public enum SandboxTestNumbers {
         }
     }
 
-    /// Human text of Restcomm codes (seed 002), for `error_message`.
+    /// Human text of Restcomm codes (its documented SMS error codes), for `error_message`.
     public static func restcommMessage(_ code: Int) -> String {
         switch code {
         case 30001: "Queue overflow"

@@ -12,6 +12,11 @@ enum SandboxCommand: CLICommand {
     /restcomm/2012-04-24/…, and /sandbox/stats, /sandbox/messages, /sandbox/knobs,
     /sandbox/reset. Runs until SIGINT or SIGTERM, then stops gracefully.
 
+    By default it answers as the providers' documentation shows: each answer, list item and
+    callback has exactly the fields of the documented example. Plum's result_url hears only
+    "sent" (or "failed") and its message lists carry no delivery_status: delivery is read from
+    status.json. Restcomm posts a "sent" event, then a delivery event.
+
       --listen HOST:PORT   address (default 127.0.0.1:8787, where run's default providers look)
       --config FILE        JSON profile: listen, profile, plum/restcomm credentials, knobs
       --profile NAME       realistic (default), perfect, chaos
@@ -25,6 +30,15 @@ enum SandboxCommand: CLICommand {
       --delivery-delay-min-s S     accepted → final state, uniform in [min, max]
       --delivery-delay-max-s S
       --no-callbacks               no status callbacks
+      --delivery-callbacks BOOL    Restcomm delivery event after "sent" (default true;
+                                   false: delivery is learnt by polling)
+      --plum-callback-delivery W   what Plum's result_url hears about delivery:
+                                   none (default) only sent/failed; status: then a second POST
+                                   status=delivered|undelivered; delivery_status: then a second
+                                   POST status=sent&delivery_status=delivered|undelivered
+      --plum-list-delivery-status BOOL
+                                   Plum messages.json items also carry delivery_status once
+                                   known (default false, as documented)
       --duplicate-callback-rate R  callbacks posted twice
       --out-of-order-callback-rate R
       --segments-per-second N      per-sender rate; above it 429 (Plum) / 30001 (Restcomm); 0 = off
@@ -32,7 +46,7 @@ enum SandboxCommand: CLICommand {
       --seed N
 
     Credentials: Plum sandbox/sandbox, Restcomm account ACsandbox token sandbox.
-    Test recipients +1 202-555-01xx trigger the seeds' cases (table in
+    Test recipients +1 202-555-01xx trigger the documented cases (table in
     Sources/Dispatcher/Sandbox/SandboxTestNumbers.swift): 10 invalid number, 11 unsubscribed,
     12 landline, 13 unreachable (30003), 14 unknown handset (30005), 15 30006, 16 blocked
     (30004), 17 account suspended (30002), 18 unconfirmed, 19 carrier violation (30007),
