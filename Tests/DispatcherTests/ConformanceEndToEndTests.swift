@@ -186,6 +186,9 @@ struct ConformanceEndToEndTests {
         })
         first.signal(SIGKILL)
         _ = await first.wait(timeout: .seconds(10))
+        // the kill left claims whose requests were in flight: their leases must be rescued
+        let held = try await s.c.query("SELECT count(*) FROM messages WHERE state IN ('sending', 'in_doubt')").scalar(Int.self)!
+        #expect(held > 0)
         let restarted = ContinuousClock.now
         // poll.after_s 2 + lease 4 + lookup delay 2 + a few seconds of slack on a busy machine
         try await runToTheEnd(s, timeout: .seconds(40))
