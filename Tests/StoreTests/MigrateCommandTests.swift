@@ -68,3 +68,73 @@ import Testing
         #expect(help.stdout.contains("migrate"))
     }
 }
+
+/// Migrations give way to the workers: a migration waiting for a table's lock holds up every
+/// later statement on that table, so it waits at most `lockTimeout`, rolls back and retries.
+@Suite struct MigrationLockTests {
+    @Test func aMigrationWaitingForALockDoesNotStallOtherSessions() async throws {
+        let db = try await TestPostgres.database()
+        let reader = try await db.connect()
+        let worker = try await db.connect()
+        let migrating = try await db.connect()
+        // a long report holds ACCESS SHARE on messages
+        try await reader.execute("BEGIN")
+        _ = try await reader.query("SELECT count(*) FROM messages")
+        var migrator = Migrator(migrations: Migration.all + [
+            Migration(version: 900, name: "needs an exclusive lock", sql: "ALTER TABLE messages ADD COLUMN lock_test integer"),
+        ])
+        migrator.lockTimeout = .milliseconds(300)
+        migrator.retryDelay = .milliseconds(200)
+        migrator.maxRetryDelay = .milliseconds(400)
+        let retries = Counter()
+        migrator.onRetry = { _, error in
+            #expect(error.sqlState == .lockNotAvailable)
+            retries.add()
+        }
+        let running = Task { [migrator] in try await migrator.migrate(migrating) }
+        try await Task.sleep(for: .milliseconds(500))
+        // a worker's statement on the same table still runs while the migration waits
+        // (queued behind a waiting ACCESS EXCLUSIVE request, it would wait as long as the report)
+        try await worker.execute("SET statement_timeout = '5s'")
+        #expect(try await worker.query("SELECT count(*) FROM messages").scalar(Int.self) == 0)
+        try await reader.execute("COMMIT")
+        let outcome = try await running.value
+        #expect(outcome.applied == [900])
+        #expect(retries.value >= 1)
+        #expect(try await worker.query("SELECT count(*) FROM information_schema.columns WHERE column_name = 'lock_test'").scalar(Int.self) == 1)
+        await reader.close()
+        await worker.close()
+        await migrating.close()
+    }
+
+    @Test func aLockNeverGrantedEndsWithAClearError() async throws {
+        let db = try await TestPostgres.database()
+        let reader = try await db.connect()
+        let migrating = try await db.connect()
+        try await reader.execute("BEGIN")
+        _ = try await reader.query("SELECT count(*) FROM messages")
+        var migrator = Migrator(migrations: Migration.all + [
+            Migration(version: 901, name: "needs an exclusive lock", sql: "ALTER TABLE messages ADD COLUMN lock_test2 integer"),
+        ])
+        migrator.lockTimeout = .milliseconds(100)
+        migrator.retryDelay = .milliseconds(50)
+        migrator.maxAttempts = 3
+        await #expect(throws: PostgresError.self) { try await migrator.migrate(migrating) }
+        do { _ = try await migrator.migrate(migrating) } catch let error as PostgresError {
+            #expect(error.sqlState == .lockNotAvailable)
+            #expect(error.message.contains("migration 901"))
+        }
+        try await reader.execute("ROLLBACK")
+        // nothing half-applied
+        #expect(try await migrating.query("SELECT count(*) FROM schema_migrations WHERE version = 901").scalar(Int.self) == 0)
+        await reader.close()
+        await migrating.close()
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}

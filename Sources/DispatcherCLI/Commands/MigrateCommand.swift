@@ -21,7 +21,12 @@ enum MigrateCommand: CLICommand {
             guard rest.isEmpty else { throw CLIFailure.usage("migrate takes no arguments (got '\(rest[0])')") }
             target = try await DatabaseTarget.resolve(allowEmbedded: true)
             let connection = try await Connection.connect(target!.conninfo)
-            let outcome = try await Migrator().migrate(connection)
+            var migrator = Migrator()
+            let attempts = migrator.maxAttempts
+            migrator.onRetry = { attempt, _ in
+                printError("migrate: a lock is held by another session (a long query or transaction); retrying (attempt \(attempt + 1) of \(attempts))")
+            }
+            let outcome = try await migrator.migrate(connection)
             await connection.close()
             if outcome.applied.isEmpty {
                 print("schema is up to date (version \(outcome.currentVersion)); nothing to do")

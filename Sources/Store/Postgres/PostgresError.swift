@@ -10,6 +10,8 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let serializationFailure = SQLState(rawValue: "40001")
     public static let deadlockDetected = SQLState(rawValue: "40P01")
     public static let queryCanceled = SQLState(rawValue: "57014")
+    /// `lock_timeout` ran out (or NOWAIT found the lock taken).
+    public static let lockNotAvailable = SQLState(rawValue: "55P03")
     public static let adminShutdown = SQLState(rawValue: "57P01")
     public static let undefinedTable = SQLState(rawValue: "42P01")
     public static let invalidPassword = SQLState(rawValue: "28P01")
