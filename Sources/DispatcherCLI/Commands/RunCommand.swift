@@ -94,8 +94,14 @@ enum RunCommand: CLICommand {
                 configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
             } ?? configuration.listen
             logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
+            let inboundAccounts = configuration.providers.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
+            if inboundAccounts.isEmpty {
+                logger.info("inbound SMS is off (every /inbound request gets 404): no Plum account has an inbound_key or inbound_key_env")
+            } else {
+                logger.info("inbound SMS for Plum account(s) \(inboundAccounts.joined(separator: ", ")) at /inbound/plum/KEY, to their sender numbers")
+            }
             try await engine.run(extraServices: extra)
-            await reconcile.pool.close()
+            await reconcile.close()
             signals.cancel()
             logger.info("worker \(options.workerID) stopped (\(engine.shutdown.reason ?? "done"))")
             return ExitCode.success
