@@ -138,7 +138,7 @@ import Testing
                 let poisoned = i % 11 == 5
                 let url = worker.base.appending(path: "/callbacks/restcomm/\(token)")
                 group.addTask {
-                    let body = "MessageSid=\(sid)&MessageStatus=delivered" + (poisoned ? "&ErrorMessage=%00" : "")
+                    let body = "MessageSid=\(sid)" + (poisoned ? "%00" : "") + "&MessageStatus=delivered"
                     return (poisoned, try await Self.post(client, url, body: body, timeout: .seconds(60)))
                 }
             }
