@@ -26,6 +26,11 @@ enum RunCommand: CLICommand {
       --grace-s N       on SIGTERM/SIGINT, wait at most N seconds (default 30) for sends in
                         flight before cancelling them (they are then settled as in doubt)
 
+    Inbound SMS (replies, STOP, START) from Plum arrive at POST /inbound/plum/KEY, KEY being
+    the Plum account's inbound_key (or the variable named by inbound_key_env; at least 32
+    letters, digits, '-' or '_'), addressed to one of that account's sender numbers;
+    everything else there is 404, and with no key inbound SMS are off.
+
     SIGTERM/SIGINT: stop claiming, let sends in flight finish, record their outcomes,
     release claimed but unsent messages back to pending, exit 0.
 
