@@ -55,7 +55,7 @@ import Testing
     @Test func stopMeansALaterCampaignSendsNothingToThatNumberAndStartReenables() async throws {
         let f = try await ReconcileFixture.start()
         let sandbox = try SandboxFixture.start()
-        let stop = try await f.post("/inbound/plum", form: [("sms_message_id", "in-9"), ("to", "2435678910"), ("from", "2025550003"), ("body", "STOP")])
+        let stop = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in-9"), ("to", "2435678910"), ("from", "2025550003"), ("body", "STOP")])
         #expect(stop.status == 200)
         let dir = try TempDir()
         try dir.write("later.csv", csvRows(0..<5))
@@ -69,7 +69,7 @@ import Testing
         #expect(!requests.contains { $0.hasSuffix("2025550003") })
         #expect(try await f.conn.query("SELECT state FROM messages WHERE to_number = '+12025550003'").scalar(String.self) == "suppressed")
         // START: the next campaign reaches the number again
-        _ = try await f.post("/inbound/plum", form: [("sms_message_id", "in-10"), ("to", "2435678910"), ("from", "2025550003"), ("body", "start")])
+        _ = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in-10"), ("to", "2435678910"), ("from", "2025550003"), ("body", "start")])
         try dir.write("again.csv", csvRows(3..<4))
         let again = try dir.write("again.json", manifest("again", csv: "again.csv"))
         #expect(try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: again)], on: f.conn).files.first?.result?.enqueued == 1)

@@ -18,14 +18,23 @@ struct ReconcileFixture {
     let base: URL
     let client: HTTPClient
 
+    /// The inbound key of the fixture's `plum` account: `/inbound/plum/\(inboundKey)`.
+    static let inboundKey = "fixture-inbound-key-0123456789abcdef"
+    static var inboundPath: String { "/inbound/plum/\(inboundKey)" }
+
     static func start(globalOptOut: Bool = false, stopReply: String? = nil,
-                      messageCountsMaxAge: Duration = .seconds(5)) async throws -> ReconcileFixture {
+                      messageCountsMaxAge: Duration = .seconds(5), healthMaxAge: Duration = .seconds(1),
+                      inboundKeys: [String: Secret] = ["plum": Secret(inboundKey)],
+                      senders: [String: String?] = ["+12435678910": nil]) async throws -> ReconcileFixture {
         let db = try await TestPostgres.database()
         let pool = db.pool(maxConnections: 4)
         let metrics = Metrics()
         let applier = ReportApplier(pool: pool, metrics: metrics)
         let ingest = CallbackIngest(pool: pool)
         var configuration = ReconcileRoutes.Configuration(accounts: ["plum": .plum, "restcomm": .restcomm])
+        configuration.inboundKeys = inboundKeys
+        configuration.senders = senders
+        configuration.healthMaxAge = healthMaxAge
         configuration.globalOptOut = globalOptOut
         if let stopReply { configuration.stopReply = stopReply }
         configuration.messageCountsMaxAge = messageCountsMaxAge
@@ -268,7 +277,7 @@ struct ReconcileFixture {
         let f = try await ReconcileFixture.start(stopReply: "Unsubscribed <ok> & \"done\"")
         _ = try await f.messages(1, state: "accepted", to: "+19998881234")
         let pending = try await f.messages(2, state: "pending", to: "+19998881234")
-        let stop = try await f.post("/inbound/plum", form: [("sms_message_id", "in1"), ("to", "2435678910"), ("from", "19998881234"), ("body", "  stop ")])
+        let stop = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in1"), ("to", "2435678910"), ("from", "19998881234"), ("body", "  stop ")])
         #expect(stop.status == 200)
         let xml = String(decoding: stop.body, as: UTF8.self)
         #expect(xml.contains("<sms_message>Unsubscribed &lt;ok&gt; &amp; &quot;done&quot;</sms_message>"))
@@ -278,19 +287,19 @@ struct ReconcileFixture {
         let inbound = try #require(try await f.conn.query("SELECT keyword, related_message_id IS NOT NULL FROM inbound_messages").first)
         #expect(try inbound.decode((String, Bool).self) == ("stop", true))
         // a retried delivery of the same inbound message changes nothing more
-        #expect(try await f.post("/inbound/plum", form: [("sms_message_id", "in1"), ("to", "2435678910"), ("from", "19998881234"), ("body", "STOP")]).status == 200)
+        #expect(try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in1"), ("to", "2435678910"), ("from", "19998881234"), ("body", "STOP")]).status == 200)
         #expect(try await f.conn.query("SELECT count(*) FROM inbound_messages").scalar(Int.self) == 1)
-        let start = try await f.post("/inbound/plum", form: [("sms_message_id", "in2"), ("to", "2435678910"), ("from", "19998881234"), ("body", "Unstop")])
+        let start = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in2"), ("to", "2435678910"), ("from", "19998881234"), ("body", "Unstop")])
         #expect(String(decoding: start.body, as: UTF8.self).contains("<sms_message>"))
         #expect(try await f.conn.query("SELECT count(*) FROM opt_outs").scalar(Int.self) == 0)
-        let confirm = try await f.post("/inbound/plum", form: [("sms_message_id", "in3"), ("to", "2435678910"), ("from", "19998881234"),
+        let confirm = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in3"), ("to", "2435678910"), ("from", "19998881234"),
                                                                ("body", "CONFIRM <script>&amp;</script>")])
         let confirmXML = String(decoding: confirm.body, as: UTF8.self)
         #expect(confirmXML.hasSuffix("<reply/>\n"))
         #expect(Self.parsesAsXML(confirmXML))
         #expect(try await f.conn.query("SELECT body FROM inbound_messages WHERE keyword = 'confirm'").scalar(String.self) == "CONFIRM <script>&amp;</script>")
-        #expect(try await f.post("/inbound/plum", form: [("to", "2435678910")]).status == 400)
-        #expect(try await f.post("/inbound/plum", body: "<xml/>", contentType: "application/xml").status == 400)
+        #expect(try await f.post(ReconcileFixture.inboundPath, form: [("to", "2435678910")]).status == 400)
+        #expect(try await f.post(ReconcileFixture.inboundPath, body: "<xml/>", contentType: "application/xml").status == 400)
         await f.stop()
     }
 

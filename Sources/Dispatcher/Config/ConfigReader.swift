@@ -154,7 +154,7 @@ struct ConfigReader {
         let path = "providers.\(name)"
         let members = try object(value, path, allowed: [
             "kind", "base_url", "username", "password", "password_env", "account_sid", "auth_token", "auth_token_env",
-            "timeout_s", "rate_per_second", "burst",
+            "timeout_s", "rate_per_second", "burst", "inbound_key", "inbound_key_env",
         ])
         func member(_ key: String) -> JSONValue? { members.first(where: { $0.key == key })?.value }
         let kindText = try member("kind").map { v throws(ConfigurationError) in try string(v, "\(path).kind") } ?? name
@@ -174,10 +174,19 @@ struct ConfigReader {
         case .plum:
             if let v = member("username") { p.username = try string(v, "\(path).username") }
             if let s = try secret(members, path, key: "password") { p.password = s }
+            // (a command that sends nothing gets an empty key for an unset variable: no inbound then)
+            if let s = try secret(members, path, key: "inbound_key"), !s.value.isEmpty || member("inbound_key") != nil {
+                let key = member("inbound_key") != nil ? "inbound_key" : "inbound_key_env"
+                if let problem = InboundKey.problem(s.value) { throw fail("\(path).\(key)", "the inbound key \(problem)") }
+                p.inboundKey = s
+            }
         case .restcomm:
             if let v = member("account_sid") { p.accountSID = try string(v, "\(path).account_sid") }
             if let s = try secret(members, path, key: "auth_token") { p.authToken = s }
         case .null: break
+        }
+        if kind != .plum, let m = members.first(where: { $0.key.hasPrefix("inbound_key") }) {
+            throw fail("\(path).\(m.key)", "only Plum accounts take inbound SMS")
         }
         return p
     }

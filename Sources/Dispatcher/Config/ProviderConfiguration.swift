@@ -23,6 +23,10 @@ public struct ProviderConfiguration: Sendable, Equatable, CustomStringConvertibl
     public var timeoutSeconds: Double
     /// Provider-wide segment rate across every sender (nil: unlimited).
     public var rateLimit: RateLimit?
+    /// Plum only: the secret last path segment of this account's inbound SMS URL,
+    /// `POST /inbound/plum/{key}` (`inbound_key`, or the variable named by `inbound_key_env`).
+    /// Nil: this account takes no inbound SMS.
+    public var inboundKey: Secret?
 
     public init(name: String, kind: Kind, baseURL: URL, username: String = "", password: Secret = Secret(""),
                 accountSID: String = "", authToken: Secret = Secret(""), timeoutSeconds: Double = 10, rateLimit: RateLimit? = nil) {
@@ -52,7 +56,9 @@ public struct ProviderConfiguration: Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         var parts = ["kind=\(kind.rawValue)", "base_url=\(baseURL.absoluteString)", "timeout_s=\(timeoutSeconds)"]
         switch kind {
-        case .plum: parts += ["username=\(username)", "password=\(password)"]
+        case .plum:
+            parts += ["username=\(username)", "password=\(password)"]
+            if let inboundKey { parts.append("inbound_key=\(inboundKey)") }
         case .restcomm: parts += ["account_sid=\(accountSID)", "auth_token=\(authToken)"]
         case .null: break
         }
@@ -72,4 +78,34 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(perSecond)/s burst \(burst)" }
+}
+
+/// The rule for an inbound key: at least 128 bits of randomness in a URL path segment.
+public enum InboundKey {
+    /// Fewest characters: 32 base64url characters carry 192 bits, 32 hex digits 128.
+    public static let minimumLength = 32
+    public static let maximumLength = 256
+
+    /// Why `key` cannot be an inbound key, or nil when it can.
+    public static func problem(_ key: String) -> String? {
+        let allowed = key.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_")
+        }
+        if !allowed { return "must be letters, digits, '-' and '_' only (URL-safe base64 or hex)" }
+        if key.count < minimumLength {
+            return "must be at least \(minimumLength) characters (128 bits or more), got \(key.count); generate one with: openssl rand -base64 24 | tr '+/' '-_'"
+        }
+        if key.count > maximumLength { return "must be at most \(maximumLength) characters" }
+        return nil
+    }
+
+    /// Compares in time that depends on the lengths only, never on where the two differ.
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return difference == 0
+    }
 }

@@ -53,12 +53,52 @@ public enum FormEncoding {
         return result
     }
 
+    /// Why a form body cannot be taken as text.
+    public enum TextError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// A NUL byte, raw or `%00`, in a name or value.
+        case nul
+        /// Bytes, raw or percent-escaped, that are not UTF-8.
+        case invalidUTF8
+
+        public var description: String {
+            switch self {
+            case .nul: "form fields must not contain NUL"
+            case .invalidUTF8: "form fields must be UTF-8"
+            }
+        }
+    }
+
+    /// Decodes a form body into a dictionary (last value wins), refusing a body whose bytes or
+    /// decoded names and values are not UTF-8 or contain NUL, which no field may carry on.
+    public static func decodeText(_ body: [UInt8]) throws(TextError) -> [String: String] {
+        var result: [String: String] = [:]
+        for part in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let eq = part.firstIndex(of: UInt8(ascii: "="))
+            let name = try text(unescapeBytes(part[..<(eq ?? part.endIndex)], plusIsSpace: true))
+            let value = try eq.map { i throws(TextError) in try text(unescapeBytes(part[(i + 1)...], plusIsSpace: true)) } ?? ""
+            result[name] = value
+        }
+        return result
+    }
+
+    private static func text(_ bytes: [UInt8]) throws(TextError) -> String {
+        if bytes.contains(0) { throw .nul }
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8 }
+        return s
+    }
+
     /// Percent-decoding; `plusIsSpace` for form bodies and query strings (not for path segments).
     public static func unescape<S: StringProtocol>(_ s: S, plusIsSpace: Bool = true) -> String {
         let utf8 = Array(s.utf8)
         guard utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
             return String(s)
         }
+        return String(decoding: unescapeBytes(utf8[...], plusIsSpace: plusIsSpace), as: UTF8.self)
+    }
+
+    /// Percent-decoding to bytes; malformed escapes are kept literally.
+    static func unescapeBytes(_ utf8: ArraySlice<UInt8>, plusIsSpace: Bool) -> [UInt8] {
+        let utf8 = Array(utf8)
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count)
         var i = 0
@@ -74,7 +114,7 @@ public enum FormEncoding {
             }
             i += 1
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     static func hexValue(_ b: UInt8) -> UInt8? {

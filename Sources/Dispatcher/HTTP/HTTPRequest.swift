@@ -55,6 +55,25 @@ public struct HTTPRequest: Sendable {
         return FormEncoding.decode(String(decoding: body, as: UTF8.self))
     }
 
+    /// What a body that should be a form of text fields is instead.
+    public enum FormProblem: Error, Sendable, Equatable {
+        /// Not `application/x-www-form-urlencoded`.
+        case notAForm
+        /// A form, but a field is not text (`FormEncoding.TextError`).
+        case notText(FormEncoding.TextError)
+    }
+
+    /// The form body decoded (last value wins), refusing NUL and bytes that are not UTF-8
+    /// anywhere in it: what may reach the database.
+    public func formText() -> Result<[String: String], FormProblem> {
+        guard isForm else { return .failure(.notAForm) }
+        do throws(FormEncoding.TextError) {
+            return .success(try FormEncoding.decodeText(body))
+        } catch {
+            return .failure(.notText(error))
+        }
+    }
+
     /// The body decoded as JSON.
     public func decodeJSON<T: Decodable>(_ type: T.Type) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(body))

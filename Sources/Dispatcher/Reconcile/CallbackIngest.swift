@@ -31,6 +31,13 @@ public actor CallbackIngest {
         }
     }
 
+    /// A callback the database refuses on its own (a value it cannot store): not worth a
+    /// retry by the provider, and no reason to refuse the others of its batch.
+    public struct Unstorable: Error, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "the callback cannot be stored: \(reason)" }
+    }
+
     private func flushLoop() async {
         while !queue.isEmpty {
             let batch = Array(queue.prefix(maxBatch))
@@ -39,11 +46,39 @@ public actor CallbackIngest {
                 let verdicts = try await pool.withConnection { try await Outbox.callbacksStore($0, batch.map(\.0)) }
                 for (i, item) in batch.enumerated() { item.1.resume(returning: verdicts[i]) }
                 if verdicts.contains(.stored) { onStored() }
+            } catch where batch.count > 1 && Self.mayBeOneRow(error) {
+                // one bad report must not fail the others: each on its own
+                logger.warning("storing \(batch.count) callback(s) at once failed (\(error)); storing them one by one")
+                var stored = false
+                for item in batch {
+                    do {
+                        let verdict = try await pool.withConnection { try await Outbox.callbacksStore($0, [item.0]) }[0]
+                        stored = stored || verdict == .stored
+                        item.1.resume(returning: verdict)
+                    } catch {
+                        item.1.resume(throwing: Self.rowError(error))
+                    }
+                }
+                if stored { onStored() }
             } catch {
                 logger.error("storing \(batch.count) callback(s) failed, answered 503: \(error)")
-                for item in batch { item.1.resume(throwing: error) }
+                for item in batch { item.1.resume(throwing: Self.rowError(error)) }
             }
         }
         flushing = false
+    }
+
+    /// A server's error about the statement (not the connection, not the pool): perhaps one row's doing.
+    static func mayBeOneRow(_ error: any Error) -> Bool {
+        guard let e = error as? PostgresError, e.kind == .server else { return false }
+        return !(e.sqlState?.isConnectionLoss ?? false)
+    }
+
+    /// A data or integrity error about one callback becomes `Unstorable`; anything else stays
+    /// what it is (the database is unavailable: 503, and the provider retries).
+    static func rowError(_ error: any Error) -> any Error {
+        guard let e = error as? PostgresError, e.kind == .server, let state = e.sqlState?.rawValue,
+              state.hasPrefix("22") || state.hasPrefix("23") else { return error }
+        return Unstorable(reason: "SQLSTATE \(state)")
     }
 }

@@ -11,7 +11,17 @@ public import Store
 /// naming another message's provider id, is 404 whatever the body says; only a caller with
 /// the right key can earn a 400 (a body that is not a form, or lacks the provider's id and
 /// status fields). An authenticated callback with a status the dispatcher does not act on
-/// is acknowledged, kept as an event with its body, and schedules a status poll.
+/// is acknowledged, kept as an event with its body, and schedules a status poll. A form
+/// whose fields carry NUL or bytes that are not UTF-8 is such a wrong body.
+///
+/// Inbound SMS arrive at `/inbound/plum/{key}`: the secret key of a Plum account
+/// (`inbound_key`), compared in constant time; any other path is 404, and so is a message
+/// to a number that is not one of that account's sender numbers. Replays are answered as
+/// the first delivery was and change nothing.
+///
+/// Callbacks are stored on their own connections (`CallbackIngest`'s pool); `pool` serves
+/// everything else here but health, so inbound SMS and metrics never make a callback wait,
+/// and `/healthz` asks the database on `healthPool`, at most once per `healthMaxAge`.
 public struct ReconcileRoutes: Sendable {
     public struct Configuration: Sendable {
         /// Opt-outs apply to every sender (`opt_out_scope: global`) rather than the one texted.
@@ -21,22 +31,43 @@ public struct ReconcileRoutes: Sendable {
         /// `/metrics` counts messages by state (a scan of the outbox) at most this often;
         /// scrapes in between reuse the last counts.
         public var messageCountsMaxAge: Duration = .seconds(5)
+        /// `/healthz` asks the database at most this often; requests in between get the last answer.
+        public var healthMaxAge: Duration = .seconds(1)
         /// The provider accounts callbacks may name (`providers` keys) and their kinds.
         public var accounts: [String: ProviderConfiguration.Kind]
+        /// Plum accounts that take inbound SMS, and their keys (the last segment of `/inbound/plum/{key}`).
+        public var inboundKeys: [String: Secret] = [:]
+        /// The sender numbers (E.164) inbound SMS may be addressed to, and the account each
+        /// belongs to (nil: any account's).
+        public var senders: [String: String?] = [:]
         public init(accounts: [String: ProviderConfiguration.Kind]) { self.accounts = accounts }
+
+        /// The routes' settings from the worker's configuration.
+        public init(_ configuration: DispatcherConfiguration) {
+            self.init(accounts: configuration.providers.mapValues(\.kind))
+            globalOptOut = configuration.optOutScope == .global
+            inboundKeys = configuration.providers.compactMapValues { $0.kind == .plum ? $0.inboundKey : nil }
+            senders = configuration.senders.mapValues(\.provider)
+        }
     }
 
     public static let stopWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
     public static let startWords: Set<String> = ["START", "UNSTOP"]
 
     let pool: ConnectionPool
+    /// `/healthz`'s one connection (its checks never overlap).
+    let healthPool: ConnectionPool
     let ingest: CallbackIngest
     let metrics: Metrics
     let configuration: Configuration
     private let messageCounts = LockedValue<(at: ContinuousClock.Instant, counts: [String: Double])?>(nil)
+    /// The last database check of `/healthz`, finished or under way, and when it started.
+    private let healthCheck = LockedValue<(at: ContinuousClock.Instant, check: Task<Bool, Never>)?>(nil)
 
-    public init(pool: ConnectionPool, ingest: CallbackIngest, metrics: Metrics, configuration: Configuration) {
+    public init(pool: ConnectionPool, healthPool: ConnectionPool? = nil, ingest: CallbackIngest, metrics: Metrics,
+                configuration: Configuration) {
         self.pool = pool
+        self.healthPool = healthPool ?? pool
         self.ingest = ingest
         self.metrics = metrics
         self.configuration = configuration
@@ -48,7 +79,7 @@ public struct ReconcileRoutes: Sendable {
         router.post("/callbacks/{account}/{token}") { request in
             await self.callback(request, account: request.pathParameters["account"] ?? "")
         }
-        router.post("/inbound/plum") { request in await self.inbound(request, provider: "plum") }
+        router.post("/inbound/plum/{key}") { request in await self.inbound(request, key: request.pathParameters["key"] ?? "") }
         router.get("/healthz") { _ in await self.health() }
         router.get("/metrics") { _ in await self.metricsPage() }
     }
@@ -68,10 +99,8 @@ public struct ReconcileRoutes: Sendable {
             return notFound
         }
         // 2. The body.
-        let form = request.formFields()
-        let message = form.flatMap { kind == .plum ? PlumClient.parseCallback($0) : RestcommClient.parseCallback($0) }
-        guard let message else {
-            // only the holder of a real key learns that the body is wrong
+        /// Only the holder of a real key learns that the body is wrong: `answer` for them, 404 for others.
+        func badRequest(_ answer: String) async -> HTTPResponse {
             do {
                 guard try await pool.withConnection({ try await Outbox.callbackKeyCheck($0, key: key, provider: account) }) else {
                     count("unknown_token")
@@ -82,9 +111,17 @@ public struct ReconcileRoutes: Sendable {
                 return .text("temporarily unavailable\n", status: 503)
             }
             count("malformed")
-            if form == nil { return .text("the body must be application/x-www-form-urlencoded\n", status: 400) }
+            return .text(answer, status: 400)
+        }
+        let form: [String: String]
+        switch request.formText() {
+        case .success(let fields): form = fields
+        case .failure(.notAForm): return await badRequest("the body must be application/x-www-form-urlencoded\n")
+        case .failure(.notText(let problem)): return await badRequest("\(problem)\n")
+        }
+        guard let message = kind == .plum ? PlumClient.parseCallback(form) : RestcommClient.parseCallback(form) else {
             let fields = kind == .plum ? "sms_message_id and status (or delivery_status)" : "MessageSid and MessageStatus"
-            return .text("missing \(fields)\n", status: 400)
+            return await badRequest("missing \(fields)\n")
         }
         // the fields as received: the form body itself (first 4,000 bytes), not decoded and re-encoded
         let raw = String(decoding: request.body.prefix(4_000), as: UTF8.self)
@@ -103,6 +140,8 @@ public struct ReconcileRoutes: Sendable {
                 }
                 if verdict == .stored { count("not_understood") }
             }
+        } catch let error as CallbackIngest.Unstorable {
+            return await badRequest("\(error)\n")
         } catch {
             count("unavailable")
             return .text("temporarily unavailable\n", status: 503)
@@ -135,13 +174,37 @@ public struct ReconcileRoutes: Sendable {
 
     // MARK: Inbound SMS
 
-    func inbound(_ request: HTTPRequest, provider: String) async -> HTTPResponse {
-        guard let form = request.formFields() else { return .text("the body must be application/x-www-form-urlencoded\n", status: 400) }
+    /// The Plum account whose inbound key is `key`, comparing with every configured key in
+    /// constant time.
+    func inboundAccount(key: String) -> String? {
+        var found: String?
+        for (account, secret) in configuration.inboundKeys.sorted(by: { $0.key < $1.key }) {
+            if InboundKey.equal(key, secret.value) && !secret.value.isEmpty { found = account }
+        }
+        return found
+    }
+
+    func inbound(_ request: HTTPRequest, key: String) async -> HTTPResponse {
+        let notFound = HTTPResponse.text("not found\n", status: 404)
+        guard let provider = inboundAccount(key: key) else {
+            metrics.increment("dispatcher_inbound_total", ["action": "unknown_key"])
+            return notFound
+        }
+        let form: [String: String]
+        switch request.formText() {
+        case .success(let fields): form = fields
+        case .failure(.notAForm): return .text("the body must be application/x-www-form-urlencoded\n", status: 400)
+        case .failure(.notText(let problem)): return .text("\(problem)\n", status: 400)
+        }
         guard let fromText = form["from"], !fromText.isEmpty, let toText = form["to"], !toText.isEmpty, let body = form["body"] else {
             return .text("missing from, to or body\n", status: 400)
         }
+        // addressed to one of this account's sender numbers, or to nobody we know
+        guard let to = (try? PhoneNumber(parsing: toText))?.e164, let owner = configuration.senders[to], owner == nil || owner == provider else {
+            metrics.increment("dispatcher_inbound_total", ["action": "unknown_sender"])
+            return notFound
+        }
         let from = (try? PhoneNumber(parsing: fromText))?.e164 ?? fromText
-        let to = (try? PhoneNumber(parsing: toText))?.e164 ?? toText
         let word = Self.keyword(body)
         let action: Outbox.InboundAction = Self.stopWords.contains(word) ? .optOut : Self.startWords.contains(word) ? .optIn : .reply
         let keyword = action == .optOut ? "stop" : action == .optIn ? "start" : String(word.lowercased().prefix(32))
@@ -207,12 +270,16 @@ public struct ReconcileRoutes: Sendable {
     // MARK: Health and metrics
 
     func health() async -> HTTPResponse {
-        do {
-            _ = try await pool.withConnection { try await $0.query("SELECT 1") }
-            return .jsonObject(["status": "ok", "database": "ok"])
-        } catch {
-            return .jsonObject(["status": "unavailable", "database": "unreachable"], status: 503)
+        let now = ContinuousClock.now
+        let check = healthCheck.withLock { last in
+            if let last, now - last.at < configuration.healthMaxAge { return last.check }
+            // one database check at a time, shared by every request until it is too old
+            let check = Task { [healthPool] in (try? await healthPool.withConnection { try await $0.query("SELECT 1") }) != nil }
+            last = (now, check)
+            return check
         }
+        if await check.value { return .jsonObject(["status": "ok", "database": "ok"]) }
+        return .jsonObject(["status": "unavailable", "database": "unreachable"], status: 503)
     }
 
     func metricsPage() async -> HTTPResponse {

@@ -23,10 +23,18 @@ public struct ShutdownBoundService: Service {
 
 /// The reconciliation side of `dispatcher run`: the callback/inbound HTTP server on
 /// `listen`, the applier of stored reports, the status poller, and the spool watcher.
+///
+/// Three connection pools: `pool` for storing and applying callbacks and poll results;
+/// `httpPool` for the rest of the HTTP routes (inbound SMS, metrics, answers to malformed
+/// callbacks), whose waiters are bounded (`httpPoolWaiters`; past them a request gets 503 at
+/// once), so a flood on those routes never delays a callback; and one connection for
+/// `/healthz`'s checks (at most one a second).
 public struct ReconcileServices: Sendable {
     public let server: CallbackServer
     public let applier: ReportApplier
     public let pool: ConnectionPool
+    public let httpPool: ConnectionPool
+    public let healthPool: ConnectionPool
     public let metrics: Metrics
     let pollConfiguration: StatusPoller.Configuration
 
@@ -34,13 +42,14 @@ public struct ReconcileServices: Sendable {
     /// anything is claimed); `port` then tells where it listens.
     public init(configuration: DispatcherConfiguration, conninfo: String,
                 metrics: Metrics, listen: String? = nil, pollInterval: Duration = .seconds(1),
+                httpPoolConnections: Int = 2, httpPoolWaiters: Int = 64,
                 logger: Logger = .silent) throws {
         let pool = ConnectionPool(conninfo: conninfo, maxConnections: 4)
+        let httpPool = ConnectionPool(conninfo: conninfo, maxConnections: httpPoolConnections, maxWaiters: httpPoolWaiters)
+        let healthPool = ConnectionPool(conninfo: conninfo, maxConnections: 1)
         let applier = ReportApplier(pool: pool, metrics: metrics)
         let ingest = CallbackIngest(pool: pool, logger: logger, onStored: { applier.poke() })
-        var routeConfiguration = ReconcileRoutes.Configuration(accounts: configuration.providers.mapValues(\.kind))
-        routeConfiguration.globalOptOut = configuration.optOutScope == .global
-        let routes = ReconcileRoutes(pool: pool, ingest: ingest, metrics: metrics, configuration: routeConfiguration)
+        let routes = ReconcileRoutes(pool: httpPool, healthPool: healthPool, ingest: ingest, metrics: metrics, configuration: .init(configuration))
         server = try CallbackServer(listen: listen ?? configuration.listen, routes: routes)
         try server.start()
         var pollConfiguration = StatusPoller.Configuration(after: configuration.poll.afterSeconds,
@@ -49,10 +58,19 @@ public struct ReconcileServices: Sendable {
         self.pollConfiguration = pollConfiguration
         self.applier = applier
         self.pool = pool
+        self.httpPool = httpPool
+        self.healthPool = healthPool
         self.metrics = metrics
     }
 
     public var port: Int? { server.port }
+
+    /// Closes the connection pools (after the services have stopped).
+    public func close() async {
+        await pool.close()
+        await httpPool.close()
+        await healthPool.close()
+    }
 
     /// The services to run beside the engine's; the poller asks `providers`.
     public func services(shutdown: Shutdown, providers: [String: any SMSProvider], spool: SpoolWatcher?) -> [any Service] {

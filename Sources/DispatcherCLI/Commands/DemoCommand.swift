@@ -118,7 +118,7 @@ enum DemoCommand: CLICommand {
             engine.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
             try await running.value
             signals.cancel()
-            await reconcile.pool.close()
+            await reconcile.close()
             await sandbox.stop()
 
             // 5. The report.

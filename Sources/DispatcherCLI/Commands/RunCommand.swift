@@ -26,6 +26,11 @@ enum RunCommand: CLICommand {
       --grace-s N       on SIGTERM/SIGINT, wait at most N seconds (default 30) for sends in
                         flight before cancelling them (they are then settled as in doubt)
 
+    Inbound SMS (replies, STOP, START) from Plum arrive at POST /inbound/plum/KEY, KEY being
+    the Plum account's inbound_key (or the variable named by inbound_key_env; at least 32
+    letters, digits, '-' or '_'), addressed to one of that account's sender numbers;
+    everything else there is 404, and with no key inbound SMS are off.
+
     SIGTERM/SIGINT: stop claiming, let sends in flight finish, record their outcomes,
     release claimed but unsent messages back to pending, exit 0.
 
@@ -94,8 +99,14 @@ enum RunCommand: CLICommand {
                 configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
             } ?? configuration.listen
             logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
+            let inboundAccounts = configuration.providers.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
+            if inboundAccounts.isEmpty {
+                logger.info("inbound SMS is off (every /inbound request gets 404): no Plum account has an inbound_key or inbound_key_env")
+            } else {
+                logger.info("inbound SMS for Plum account(s) \(inboundAccounts.joined(separator: ", ")) at /inbound/plum/KEY, to their sender numbers")
+            }
             try await engine.run(extraServices: extra)
-            await reconcile.pool.close()
+            await reconcile.close()
             signals.cancel()
             logger.info("worker \(options.workerID) stopped (\(engine.shutdown.reason ?? "done"))")
             return ExitCode.success

@@ -113,8 +113,10 @@ extension Outbox {
     /// (among final states, the first received), and the message moves only if that
     /// outranks its current state — so duplicates are no-ops, `delivered` never returns
     /// to `sent`, and a final state is never overwritten. Every report becomes an event
-    /// with its raw fields and what became of it (its `detail` starts with the outcome), and
-    /// leaves the inbox. Safe with several workers (SKIP LOCKED).
+    /// with its raw fields and what became of it (its `detail` starts with the outcome),
+    /// except callbacks that changed nothing past the first `keptDuplicateCallbacks` of their
+    /// message, which only count in `messages.duplicate_callbacks`; and leaves the inbox.
+    /// Safe with several workers (SKIP LOCKED).
     public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
         try await c.withTransaction { tx in
             // Both statements are planned on every pass (not prepared): passes are at least
@@ -143,6 +145,10 @@ extension Outbox {
         }
     }
 
+    /// Callbacks per message that changed nothing and are still kept as events (with their
+    /// raw fields); later ones only count in `messages.duplicate_callbacks`.
+    public static let keptDuplicateCallbacks = 3
+
     private static func reportsApplyLocked(_ c: Connection, ids: [Int64]) async throws -> ApplyResult {
         let rows = try await c.query("""
             WITH batch AS (
@@ -151,37 +157,52 @@ extension Outbox {
                 -- so no CTE is joined to another: without statistics on CTEs the planner
                 -- joined them with nested loops, a million comparisons per thousand reports)
                 SELECT i.id, i.message_id, i.source, i.state, i.provider_status, i.error_code, i.error_class, i.raw,
-                       i.received_at, m.state AS old_state,
+                       i.received_at, m.state AS old_state, m.duplicate_callbacks AS old_duplicates,
                        first_value(i.id) OVER w AS winner_id,
-                       first_value(i.state) OVER w AS winner_state
+                       first_value(i.state) OVER w AS winner_state,
+                       count(*) FILTER (WHERE i.source = 'callback') OVER (PARTITION BY i.message_id) AS callbacks
                   FROM callback_inbox i
                   JOIN messages m ON m.id = i.message_id
                  WHERE i.id = ANY(\(ids))
                 WINDOW w AS (PARTITION BY i.message_id ORDER BY message_state_rank(i.state) DESC, i.id)
             ), winner AS (
                 SELECT * FROM batch WHERE id = winner_id
-            ), moved AS (
-                UPDATE messages m
-                   SET state        = w.state,
-                       sent_at      = CASE WHEN w.state = 'sent' THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
-                       final_at     = CASE WHEN message_state_rank(w.state) = 4 THEN now() ELSE m.final_at END,
-                       poll_next_at = CASE WHEN message_state_rank(w.state) = 4 THEN NULL ELSE m.poll_next_at END,
-                       error_code   = CASE WHEN w.state IN ('undelivered', 'failed') THEN coalesce(w.error_code, m.error_code)
-                                           ELSE m.error_code END,
-                       error_class  = CASE WHEN w.state IN ('undelivered', 'failed')
-                                           THEN coalesce(w.error_class, m.error_class, w.state) ELSE m.error_class END
+            ), locked AS (
+                -- the winner's message as it is now (after any concurrent pass on it): does the
+                -- winner take it further? Never backwards.
+                SELECT w.id, w.message_id, w.state, w.source, w.error_code, w.error_class, w.callbacks,
+                       message_state_rank(w.state) > message_state_rank(m.state) AS advances
                   FROM winner w
-                 WHERE m.id = w.message_id
-                   -- re-checked against the latest row version: never backwards
-                   AND message_state_rank(w.state) > message_state_rank(m.state)
-                RETURNING w.id AS inbox_id
+                  JOIN messages m ON m.id = w.message_id
+                   FOR UPDATE OF m
+            ), moved AS (
+                -- one update per message: the winner's state if it advances, and the count of
+                -- its callbacks that changed nothing
+                UPDATE messages m
+                   SET state        = CASE WHEN l.advances THEN l.state ELSE m.state END,
+                       sent_at      = CASE WHEN l.advances AND l.state = 'sent' THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
+                       final_at     = CASE WHEN l.advances AND message_state_rank(l.state) = 4 THEN now() ELSE m.final_at END,
+                       poll_next_at = CASE WHEN l.advances AND message_state_rank(l.state) = 4 THEN NULL ELSE m.poll_next_at END,
+                       error_code   = CASE WHEN l.advances AND l.state IN ('undelivered', 'failed')
+                                           THEN coalesce(l.error_code, m.error_code) ELSE m.error_code END,
+                       error_class  = CASE WHEN l.advances AND l.state IN ('undelivered', 'failed')
+                                           THEN coalesce(l.error_class, m.error_class, l.state) ELSE m.error_class END,
+                       duplicate_callbacks = m.duplicate_callbacks + l.callbacks
+                                             - CASE WHEN l.advances AND l.source = 'callback' THEN 1 ELSE 0 END
+                  FROM locked l
+                 WHERE m.id = l.message_id
+                   AND (l.advances OR l.callbacks > 0)
+                RETURNING l.id AS inbox_id, l.advances
             ), applied AS (
                 -- the reports that moved their message, as one array
-                SELECT coalesce(array_agg(inbox_id), '{}') AS ids FROM moved
+                SELECT coalesce(array_agg(inbox_id) FILTER (WHERE advances), '{}') AS ids FROM moved
             ), settled AS (
-                -- what each report found: the state the message is in once this batch is applied
+                -- what each report found: the state the message is in once this batch is applied,
+                -- and for a callback that changed nothing, how many such its message has had
                 SELECT b.*, b.id = ANY(a.ids) AS is_applied,
-                       CASE WHEN b.winner_id = ANY(a.ids) THEN b.winner_state ELSE b.old_state END AS now_state
+                       CASE WHEN b.winner_id = ANY(a.ids) THEN b.winner_state ELSE b.old_state END AS now_state,
+                       b.old_duplicates + count(*) FILTER (WHERE b.source = 'callback' AND NOT b.id = ANY(a.ids))
+                                          OVER (PARTITION BY b.message_id ORDER BY b.id) AS duplicate_number
                   FROM batch b
                  CROSS JOIN applied a
             ), marked AS (
@@ -197,7 +218,8 @@ extension Outbox {
                                WHEN message_state_rank(s.state) <= message_state_rank(s.now_state) THEN 'stale'
                                ELSE 'superseded' END AS outcome,
                           s.old_state, s.now_state, s.state, s.provider_status,
-                          s.error_code, s.error_class, s.raw, extract(epoch FROM now() - s.received_at)::float8 AS lag
+                          s.error_code, s.error_class, s.raw, extract(epoch FROM now() - s.received_at)::float8 AS lag,
+                          s.duplicate_number
             ), events AS (
                 INSERT INTO message_events (message_id, kind, source, from_state, to_state, provider_status,
                                             error_code, error_class, latency_ms, detail)
@@ -211,6 +233,8 @@ extension Outbox {
                            WHEN 'duplicate' THEN ': message is already ' || now_state
                            ELSE '' END || coalesce('; ' || raw, '')
                   FROM marked
+                 -- replayed callbacks: the first few are events, the rest only count
+                 WHERE outcome = 'applied' OR source <> 'callback' OR duplicate_number <= \(keptDuplicateCallbacks)
                  ORDER BY id
                 RETURNING 1
             )

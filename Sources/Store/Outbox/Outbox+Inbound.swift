@@ -12,14 +12,37 @@ extension Outbox {
         public var suppressed: Int
     }
 
+    /// Seconds within which an inbound SMS without a provider message id and with the same
+    /// number, sender and body as one already recorded counts as a replay of it.
+    public static let inboundReplayWindow = 600.0
+
+    /// Arbitrary constant: the first half of the advisory lock key that serialises inbound SMS
+    /// between the same two numbers (the second half hashes them).
+    static let inboundLockClass: Int32 = 0x696E_626E  // "inbn"
+
     /// Records an inbound SMS (linked to the last message sent to that number) and acts on
     /// it in one transaction: STOP adds the number to `opt_outs` and suppresses its pending
-    /// messages; START removes it. `global` applies the opt-out to every sender.
+    /// messages; START removes the opt-out an inbound STOP made in the same scope (never one
+    /// an operator or the provider made). `global` applies the opt-out to every sender.
+    ///
+    /// A replay changes nothing and records nothing: the same provider message id, or,
+    /// without one, the same numbers and body within `replayWindow` seconds.
     public static func inboundRecord(
         _ c: Connection, provider: String, providerMessageID: String?, from: String, to: String, body: String,
-        keyword: String, action: InboundAction, global: Bool
+        keyword: String, action: InboundAction, global: Bool, replayWindow: Double = inboundReplayWindow
     ) async throws -> InboundResult {
         try await c.withTransaction { tx in
+            if providerMessageID == nil {
+                // two copies arriving at once: the second waits here, then finds the first
+                try await tx.execute("SELECT pg_advisory_xact_lock(\(inboundLockClass), hashtext(\(provider + " " + from + " " + to)))")
+                let replay = try await tx.query("""
+                    SELECT EXISTS (
+                        SELECT 1 FROM inbound_messages
+                         WHERE from_number = \(from) AND received_at > now() - make_interval(secs => \(replayWindow))
+                           AND to_number = \(to) AND provider = \(provider) AND provider_message_id IS NULL AND body = \(body))
+                    """).scalar(Bool.self) ?? false
+                if replay { return InboundResult(recorded: false, relatedMessageID: nil, suppressed: 0) }
+            }
             let related = try await tx.query("""
                 -- the last message we sent to that number, from that number if we can tell
                 SELECT id FROM messages
@@ -44,7 +67,7 @@ extension Outbox {
                 suppressed = try await suppressPending(tx, phone: from, sender: global ? nil : to, reason: "recipient replied \(keyword.uppercased())")
             case .optIn:
                 try await tx.execute("""
-                    DELETE FROM opt_outs WHERE phone = \(from) AND (sender = \(to) OR sender = '' OR \(global))
+                    DELETE FROM opt_outs WHERE phone = \(from) AND sender = \(global ? "" : to) AND source = 'inbound'
                     """)
             case .reply:
                 break

@@ -13,12 +13,26 @@ public actor ConnectionPool {
         public var applicationName: String
         /// Replaces the database named in `conninfo` when set.
         public var database: String?
+        /// Most callers waiting for a connection when all are lent; one more gets
+        /// `ConnectionPool.Exhausted` at once. Nil: no limit.
+        public var maxWaiters: Int?
 
-        public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, applicationName: String = "dispatcher") {
+        public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, applicationName: String = "dispatcher",
+                    maxWaiters: Int? = nil) {
             self.conninfo = conninfo
             self.database = database
             self.maxConnections = max(1, maxConnections)
             self.applicationName = applicationName
+            self.maxWaiters = maxWaiters.map { max(0, $0) }
+        }
+    }
+
+    /// Every connection is lent and `maxWaiters` callers already wait: try again later.
+    public struct Exhausted: Error, Sendable, CustomStringConvertible {
+        public let maxConnections: Int
+        public let maxWaiters: Int
+        public var description: String {
+            "all \(maxConnections) database connection(s) are busy and \(maxWaiters) caller(s) already wait"
         }
     }
 
@@ -32,12 +46,15 @@ public actor ConnectionPool {
         self.configuration = configuration
     }
 
-    public init(conninfo: String, database: String? = nil, maxConnections: Int = 8) {
-        self.init(Configuration(conninfo: conninfo, database: database, maxConnections: maxConnections))
+    public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, maxWaiters: Int? = nil) {
+        self.init(Configuration(conninfo: conninfo, database: database, maxConnections: maxConnections, maxWaiters: maxWaiters))
     }
 
     /// Connections open now (lent and idle).
     public var openConnections: Int { open }
+
+    /// Callers waiting for a connection now.
+    public var waiting: Int { waiters.count }
 
     /// Lends a connection to `body` and takes it back afterwards.
     public func withConnection<T>(
@@ -103,6 +120,9 @@ public actor ConnectionPool {
                 open -= 1
                 throw error
             }
+        }
+        if let maxWaiters = configuration.maxWaiters, waiters.count >= maxWaiters {
+            throw Exhausted(maxConnections: configuration.maxConnections, maxWaiters: maxWaiters)
         }
         return try await withCheckedThrowingContinuation { waiters.append($0) }
     }
