@@ -151,4 +151,49 @@ struct DatabaseFaultTests {
         await pg.remove()
         try? FileManager.default.removeItem(atPath: dir.path)
     }
+    /// A callback whose statement waits on a lock is answered 503 within the session's lock
+    /// and statement timeouts, not held open for as long as the lock is: the provider retries.
+    @Test func aCallbackStuckBehindALockIsAnswered503() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let campaign = try await c.query("""
+            INSERT INTO campaigns (name, provider, from_number) VALUES ('locked', 'restcomm', '+12435678910') RETURNING id
+            """).scalar(Int64.self)!
+        let key = try await c.query("""
+            INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
+                                  next_attempt_at, provider_message_id, accepted_at)
+            VALUES (\(campaign), 'k', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMlock', now())
+            RETURNING id || '.' || callback_token
+            """).scalar(String.self)!
+        let dir = try TempDir()
+        let config = try dir.write("dispatcher.json", #"{"listen": "127.0.0.1:0", "spool": "\#(dir.path)/spool"}"#)
+        let log = dir.path + "/run.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let worker = try ChildProcess(DispatcherBinary.url.path, ["run", "--config", config, "--no-spool"],
+                                      environment: ["DATABASE_URL": db.conninfo], stderr: log)
+        func stderr() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        #expect(await eventually { stderr().firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/) != nil })
+        let port = try #require(stderr().firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
+        let client = HTTPClient()
+        var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/callbacks/restcomm/\(key)")!,
+                                        timeout: .seconds(40))
+        request.setForm([("MessageSid", "SMlock"), ("MessageStatus", "delivered")])
+        // another session holds the inbox for longer than any callback may wait
+        let locker = try await db.connect()
+        try await locker.execute("BEGIN")
+        try await locker.execute("LOCK TABLE callback_inbox IN ACCESS EXCLUSIVE MODE")
+        let stuck = try await client.execute(request)
+        #expect(stuck.status == 503)
+        try await locker.execute("ROLLBACK")
+        // the lock gone, the same callback is taken
+        #expect(await eventually { (try? await client.execute(request).status) == 200 })
+        #expect(await eventually {
+            (try? await c.query("SELECT state FROM messages WHERE provider_message_id = 'SMlock'").scalar(String.self)) == "delivered"
+        })
+        worker.signal(SIGTERM)
+        #expect(await worker.wait(timeout: .seconds(30)) == 0)
+        await client.shutdown()
+        await locker.close()
+        await c.close()
+    }
 }

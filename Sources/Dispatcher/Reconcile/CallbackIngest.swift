@@ -68,10 +68,12 @@ public actor CallbackIngest {
         flushing = false
     }
 
-    /// A server's error about the statement (not the connection, not the pool): perhaps one row's doing.
+    /// A data or integrity error (SQLSTATE classes 22 and 23): perhaps one row's doing. A
+    /// timeout, a lock not granted, a full disk or a lost connection is the database's state,
+    /// not a row's: storing row by row would only wait that much longer per row.
     static func mayBeOneRow(_ error: any Error) -> Bool {
-        guard let e = error as? PostgresError, e.kind == .server else { return false }
-        return !(e.sqlState?.isConnectionLoss ?? false)
+        guard let e = error as? PostgresError, e.kind == .server, let state = e.sqlState?.rawValue else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
     }
 
     /// A data or integrity error about one callback becomes `Unstorable`; anything else stays

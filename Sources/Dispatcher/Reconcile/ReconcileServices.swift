@@ -44,9 +44,9 @@ public struct ReconcileServices: Sendable {
                 metrics: Metrics, listen: String? = nil, pollInterval: Duration = .seconds(1),
                 httpPoolConnections: Int = 2, httpPoolWaiters: Int = 64,
                 logger: Logger = .silent) throws {
-        let pool = ConnectionPool(conninfo: conninfo, maxConnections: 4)
-        let httpPool = ConnectionPool(conninfo: conninfo, maxConnections: httpPoolConnections, maxWaiters: httpPoolWaiters)
-        let healthPool = ConnectionPool(conninfo: conninfo, maxConnections: 1)
+        let pool = ConnectionPool(conninfo: conninfo, maxConnections: 4, settings: .http)
+        let httpPool = ConnectionPool(conninfo: conninfo, maxConnections: httpPoolConnections, maxWaiters: httpPoolWaiters, settings: .http)
+        let healthPool = ConnectionPool(conninfo: conninfo, maxConnections: 1, settings: .http)
         let applier = ReportApplier(pool: pool, metrics: metrics)
         let ingest = CallbackIngest(pool: pool, logger: logger, onStored: { applier.poke() })
         let routes = ReconcileRoutes(pool: httpPool, healthPool: healthPool, ingest: ingest, metrics: metrics, configuration: .init(configuration))

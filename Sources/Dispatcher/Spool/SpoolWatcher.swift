@@ -23,7 +23,7 @@ public final class SpoolWatcher: Sendable {
         var connection: Connection?
         while !Task.isCancelled {
             do {
-                if connection == nil || connection!.isBroken { connection = try await Connection.connect(conninfo, applicationName: "dispatcher-spool") }
+                if connection == nil || connection!.isBroken { connection = try await Connection.connect(conninfo, applicationName: "dispatcher-spool", settings: .command) }
                 for result in try await directory.scanOnce(submitter: submitter, connection: connection!) {
                     report("spool \(result.description)")
                 }

@@ -20,7 +20,7 @@ enum MigrateCommand: CLICommand {
             let rest = try args.positionals()
             guard rest.isEmpty else { throw CLIFailure.usage("migrate takes no arguments (got '\(rest[0])')") }
             target = try await DatabaseTarget.resolve(allowEmbedded: true)
-            let connection = try await Connection.connect(target!.conninfo)
+            let connection = try await Connection.connect(target!.conninfo, settings: .command)
             var migrator = Migrator()
             let attempts = migrator.maxAttempts
             migrator.onRetry = { attempt, _ in

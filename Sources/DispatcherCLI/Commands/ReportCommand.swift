@@ -95,7 +95,7 @@ func withDatabase(_ args: inout Arguments, command: String,
         // these commands use no setting of the configuration; a file named is still checked
         _ = try loadConfiguration(try args.option("--config"), needsSecrets: false)
         target = try await DatabaseTarget.resolve(allowEmbedded: true)
-        let connection = try await Connection.connect(target!.conninfo)
+        let connection = try await Connection.connect(target!.conninfo, settings: .command)
         let status = try await body(&args, connection)
         await connection.close()
         await target?.finish()

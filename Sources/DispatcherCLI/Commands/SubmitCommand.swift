@@ -62,7 +62,7 @@ enum SubmitCommand: CLICommand {
             if let spool {
                 guard files.isEmpty else { throw CLIFailure.usage("--spool takes no files") }
                 target = try await DatabaseTarget.resolve(allowEmbedded: true)
-                let connection = try await Connection.connect(target!.conninfo)
+                let connection = try await Connection.connect(target!.conninfo, settings: .command)
                 let results = try await SpoolDirectory(path: spool).scanOnce(submitter: submitter, connection: connection)
                 await connection.close()
                 for r in results { print(r.description) }
@@ -89,7 +89,7 @@ enum SubmitCommand: CLICommand {
                 }
             }
             target = try await DatabaseTarget.resolve(allowEmbedded: true)
-            let connection = try await Connection.connect(target!.conninfo)
+            let connection = try await Connection.connect(target!.conninfo, settings: .command)
             let outcome = try await submitter.submit(inputs, on: connection)
             await connection.close()
             await target?.finish()

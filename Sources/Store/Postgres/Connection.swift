@@ -48,18 +48,93 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
         worker.stop()
     }
 
+    /// Server-side limits of a session, set when it connects (`set_config`, so they hold
+    /// for the session; behind PgBouncer in transaction mode they stay on the server
+    /// connection they ran on, like the plan mode).
+    public struct SessionSettings: Sendable, Equatable {
+        /// `statement_timeout`: a statement running longer is cancelled (SQLSTATE 57014).
+        public var statementTimeout: Duration?
+        /// `lock_timeout`: a lock not granted by then fails the statement (55P03).
+        public var lockTimeout: Duration?
+        /// `idle_in_transaction_session_timeout`: a session idle inside a transaction this
+        /// long is ended (it would hold locks and the xmin horizon).
+        public var idleInTransactionTimeout: Duration?
+
+        public init(statementTimeout: Duration? = nil, lockTimeout: Duration? = nil, idleInTransactionTimeout: Duration? = nil) {
+            self.statementTimeout = statementTimeout
+            self.lockTimeout = lockTimeout
+            self.idleInTransactionTimeout = idleInTransactionTimeout
+        }
+
+        /// The server's defaults (no limits).
+        public static let none = SessionSettings()
+        /// The worker's claims, completions, rate limits and polls: short statements.
+        public static let worker = SessionSettings(statementTimeout: .seconds(30), lockTimeout: .seconds(5),
+                                                   idleInTransactionTimeout: .seconds(60))
+        /// HTTP handlers (callbacks, inbound, health): an answer within a provider's timeout.
+        public static let http = SessionSettings(statementTimeout: .seconds(8), lockTimeout: .seconds(3),
+                                                 idleInTransactionTimeout: .seconds(30))
+        /// Operator commands (submit, report, prune, …): long statements are fine (a
+        /// million-row COPY, a report over the whole outbox), waiting behind locks is not.
+        public static let command = SessionSettings(lockTimeout: .seconds(10), idleInTransactionTimeout: .seconds(300))
+
+        /// `(name, value in milliseconds)` for each limit set.
+        var parameters: [(String, String)] {
+            func ms(_ d: Duration) -> String { String(max(1, Int(d / .milliseconds(1)))) }
+            var p: [(String, String)] = []
+            if let statementTimeout { p.append(("statement_timeout", ms(statementTimeout))) }
+            if let lockTimeout { p.append(("lock_timeout", ms(lockTimeout))) }
+            if let idleInTransactionTimeout { p.append(("idle_in_transaction_session_timeout", ms(idleInTransactionTimeout))) }
+            return p
+        }
+    }
+
+    /// libpq settings every connection starts from; the connection string overrides them.
+    /// TCP keepalives find a dead server or a silently dropped connection (a failover, a
+    /// NAT timeout) in about a minute instead of the kernel's two hours, and
+    /// `tcp_user_timeout` bounds how long unacknowledged data may wait. (Unix sockets
+    /// ignore the keepalive settings.)
+    static func defaultParameters(applicationName: String) -> [(String, String)] {
+        [("connect_timeout", "10"), ("fallback_application_name", applicationName),
+         ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
+         ("tcp_user_timeout", "60000")]
+    }
+
     /// Opens a connection from a libpq connection string or URI (`DATABASE_URL`).
     ///
     /// Fails with `.connectionFailed` and one readable line naming the host or socket and
     /// the server's message; passwords are never part of it.
-    /// `database`, when given, replaces the database named in `conninfo`.
-    public static func connect(_ conninfo: String, database: String? = nil, applicationName: String = "dispatcher") async throws -> Connection {
+    /// `database`, when given, replaces the database named in `conninfo`. `settings` are
+    /// the session's server-side limits (see `SessionSettings`).
+    public static func connect(_ conninfo: String, database: String? = nil, applicationName: String = "dispatcher",
+                               settings: SessionSettings = .none) async throws -> Connection {
+        let connection = try await open(conninfo, database: database, applicationName: applicationName)
+        let parameters = settings.parameters
+        if !parameters.isEmpty {
+            do {
+                // one round trip; the values are bound parameters
+                var calls: SQL?
+                for (name, value) in parameters {
+                    let call: SQL = "set_config(\(name), \(value), false)"
+                    calls = calls.map { "\($0), \(call)" } ?? call
+                }
+                try await connection.execute("SELECT \(calls!)")
+            } catch {
+                await connection.close()
+                throw error
+            }
+        }
+        return connection
+    }
+
+    private static func open(_ conninfo: String, database: String?, applicationName: String) async throws -> Connection {
         let worker = ThreadWorker(name: "pg-conn")
         do {
             return try await worker.run {
                 // Defaults first: values in the connection string override them.
-                var keywords = ["connect_timeout", "fallback_application_name", "dbname"]
-                var values = ["10", applicationName, conninfo]
+                let defaults = defaultParameters(applicationName: applicationName)
+                var keywords = defaults.map(\.0) + ["dbname"]
+                var values = defaults.map(\.1) + [conninfo]
                 if let database {
                     keywords.append("dbname")
                     values.append(database)

@@ -16,10 +16,13 @@ public actor ConnectionPool {
         /// Most callers waiting for a connection when all are lent; one more gets
         /// `ConnectionPool.Exhausted` at once. Nil: no limit.
         public var maxWaiters: Int?
+        /// Server-side limits of each connection (statement and lock timeouts).
+        public var settings: Connection.SessionSettings
 
         public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, applicationName: String = "dispatcher",
-                    maxWaiters: Int? = nil) {
+                    maxWaiters: Int? = nil, settings: Connection.SessionSettings = .worker) {
             self.conninfo = conninfo
+            self.settings = settings
             self.database = database
             self.maxConnections = max(1, maxConnections)
             self.applicationName = applicationName
@@ -46,8 +49,10 @@ public actor ConnectionPool {
         self.configuration = configuration
     }
 
-    public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, maxWaiters: Int? = nil) {
-        self.init(Configuration(conninfo: conninfo, database: database, maxConnections: maxConnections, maxWaiters: maxWaiters))
+    public init(conninfo: String, database: String? = nil, maxConnections: Int = 8, maxWaiters: Int? = nil,
+                settings: Connection.SessionSettings = .worker) {
+        self.init(Configuration(conninfo: conninfo, database: database, maxConnections: maxConnections, maxWaiters: maxWaiters,
+                                settings: settings))
     }
 
     /// Connections open now (lent and idle).
@@ -115,7 +120,8 @@ public actor ConnectionPool {
         if open < configuration.maxConnections {
             open += 1
             do {
-                return try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName)
+                return try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName,
+                                         settings: configuration.settings)
             } catch {
                 open -= 1
                 throw error
@@ -135,7 +141,8 @@ public actor ConnectionPool {
                 let waiter = waiters.removeFirst()
                 open += 1
                 do {
-                    waiter.resume(returning: try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName))
+                    waiter.resume(returning: try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName,
+                                         settings: configuration.settings))
                 } catch {
                     open -= 1
                     waiter.resume(throwing: error)
