@@ -12,5 +12,6 @@ extension Migration {
         Migration(version: 2, name: "callbacks", sql: migration0002Callbacks),
         Migration(version: 3, name: "expiry index", sql: migration0003ExpiryIndex),
         Migration(version: 4, name: "leaner writes", sql: migration0004LeanerWrites),
+        Migration(version: 5, name: "in-doubt horizon and provider outages", sql: migration0005InDoubtAndOutages),
     ]
 }
