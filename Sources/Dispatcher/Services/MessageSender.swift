@@ -190,6 +190,7 @@ public struct MessageSender: Sendable {
                                                                probeAfterSeconds: breaker.firstProbeSeconds)
             }
             if opened {
+                metrics.increment("dispatcher_provider_unavailable_total", ["provider": provider])
                 logger.error("provider account \(provider) unavailable after \(breaker.threshold) transport failures in a row: "
                              + "sending through it stops until a probe succeeds", metadata)
             }
