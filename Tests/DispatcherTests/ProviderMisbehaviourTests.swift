@@ -125,6 +125,29 @@ struct ProviderMisbehaviourTests {
         await sandbox.stop()
     }
 
+    /// Only the provider's own failure answer proves a 5xx refused the message; a bare 5xx
+    /// (a front end's page) leaves acceptance unknown, and 503 proves nothing was taken.
+    @Test func whichFiveHundredsProveNothingWasTaken() {
+        func plum(_ status: Int, _ body: String) -> ErrorCode? {
+            SendResult(outcome: PlumClient.sendOutcome(HTTPClientResponse(status: status, body: Array(body.utf8))),
+                       httpStatus: status, latency: .zero).errorCode
+        }
+        func restcomm(_ status: Int, _ body: String) -> ErrorCode? {
+            SendResult(outcome: RestcommClient.sendOutcome(HTTPClientResponse(status: status, body: Array(body.utf8))),
+                       httpStatus: status, latency: .zero).errorCode
+        }
+        let page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+        for status in [500, 502, 504] {
+            #expect(plum(status, page) == .http5xx && restcomm(status, page) == .http5xx)
+            #expect(plum(status, #"{"status":"failure","error":"Internal server error"}"#) == .serverError)
+            #expect(restcomm(status, #"{"status":\#(status),"message":"Internal server error"}"#) == .serverError)
+        }
+        #expect(plum(503, page) == .serviceUnavailable && restcomm(503, page) == .serviceUnavailable)
+        #expect(restcomm(503, #"{"code":30001,"message":"Queue overflow","status":503}"#) == .queueOverflow)
+        #expect(ErrorPolicy.rule(for: .http5xx).action == .lookUp)
+        #expect(ErrorPolicy.rule(for: .serverError).action == .retry)
+    }
+
     // MARK: 3. Outages
 
     /// A provider unreachable for a while (every request refused with 503, or reset): nothing

@@ -40,10 +40,12 @@ public struct ErrorRule: Sendable, Equatable {
 ///
 /// Exactly once hinges on one question: does the answer prove the provider did not take the
 /// message? Only then is it retried directly — no connection, or a request that failed before
-/// it was fully written; a provider's failure envelope or a 4xx; 429 and 503; a documented
+/// it was fully written; a provider's failure answer (Plum's `"status":"failure"` envelope,
+/// Restcomm's JSON error), whatever its status, or a 4xx; 429 and 503; a documented
 /// rate-limit or queue-full answer (Restcomm 30001). Every answer that leaves acceptance
 /// unknown — a timeout or a reset after the request was written, 500, 502, 504 or any other
-/// 5xx (a front end may fail after the provider committed) — makes the message `in_doubt`
+/// 5xx without the provider's failure answer (a front end may fail after the provider
+/// committed), a 2xx that cannot be read — makes the message `in_doubt`
 /// (`lookUp`): it is looked up at the provider, and its callbacks awaited, before any resend.
 public enum ErrorPolicy {
     public static let table: [ErrorCode: ErrorRule] = [
@@ -52,6 +54,7 @@ public enum ErrorPolicy {
         .rateLimited: ErrorRule(.retry, slowsDown: true),         // HTTP 429
         .noConnection: ErrorRule(.retry, nothingSent: true),      // refused, or failed before fully written
         .serviceUnavailable: ErrorRule(.retry, nothingSent: true), // HTTP 503
+        .serverError: ErrorRule(.retry),                          // 5xx with the provider's failure answer
         // Perhaps taken: look it up first.
         .timeout: ErrorRule(.lookUp),                             // timeout or reset after sending, unreadable 2xx
         .http5xx: ErrorRule(.lookUp),                             // 500, 502, 504, …
@@ -110,6 +113,13 @@ public enum ErrorPolicy {
     /// The normalised code of a Restcomm error code (unknown codes: `providerError`).
     public static func normalise(restcommCode: Int) -> ErrorCode {
         restcommCodes[restcommCode] ?? .providerError
+    }
+
+    /// The code of a failure answer the provider wrote (its envelope) with `status`, when its
+    /// words are not recognised: a 5xx is the provider's refusal (`serverError`; 503
+    /// `serviceUnavailable`), anything else by its status.
+    public static func normalise(envelopeWithStatus status: Int) -> ErrorCode {
+        status == 503 ? .serviceUnavailable : (500...599).contains(status) ? .serverError : normalise(httpStatus: status)
     }
 
     /// The normalised code of an HTTP status without a recognisable error body.

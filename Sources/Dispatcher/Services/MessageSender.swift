@@ -14,7 +14,7 @@ public import Store
 /// | unknown (timeout or reset after sending, unreadable 2xx) | `in_doubt`: looked up, never blindly resent |
 /// | no connection, 503 (nothing sent) | retry; the attempt is given back |
 ///
-/// Transport failures (no connection, unknown outcome, 5xx) feed the provider's circuit
+/// Transport failures (no connection, unknown outcome, any 5xx) feed the provider's circuit
 /// breaker: after `breaker.failures` in a row the account is marked unavailable for every
 /// worker until a probe succeeds (`ProviderProber`).
 public struct MessageSender: Sendable {
@@ -180,7 +180,7 @@ public struct MessageSender: Sendable {
         let transportFailure: Bool
         switch result.outcome {
         case .noConnection, .unknown: transportFailure = true
-        case .rejected(let failure): transportFailure = failure.code == .http5xx || failure.code == .serviceUnavailable
+        case .rejected(let failure): transportFailure = [.http5xx, .serverError, .serviceUnavailable].contains(failure.code)
         case .accepted: transportFailure = false
         }
         guard breaker.record(provider: provider, failure: transportFailure) else { return }

@@ -77,7 +77,7 @@ public struct ProviderProber: Service {
         } catch .transport {
             return false
         } catch .rejected(let failure) {
-            return !(failure.code == .http5xx || failure.code == .serviceUnavailable)
+            return ![.http5xx, .serverError, .serviceUnavailable].contains(failure.code)
         } catch {
             return true  // it answered
         }
