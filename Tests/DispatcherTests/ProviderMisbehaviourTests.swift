@@ -150,14 +150,14 @@ struct ProviderMisbehaviourTests {
 
     // MARK: 3. Outages
 
-    /// A provider unreachable for a while (every request refused with 503, or reset): nothing
-    /// fails for good, the breaker opens (claims stop) and closes after a successful probe, and
+    /// A provider unreachable for a while (every request refused with 503, or reset; ended here
+    /// once the breaker has opened and a probe failed, well inside the horizon): nothing fails for good, the breaker opens (claims stop) and closes after a successful probe, and
     /// the ledger shows each message once. Before, every retry used an attempt and the messages
     /// due in the outage failed.
     @Test(arguments: [SandboxKnobs.OutageMode.refuse, .reset])
     func anOutageShorterThanTheHorizonFailsNothing(_ mode: SandboxKnobs.OutageMode) async throws {
         let db = try await TestPostgres.database()
-        let sandbox = try SandboxFixture.start { $0.outageSeconds = 3; $0.outageMode = mode; $0.callbacks = false }
+        let sandbox = try SandboxFixture.start { $0.callbacks = false }
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(20))
@@ -165,12 +165,24 @@ struct ProviderMisbehaviourTests {
         configuration.providers["plum"]!.timeoutSeconds = 1
         configuration.leaseSeconds = 3
         configuration.retry.maxAttempts = 2
-        configuration.inDoubt.horizonSeconds = 8
+        configuration.inDoubt.horizonSeconds = 20
         configuration.inDoubt.lookupEverySeconds = 0.3
         configuration.breaker.failures = 3
         configuration.breaker.probeAfterSeconds = 0.3
         configuration.breaker.maxProbeIntervalSeconds = 0.6
+        // The outage starts with the worker and ends once the breaker has opened and a probe failed.
+        var knobs = await sandbox.sandbox.store.knobs
+        knobs.outageSeconds = 600
+        knobs.outageMode = mode
+        await sandbox.sandbox.setKnobs(knobs)
         let running = RunningEngine.start(configuration, database: db, untilIdle: true)
+        #expect(await eventually(timeout: .seconds(60)) {
+            running.engine.metrics.counter("dispatcher_provider_probes_failed_total", ["provider": "plum"]) >= 1
+        })
+        #expect(try await c.query("SELECT count(*) FROM rate_limits WHERE unavailable_since IS NOT NULL").scalar(Int.self) == 1)
+        #expect(try await stateCounts(c)["failed"] == nil)
+        knobs.outageSeconds = 0
+        await sandbox.sandbox.setKnobs(knobs)
         #expect(try await running.finish(timeout: .seconds(90)))
         #expect(try await stateCounts(c) == ["accepted": 20])
         let stats = await sandbox.sandbox.stats()
