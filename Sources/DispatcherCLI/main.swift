@@ -13,6 +13,7 @@ let commands: [any CLICommand.Type] = [
     CancelCommand.self,
     PauseCommand.self,
     ResumeCommand.self,
+    RetryCommand.self,
     PruneCommand.self,
     SandboxCommand.self,
     BenchClientCommand.self,

@@ -56,7 +56,8 @@ struct ConformanceEndToEndTests {
              "senders": {"\(Self.plumSender)": {"provider": "plum-prod", "rate_per_second": 500, "burst": 50},
                          "\(Self.restcommSender)": {"provider": "rc-eu", "rate_per_second": 500, "burst": 50}},
              "retry": {"base_delay_s": 0.2, "max_delay_s": 0.5},
-             "poll": {"after_s": \(pollAfter)}, "lease_s": \(leaseSeconds), "concurrency": 8}
+             "poll": {"after_s": \(pollAfter)}, "lease_s": \(leaseSeconds), "concurrency": 8,
+             "in_doubt": {"horizon_s": 3, "lookup_every_s": 0.5}}
             """)
         func job(_ name: String, provider: String, from: String) throws -> String {
             let messages = Self.recipients.enumerated().map { i, to in

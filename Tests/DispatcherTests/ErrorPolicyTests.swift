@@ -26,15 +26,18 @@ import Testing
     @Test func normalisedCodesOfTheSpec() {
         #expect(ErrorPolicy.rule(for: .queueOverflow) == ErrorRule(.retry, slowsDown: true))
         #expect(ErrorPolicy.rule(for: .rateLimited) == ErrorRule(.retry, slowsDown: true))
-        #expect(ErrorPolicy.rule(for: .timeout).action == .retry)
-        #expect(ErrorPolicy.rule(for: .http5xx).action == .retry)
+        #expect(ErrorPolicy.rule(for: .timeout).action == .lookUp)
+        #expect(ErrorPolicy.rule(for: .http5xx).action == .lookUp)
+        #expect(ErrorPolicy.rule(for: .serviceUnavailable) == ErrorRule(.retry, nothingSent: true))
+        #expect(ErrorPolicy.rule(for: .noConnection) == ErrorRule(.retry, nothingSent: true))
         #expect(ErrorPolicy.rule(for: .invalidNumber).action == .fail)
         #expect(ErrorPolicy.rule(for: .landline).action == .fail)
         #expect(ErrorPolicy.rule(for: .unsubscribed).action == .failAndOptOut)
         #expect(ErrorPolicy.rule(for: .authFailed).action == .haltAccount)
         #expect(ErrorPolicy.normalise(httpStatus: 401) == .authFailed)
         #expect(ErrorPolicy.normalise(httpStatus: 429) == .rateLimited)
-        #expect(ErrorPolicy.normalise(httpStatus: 503) == .http5xx)
+        #expect(ErrorPolicy.normalise(httpStatus: 503) == .serviceUnavailable)
+        for status in [500, 502, 504, 599] { #expect(ErrorPolicy.normalise(httpStatus: status) == .http5xx) }
         #expect(ErrorPolicy.normalise(restcommCode: 12345) == .providerError)
         #expect(ErrorPolicy.table.filter { $0.value.slowsDown }.keys.sorted { $0.rawValue < $1.rawValue } == [.queueOverflow, .rateLimited])
     }

@@ -79,7 +79,7 @@ import Testing
     @Test func serverErrorsAndRateLimits() async throws {
         let f = try SandboxFixture.start { $0.serverErrorRate = 1 }
         let result = await f.plum().send(OutgoingSMS(from: "+12435678910", to: "+12025550143", body: "x"))
-        #expect(result.failure?.code == .http5xx && result.httpStatus == 500)
+        #expect(result.failure?.code == .serverError && result.httpStatus == 500)
         #expect(result.failure?.rule.action == .retry)
         await f.stop()
 

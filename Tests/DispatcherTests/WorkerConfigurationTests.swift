@@ -70,7 +70,7 @@ struct WorkerConfigurationTests {
             #expect(d >= 30 && d <= policy.delayCeiling(afterAttempt: attempt))
         }
         let now = Date()
-        let retry = ErrorPolicy.rule(for: .http5xx)
+        let retry = ErrorPolicy.rule(for: .unknownError)
         guard case .retry(let at) = policy.decide(attempts: 1, rule: retry, expiresAt: nil, now: now, using: &random) else {
             Issue.record("expected a retry"); return
         }

@@ -71,7 +71,7 @@ struct WorkerEndToEndTests {
         let measured = try gaps.compactMap { try $0["gap", as: Double?.self] }
         #expect(!measured.isEmpty)
         #expect(measured.allSatisfy { $0 >= 0.2 - 0.01 })
-        let retried = try await c.query("SELECT count(*) FROM message_events WHERE kind = 'attempt' AND to_state = 'pending' AND error_class = 'http_5xx'")
+        let retried = try await c.query("SELECT count(*) FROM message_events WHERE kind = 'attempt' AND to_state = 'pending' AND error_class = 'server_error'")
         #expect(try retried.scalar(Int.self) == stats.serverErrors)
         await c.close()
         await sandbox.stop()
@@ -125,7 +125,7 @@ struct WorkerEndToEndTests {
         try await exhausted.stop()
         let first = try #require(try await c.query("SELECT attempts, error_class FROM messages WHERE id = \(ids[0])").first)
         #expect(try first["attempts", as: Int.self] == 3)
-        #expect(try first["error_class", as: String?.self] == "http_5xx")
+        #expect(try first["error_class", as: String?.self] == "server_error")
         // Another keeps failing with long retries; it must end `expired`, never sent after expires_at.
         let expiresAt = Date().addingTimeInterval(1.5)
         let second = try await insertMessages(c, campaign: campaign, [TestMessage(externalID: "x", to: "+15550000002", expiresAt: expiresAt)])

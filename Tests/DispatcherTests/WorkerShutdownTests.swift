@@ -39,7 +39,7 @@ struct WorkerShutdownTests {
                                     "password_env": "TEST_PLUM_PASSWORD", "timeout_s": 1}},
              "default_sender": {"rate_per_second": \(rate), "burst": 2},
              "retry": {"base_delay_s": 0.1, "max_delay_s": 0.5},
-             "lease_s": \(leaseSeconds), "concurrency": 4, "listen": "127.0.0.1:0",
+             "lease_s": \(leaseSeconds), "concurrency": 4, "in_doubt": {"horizon_s": 3, "lookup_every_s": 0.5}, "listen": "127.0.0.1:0",
              "spool": "\(FileManager.default.temporaryDirectory.path)/spool-\(UUID().uuidString)"}
             """
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString).json")

@@ -77,7 +77,7 @@ struct ConfigReader {
         var c = DispatcherConfiguration()
         let top = try object(json, "", allowed: [
             "listen", "public_url", "spool", "providers", "senders", "default_sender", "retry", "poll", "lease_s",
-            "opt_out_scope", "concurrency",
+            "opt_out_scope", "concurrency", "in_doubt", "breaker",
         ])
         for m in top {
             switch m.key {
@@ -108,6 +108,22 @@ struct ConfigReader {
                 for p in try object(m.value, "poll", allowed: ["after_s", "give_up_after_s"]) {
                     if p.key == "after_s" { c.poll.afterSeconds = try number(p.value, "poll.after_s", min: 0) }
                     else { c.poll.giveUpAfterSeconds = try number(p.value, "poll.give_up_after_s", min: 0) }
+                }
+            case "in_doubt":
+                for p in try object(m.value, "in_doubt", allowed: ["horizon_s", "lookup_every_s"]) {
+                    if p.key == "horizon_s" { c.inDoubt.horizonSeconds = try number(p.value, "in_doubt.horizon_s", min: 0) }
+                    else { c.inDoubt.lookupEverySeconds = try number(p.value, "in_doubt.lookup_every_s", min: 0.1) }
+                }
+            case "breaker":
+                for p in try object(m.value, "breaker", allowed: ["failures", "probe_after_s", "max_probe_interval_s"]) {
+                    switch p.key {
+                    case "failures": c.breaker.failures = try integer(p.value, "breaker.failures", min: 1)
+                    case "probe_after_s": c.breaker.probeAfterSeconds = try number(p.value, "breaker.probe_after_s", min: 0.1)
+                    default: c.breaker.maxProbeIntervalSeconds = try number(p.value, "breaker.max_probe_interval_s", min: 0.1)
+                    }
+                }
+                if c.breaker.maxProbeIntervalSeconds < c.breaker.probeAfterSeconds {
+                    throw fail("breaker.max_probe_interval_s", "must be at least probe_after_s")
                 }
             case "default_sender":
                 let members = try object(m.value, "default_sender", allowed: ["rate_per_second", "burst"])

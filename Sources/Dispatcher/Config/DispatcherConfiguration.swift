@@ -11,8 +11,19 @@ public import Jobs
 ///  "default_sender": {"rate_per_second": 10, "burst": 10},
 ///  "retry": {"max_attempts": 5, "base_delay_s": 30, "max_delay_s": 3600},
 ///  "poll": {"after_s": 120, "give_up_after_s": 604800},
+///  "in_doubt": {"horizon_s": 600, "lookup_every_s": 30},
+///  "breaker": {"failures": 5, "probe_after_s": 5, "max_probe_interval_s": 60},
 ///  "lease_s": 60, "opt_out_scope": "sender", "concurrency": 16}
 /// ```
+/// `in_doubt`: a send whose outcome is unknown (timeout or reset after sending, a 5xx other
+/// than 503) is looked up at the provider a second later, then every `lookup_every_s`; a
+/// callback or poll report stored for it, or a matching entry in the provider's message list,
+/// settles it as accepted. It is sent again only once `horizon_s` has passed since it went in
+/// doubt with no sign of acceptance (a provider may commit late, its list may lag).
+/// `breaker`: after `failures` transport failures in a row (no connection, unknown outcome,
+/// 5xx) a provider account is unavailable for every worker — nothing is claimed for it — until
+/// a probe (a list request, never a send) succeeds; probes run `probe_after_s` after that,
+/// then at doubling intervals up to `max_probe_interval_s`.
 /// With no providers configured, `plum` and `restcomm` point at the local sandbox
 /// (`http://127.0.0.1:8787`, its default credentials). Secrets come from the file or from the
 /// environment variable named by `password_env` / `auth_token_env`; `description` shows them
@@ -30,6 +41,21 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public struct Poll: Sendable, Equatable {
         public var afterSeconds = 120.0
         public var giveUpAfterSeconds = 604_800.0
+        public init() {}
+    }
+
+    /// `in_doubt`: how long and how often a send of unknown outcome is looked up before a resend.
+    public struct InDoubt: Sendable, Equatable {
+        public var horizonSeconds = 600.0
+        public var lookupEverySeconds = 30.0
+        public init() {}
+    }
+
+    /// `breaker`: when a provider account counts as unavailable, and how it is probed.
+    public struct Breaker: Sendable, Equatable {
+        public var failures = 5
+        public var probeAfterSeconds = 5.0
+        public var maxProbeIntervalSeconds = 60.0
         public init() {}
     }
 
@@ -53,6 +79,8 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public var defaultSenderRate = RateLimit(perSecond: 10, burst: 10)
     public var retry = Retry()
     public var poll = Poll()
+    public var inDoubt = InDoubt()
+    public var breaker = Breaker()
     public var leaseSeconds = 60.0
     public var optOutScope = OptOutScope.sender
     /// Sends in flight at once per worker.
@@ -88,6 +116,8 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
         lines.append("default sender \(defaultSenderRate)")
         lines.append("retry max_attempts=\(retry.maxAttempts) base_delay_s=\(retry.baseDelaySeconds) max_delay_s=\(retry.maxDelaySeconds)")
         lines.append("poll after_s=\(poll.afterSeconds) give_up_after_s=\(poll.giveUpAfterSeconds)")
+        lines.append("in_doubt horizon_s=\(inDoubt.horizonSeconds) lookup_every_s=\(inDoubt.lookupEverySeconds)")
+        lines.append("breaker failures=\(breaker.failures) probe_after_s=\(breaker.probeAfterSeconds) max_probe_interval_s=\(breaker.maxProbeIntervalSeconds)")
         lines.append("lease_s \(leaseSeconds), opt_out_scope \(optOutScope.rawValue), concurrency \(concurrency)")
         return lines.joined(separator: "\n")
     }

@@ -92,9 +92,9 @@ final class HTTPClientConnection: EventLoopHandler {
         guard completion != nil, now >= deadline else { return }
         if state == .connecting {
             fail(.noConnection("connect timed out"))
-        } else if outputOffset == 0 && !parser.receivedAnything {
-            // Not a byte left: the server never saw this request.
-            fail(.noConnection("timed out before sending"))
+        } else if outputOffset < output.count && !parser.receivedAnything {
+            // Not fully written: the server never saw a whole request.
+            fail(.noConnection("timed out before the request was fully written"))
         } else {
             fail(.timeoutAfterSend)
         }
@@ -113,7 +113,8 @@ final class HTTPClientConnection: EventLoopHandler {
                     output.withUnsafeBytes { send(fd, $0.baseAddress! + outputOffset, $0.count - outputOffset, Int32(MSG_NOSIGNAL)) }
                 }
             } catch {
-                fail(outputOffset == 0 ? .noConnection(error.description) : .connectionLostAfterSend(error.description))
+                // a request never fully written is one no server can have acted on
+                fail(.noConnection(error.description))
                 return
             }
             switch result {
@@ -132,7 +133,9 @@ final class HTTPClientConnection: EventLoopHandler {
         do throws(SystemError) {
             result = try nonBlockingCall("recv") { recv(fd, buffer.baseAddress, buffer.count, 0) }
         } catch {
-            fail(.connectionLostAfterSend(error.description))
+            // reset while the request was still going out: no server acted on a partial request
+            let partial = outputOffset < output.count && !parser.receivedAnything
+            fail(partial ? .noConnection(error.description) : .connectionLostAfterSend(error.description))
             return
         }
         guard case .done(let count) = result else { return }

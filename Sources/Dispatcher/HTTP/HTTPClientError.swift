@@ -1,7 +1,8 @@
 /// Why an HTTP exchange did not produce an answer. The distinction that matters for sending SMS
 /// exactly once: did the request possibly reach the server?
 public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Nothing was sent (connection refused, name not resolved, connect timed out): safe to retry.
+    /// No complete request reached the server (connection refused, name not resolved, connect
+    /// timed out, or the connection failed before the request was fully written): safe to retry.
     case noConnection(String)
     /// The request was written but no complete answer came in time: the outcome is unknown.
     case timeoutAfterSend

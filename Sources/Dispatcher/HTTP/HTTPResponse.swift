@@ -5,11 +5,20 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// No answer at all: the server resets the connection (TCP RST) instead (fault injection).
+    public var resetsConnection = false
 
     public init(status: Int = 200, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// Resets the connection without answering.
+    public static var resetConnection: HTTPResponse {
+        var response = HTTPResponse(status: 500)
+        response.resetsConnection = true
+        return response
     }
 
     public static func text(_ text: String, status: Int = 200) -> HTTPResponse {

@@ -174,6 +174,13 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
         }
         context.counters.withLock { $0.handlers -= 1 }
         guard !isClosed else { return }
+        if response.resetsConnection {
+            // SO_LINGER with a zero timeout: close sends RST, discarding what is unsent.
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            close()
+            return
+        }
         ready[sequence] = (response, versionMinor)
         writeReady()
     }

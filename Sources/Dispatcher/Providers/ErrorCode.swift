@@ -15,7 +15,13 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case noResponse = "no_response"
     case timeout
     case noConnection = "no_connection"
+    /// A 5xx other than 503: the provider (or its front end) may have taken the message.
     case http5xx = "http_5xx"
+    /// A 5xx carrying the provider's own failure answer (Plum's failure envelope, Restcomm's
+    /// JSON error): the provider refused the message.
+    case serverError = "server_error"
+    /// HTTP 503: the provider is not taking requests; nothing was accepted.
+    case serviceUnavailable = "service_unavailable"
     case rateLimited = "rate_limited"
     case authFailed = "auth_failed"
     case messageTooLong = "message_too_long"

@@ -1,7 +1,11 @@
 /// What the dispatcher does after an error.
 public enum ErrorAction: String, Sendable, Codable {
-    /// Back to `pending` with backoff.
+    /// Back to `pending` with backoff. Only for answers that prove the provider did not take
+    /// the message.
     case retry
+    /// The provider may have taken the message: `in_doubt`, looked up at the provider (and its
+    /// callbacks awaited) before any resend.
+    case lookUp = "look_up"
     /// Final `failed`.
     case fail
     /// Final `failed`, and the recipient goes on the opt-out list.
@@ -19,24 +23,42 @@ public struct ErrorRule: Sendable, Equatable {
     public var maxRetries: Int?
     /// The sender's rate should drop (queue overflow, rate limiting) and recover gradually.
     public var slowsDown: Bool
+    /// The answer proves the request never reached the provider's application (no connection,
+    /// 503): the attempt is given back, and it counts towards the provider's circuit breaker.
+    public var nothingSent: Bool
 
-    public init(_ action: ErrorAction, maxRetries: Int? = nil, slowsDown: Bool = false) {
+    public init(_ action: ErrorAction, maxRetries: Int? = nil, slowsDown: Bool = false, nothingSent: Bool = false) {
         self.action = action
         self.maxRetries = maxRetries
         self.slowsDown = slowsDown
+        self.nothingSent = nothingSent
     }
 }
 
-/// THE error policy: every normalised code and every Restcomm SMS error code (seed 002) with
-/// its action. One table, read by the sender/completer; tested in ErrorPolicyTests.
+/// THE error policy: every normalised code and every Restcomm SMS error code with its action.
+/// One table, read by the sender; tested in ErrorPolicyTests.
+///
+/// Exactly once hinges on one question: does the answer prove the provider did not take the
+/// message? Only then is it retried directly — no connection, or a request that failed before
+/// it was fully written; a provider's failure answer (Plum's `"status":"failure"` envelope,
+/// Restcomm's JSON error), whatever its status, or a 4xx; 429 and 503; a documented
+/// rate-limit or queue-full answer (Restcomm 30001). Every answer that leaves acceptance
+/// unknown — a timeout or a reset after the request was written, 500, 502, 504 or any other
+/// 5xx without the provider's failure answer (a front end may fail after the provider
+/// committed), a 2xx that cannot be read — makes the message `in_doubt`
+/// (`lookUp`): it is looked up at the provider, and its callbacks awaited, before any resend.
 public enum ErrorPolicy {
     public static let table: [ErrorCode: ErrorRule] = [
-        // Transient: try again later.
+        // Not taken, transient: try again later.
         .queueOverflow: ErrorRule(.retry, slowsDown: true),       // Restcomm 30001
         .rateLimited: ErrorRule(.retry, slowsDown: true),         // HTTP 429
-        .timeout: ErrorRule(.retry),                              // after reconciling the in-doubt send
-        .noConnection: ErrorRule(.retry),
-        .http5xx: ErrorRule(.retry),
+        .noConnection: ErrorRule(.retry, nothingSent: true),      // refused, or failed before fully written
+        .serviceUnavailable: ErrorRule(.retry, nothingSent: true), // HTTP 503
+        .serverError: ErrorRule(.retry),                          // 5xx with the provider's failure answer
+        // Perhaps taken: look it up first.
+        .timeout: ErrorRule(.lookUp),                             // timeout or reset after sending, unreadable 2xx
+        .http5xx: ErrorRule(.lookUp),                             // 500, 502, 504, …
+        // Taken by the provider, then failed there: retry.
         .unknownError: ErrorRule(.retry),                         // 30008
         .missingSegment: ErrorRule(.retry),                       // 30009
         .noResponse: ErrorRule(.retry),                           // 30090
@@ -93,12 +115,20 @@ public enum ErrorPolicy {
         restcommCodes[restcommCode] ?? .providerError
     }
 
+    /// The code of a failure answer the provider wrote (its envelope) with `status`, when its
+    /// words are not recognised: a 5xx is the provider's refusal (`serverError`; 503
+    /// `serviceUnavailable`), anything else by its status.
+    public static func normalise(envelopeWithStatus status: Int) -> ErrorCode {
+        status == 503 ? .serviceUnavailable : (500...599).contains(status) ? .serverError : normalise(httpStatus: status)
+    }
+
     /// The normalised code of an HTTP status without a recognisable error body.
     public static func normalise(httpStatus: Int) -> ErrorCode {
         switch httpStatus {
         case 401, 403: .authFailed
         case 413: .messageTooLong
         case 429: .rateLimited
+        case 503: .serviceUnavailable
         case 500...599: .http5xx
         default: .invalidRequest
         }

@@ -62,14 +62,18 @@ public struct PlumClient: SMSProvider {
             return .accepted(providerID: id, status: sms.string("status") ?? "queued")
         }
         if let text = failureText(response.body, envelope: envelope) {
+            // Plum's own failure answer: it refused the message, whatever the status.
             var code = normalise(failureText: text)
-            if code == .providerError { code = httpCode(response.status) ?? .providerError }
+            if code == .providerError && !(200..<300).contains(response.status) {
+                code = ErrorPolicy.normalise(envelopeWithStatus: response.status)
+            }
             return .rejected(ProviderFailure(code: code, rawCode: text, message: text, httpStatus: response.status))
         }
         if (200..<300).contains(response.status) {
             // 2xx we cannot read: the message may have been queued.
             return .unknown("unreadable \(response.status) answer")
         }
+        // No envelope: a 5xx other than 503 (a front end's page) leaves acceptance unknown (policy: look up).
         return .rejected(ProviderFailure(code: ErrorPolicy.normalise(httpStatus: response.status), httpStatus: response.status))
     }
 

@@ -75,8 +75,13 @@ public struct RestcommClient: SMSProvider {
             return ProviderFailure(code: ErrorPolicy.normalise(restcommCode: code), rawCode: String(code),
                                    message: json?.string("message"), httpStatus: response.status)
         }
-        return ProviderFailure(code: ErrorPolicy.normalise(httpStatus: response.status), message: json?.string("message"),
-                               httpStatus: response.status)
+        if let json, json.string("message") != nil {
+            // Restcomm's JSON error without a code: its refusal, whatever the status.
+            return ProviderFailure(code: ErrorPolicy.normalise(envelopeWithStatus: response.status), message: json.string("message"),
+                                   httpStatus: response.status)
+        }
+        // No error body: a 5xx other than 503 (a front end's page) leaves acceptance unknown (policy: look up).
+        return ProviderFailure(code: ErrorPolicy.normalise(httpStatus: response.status), httpStatus: response.status)
     }
 
     // MARK: Status and list

@@ -32,9 +32,10 @@ extension SandboxAPI {
         case .refused(let fate):
             guard case .refused(let text, _) = fate else { return Self.plumFailure("Refused") }
             return Self.plumFailure(text ?? "Refused")
-        case .accepted(let message, let slow, let events):
-            schedule(events)
+        case .accepted(let message, let slow, let status, let events, let callbacksAfter):
+            schedule(events, after: callbacksAfter)
             await slowAnswer(slow)
+            if let status { return Self.gatewayError(status) }
             let sms: [String: Any] = [
                 "sms_message_id": message.id, "to": message.to, "from": message.from, "body": message.body,
                 "request_timestamp": Int(message.acceptedAt.timeIntervalSince1970),

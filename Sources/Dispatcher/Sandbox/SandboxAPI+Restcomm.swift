@@ -45,9 +45,10 @@ extension SandboxAPI {
         case .refused(let fate):
             guard case .refused(_, let code?) = fate else { return Self.restcommError(400, code: 21211) }
             return Self.restcommError(400, code: code)
-        case .accepted(let message, let slow, let events):
-            schedule(events)
+        case .accepted(let message, let slow, let status, let events, let callbacksAfter):
+            schedule(events, after: callbacksAfter)
             await slowAnswer(slow)
+            if let status { return Self.gatewayError(status) }
             var item = restcommItem(message, now: message.acceptedAt, detail: false)
             item["status"] = "queued"  // the answer to a send is always the accepted state
             item.removeValue(forKey: "error_code")

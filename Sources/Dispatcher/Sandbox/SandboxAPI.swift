@@ -15,16 +15,29 @@ final class SandboxAPI: Sendable {
 
     func router() -> HTTPRouter {
         var router = HTTPRouter()
-        router.post("/ws/sms/queue.json") { await self.plumQueue($0) }
-        router.get("/ws/sms/status.json/{id}") { await self.plumStatus($0) }
-        router.get("/ws/sms/messages.json") { await self.plumMessages($0) }
-        router.get("/ws/sms/messages.json/") { await self.plumMessages($0) }
+        // The provider routes, each behind the outage switch (the /sandbox/ routes stay up).
+        func provider(_ handler: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) -> @Sendable (HTTPRequest) async -> HTTPResponse {
+            { request in
+                switch await self.store.outage(isSend: request.method == "POST") {
+                case nil: return await handler(request)
+                case .refuse?:
+                    var response = HTTPResponse.status(503)
+                    response.headers.set("Retry-After", "1")
+                    return response
+                case .reset?: return .resetConnection
+                }
+            }
+        }
+        router.post("/ws/sms/queue.json", provider { await self.plumQueue($0) })
+        router.get("/ws/sms/status.json/{id}", provider { await self.plumStatus($0) })
+        router.get("/ws/sms/messages.json", provider { await self.plumMessages($0) })
+        router.get("/ws/sms/messages.json/", provider { await self.plumMessages($0) })
         for prefix in ["/restcomm", "/api"] {
             for list in ["Messages.json", "Messages"] {
-                router.post("\(prefix)/2012-04-24/Accounts/{account}/SMS/\(list)") { await self.restcommSend($0) }
-                router.get("\(prefix)/2012-04-24/Accounts/{account}/SMS/\(list)") { await self.restcommList($0) }
+                router.post("\(prefix)/2012-04-24/Accounts/{account}/SMS/\(list)", provider { await self.restcommSend($0) })
+                router.get("\(prefix)/2012-04-24/Accounts/{account}/SMS/\(list)", provider { await self.restcommList($0) })
             }
-            router.get("\(prefix)/2012-04-24/Accounts/{account}/SMS/Messages/{sid}") { await self.restcommGet($0) }
+            router.get("\(prefix)/2012-04-24/Accounts/{account}/SMS/Messages/{sid}", provider { await self.restcommGet($0) })
         }
         router.get("/sandbox/ping") { _ in Self.pong }
         router.get("/sandbox/stats") { _ in .encodeJSON(await self.store.stats()) }
@@ -63,8 +76,15 @@ final class SandboxAPI: Sendable {
 
     // MARK: Shared helpers
 
-    func schedule(_ callbacks: [SandboxCallbackEvent]) {
-        self.callbacks.schedule(callbacks, acceptedAt: .now)
+    func schedule(_ callbacks: [SandboxCallbackEvent], after delay: Double = 0) {
+        self.callbacks.schedule(callbacks, acceptedAt: .now + .milliseconds(Int64(max(0, delay) * 1000)))
+    }
+
+    /// A front end's error page after the provider committed: a 5xx without the provider's
+    /// envelope, so it says nothing of the message.
+    static func gatewayError(_ status: Int) -> HTTPResponse {
+        let text = "<html><body><h1>\(status) \(HTTPStatus.reason(status))</h1></body></html>\n"
+        return HTTPResponse(status: status, headers: ["Content-Type": "text/html"], body: Array(text.utf8))
     }
 
     /// Waits out a slow answer (the message is already accepted).

@@ -102,11 +102,15 @@ public struct SandboxConfiguration: Sendable {
         "server_error_rate", "slow_answer_rate", "slow_answer_delay_s", "sent_delay_s", "delivery_delay_min_s",
         "delivery_delay_max_s", "callbacks", "delivery_callbacks", "plum_list_delivery_status", "plum_callback_delivery",
         "duplicate_callback_rate", "out_of_order_callback_rate", "segments_per_second", "burst_segments", "seed",
+        "accept_then_5xx_rate", "accept_then_5xx_count", "accept_then_5xx_status", "late_commit_rate", "late_commit_delay_s",
+        "list_lag_s", "outage_s", "outage_start_s", "outage_mode", "body_normalisation",
     ]
 
     /// The knobs that take a word, and their words.
     public static let stringKnobs: [String: [String]] = [
         "plum_callback_delivery": SandboxKnobs.PlumCallbackDelivery.allCases.map(\.rawValue),
+        "outage_mode": SandboxKnobs.OutageMode.allCases.map(\.rawValue),
+        "body_normalisation": SandboxKnobs.BodyNormalisation.allCases.map(\.rawValue),
     ]
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the sandbox behaves. Durations are seconds (fractional allowed), rates are fractions 0…1.
 /// JSON profile files decode into this (every field optional; see `SandboxConfiguration`).
 public struct SandboxKnobs: Sendable, Codable, Equatable {
@@ -37,7 +39,60 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
     /// Seed of the sandbox's random choices (fault draws, delays, ids).
     public var seed: UInt64 = 1
 
+    // MARK: Faults after acceptance, outages, what is stored
+
+    /// Fraction of send requests that accept the message and then answer a 5xx (a provider's
+    /// front end failing after the provider committed): the message exists, the client sees an error.
+    public var acceptThen5xxRate: Double = 0
+    /// The first this many accepted sends answer that way (then `acceptThen5xxRate` applies).
+    public var acceptThen5xxCount: Int = 0
+    /// The status of those answers; 0 draws each from 500, 502 and 504.
+    public var acceptThen5xxStatus: Int = 0
+    /// Fraction of send requests that commit late: the answer hangs `lateCommitDelay` seconds
+    /// (past a client's timeout) and the message shows in the list and status only after that
+    /// (plus `listLag`); its callbacks come that much later too.
+    public var lateCommitRate: Double = 0
+    public var lateCommitDelay: Double = 15
+    /// Accepted messages appear in Plum `messages.json` / `status.json` and Restcomm's list and
+    /// single-message answer only this many seconds after acceptance (every send).
+    public var listLag: Double = 0
+    /// An outage: for `outageSeconds`, from `outageStart` seconds after the knobs were set
+    /// (sandbox start or `POST /sandbox/knobs`), every provider request — reads included — is
+    /// refused (`outageMode`). 0: no outage.
+    public var outageSeconds: Double = 0
+    public var outageStart: Double = 0
+    public var outageMode: OutageMode = .refuse
+    /// What the provider stores of a body (and shows in its list and status answers).
+    public var bodyNormalisation: BodyNormalisation = .none
+
     public init() {}
+
+    /// How requests are refused during an outage.
+    public enum OutageMode: String, Sendable, Codable, CaseIterable {
+        /// A front end with no provider behind it: `503 Service Unavailable`, nothing read or stored.
+        case refuse
+        /// The connection is reset (TCP RST) once the request has been read, without an answer;
+        /// nothing is stored.
+        case reset
+    }
+
+    /// Body rewriting on store.
+    public enum BodyNormalisation: String, Sendable, Codable, CaseIterable {
+        /// Stored as sent (the documented behaviour).
+        case none
+        /// Leading and trailing whitespace removed.
+        case trim
+        /// CRLF and lone CR become LF.
+        case crlf
+
+        func apply(_ body: String) -> String {
+            switch self {
+            case .none: body
+            case .trim: body.trimmingCharacters(in: .whitespacesAndNewlines)
+            case .crlf: body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            }
+        }
+    }
 
     /// Plum's result_url callbacks: the documentation promises a POST of `sms_message_id` and
     /// `status` after the message is sent, nothing about delivery. Other readings:
@@ -110,6 +165,19 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
         segmentsPerSecond = try c.decodeIfPresent(Double.self, forKey: .segmentsPerSecond) ?? d.segmentsPerSecond
         burstSegments = try c.decodeIfPresent(Double.self, forKey: .burstSegments) ?? d.burstSegments
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        acceptThen5xxRate = try c.decodeIfPresent(Double.self, forKey: .acceptThen5xxRate) ?? d.acceptThen5xxRate
+        acceptThen5xxCount = try c.decodeIfPresent(Int.self, forKey: .acceptThen5xxCount) ?? d.acceptThen5xxCount
+        acceptThen5xxStatus = try c.decodeIfPresent(Int.self, forKey: .acceptThen5xxStatus) ?? d.acceptThen5xxStatus
+        lateCommitRate = try c.decodeIfPresent(Double.self, forKey: .lateCommitRate) ?? d.lateCommitRate
+        lateCommitDelay = try c.decodeIfPresent(Double.self, forKey: .lateCommitDelay) ?? d.lateCommitDelay
+        listLag = try c.decodeIfPresent(Double.self, forKey: .listLag) ?? d.listLag
+        outageSeconds = try c.decodeIfPresent(Double.self, forKey: .outageSeconds) ?? d.outageSeconds
+        outageStart = try c.decodeIfPresent(Double.self, forKey: .outageStart) ?? d.outageStart
+        outageMode = try c.decodeIfPresent(OutageMode.self, forKey: .outageMode) ?? d.outageMode
+        bodyNormalisation = try c.decodeIfPresent(BodyNormalisation.self, forKey: .bodyNormalisation) ?? d.bodyNormalisation
+        if acceptThen5xxStatus != 0 && !(500...599).contains(acceptThen5xxStatus) {
+            throw DecodingError.dataCorruptedError(forKey: .acceptThen5xxStatus, in: c, debugDescription: "a 5xx status or 0")
+        }
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -118,5 +186,9 @@ public struct SandboxKnobs: Sendable, Codable, Equatable {
         case callbacks, deliveryCallbacks = "delivery_callbacks", plumListDeliveryStatus = "plum_list_delivery_status"
         case plumCallbackDelivery = "plum_callback_delivery", duplicateCallbackRate = "duplicate_callback_rate", outOfOrderCallbackRate = "out_of_order_callback_rate"
         case segmentsPerSecond = "segments_per_second", burstSegments = "burst_segments", seed
+        case acceptThen5xxRate = "accept_then_5xx_rate", acceptThen5xxCount = "accept_then_5xx_count"
+        case acceptThen5xxStatus = "accept_then_5xx_status", lateCommitRate = "late_commit_rate"
+        case lateCommitDelay = "late_commit_delay_s", listLag = "list_lag_s", outageSeconds = "outage_s"
+        case outageStart = "outage_start_s", outageMode = "outage_mode", bodyNormalisation = "body_normalisation"
     }
 }

@@ -32,6 +32,14 @@ public struct SandboxMessage: Sendable, Equatable {
     public let finalAfter: Double
     public let fate: SandboxTestNumbers.Fate
     public let segments: Int
+    /// Seconds after `acceptedAt` from which the list and status answers show the message
+    /// (a late commit, a lagging list).
+    public var visibleAfter: Double = 0
+
+    /// Whether list and status answers show the message at `now`.
+    public func isVisible(at now: Date) -> Bool {
+        now.timeIntervalSince(acceptedAt) >= visibleAfter
+    }
 
     public func status(at now: Date = Date()) -> Status {
         let elapsed = now.timeIntervalSince(acceptedAt)

@@ -8,7 +8,9 @@ public actor SandboxStore {
         case serverError
         case rateLimited
         case refused(SandboxTestNumbers.Fate)
-        case accepted(SandboxMessage, slowAnswer: Double?, callbacks: [SandboxCallbackEvent])
+        /// Accepted: answer after `slowAnswer` seconds (if any), with `status` (nil: the
+        /// documented success; a 5xx: a front end's error page), callbacks from `callbacksAfter` on.
+        case accepted(SandboxMessage, slowAnswer: Double?, status: Int?, callbacks: [SandboxCallbackEvent], callbacksAfter: Double)
     }
 
     private(set) var knobs: SandboxKnobs
@@ -18,6 +20,8 @@ public actor SandboxStore {
     private var acceptCounts: [String: Int] = [:]
     private var counters = SandboxStats()
     private var buckets: [String: (tokens: Double, at: Double)] = [:]
+    /// When the knobs were last set: an outage is timed from here.
+    private var knobsSetAt = Date()
 
     init(knobs: SandboxKnobs) {
         self.knobs = knobs
@@ -28,6 +32,17 @@ public actor SandboxStore {
         self.knobs = knobs
         random = SandboxRandom(seed: knobs.seed)
         buckets.removeAll()
+        knobsSetAt = Date()
+    }
+
+    /// The outage mode when an outage is under way now (and counts the refused request).
+    func outage(isSend: Bool) -> SandboxKnobs.OutageMode? {
+        guard knobs.outageSeconds > 0 else { return nil }
+        let elapsed = Date().timeIntervalSince(knobsSetAt) - knobs.outageStart
+        guard elapsed >= 0 && elapsed < knobs.outageSeconds else { return nil }
+        counters.outageRequests += 1
+        if isSend { counters.outageSends += 1 }
+        return knobs.outageMode
     }
 
     /// Forgets every message and counter.
@@ -70,27 +85,46 @@ public actor SandboxStore {
         // Ids are unique across sandbox runs, like a real provider's (fault draws stay seeded).
         var system = SystemRandomNumberGenerator()
         let id = api == .plum ? SandboxRandom.hex128(using: &system) : "SM" + SandboxRandom.hex128(using: &system)
-        let message = SandboxMessage(
-            id: id, api: api, from: from, to: to, body: body, recipient: recipient, callbackURL: callbackURL,
-            callbackMethod: callbackMethod, acceptedAt: Date(), sentAfter: sentAfter, finalAfter: finalAfter,
-            fate: fate, segments: segments)
+        let late = random.chance(knobs.lateCommitRate)
+        var message = SandboxMessage(
+            id: id, api: api, from: from, to: to, body: knobs.bodyNormalisation.apply(body), recipient: recipient,
+            callbackURL: callbackURL, callbackMethod: callbackMethod, acceptedAt: Date(), sentAfter: sentAfter,
+            finalAfter: finalAfter, fate: fate, segments: segments)
+        message.visibleAfter = max(0, knobs.listLag) + (late ? max(0, knobs.lateCommitDelay) : 0)
         messages[id] = message
         order[api, default: []].append(id)
+        // The ledger counts what was sent, whatever is stored of it.
         let key = "\(api.rawValue)\u{0}\(from)\u{0}\(to)\u{0}\(body)"
         let previous = acceptCounts[key, default: 0]
         acceptCounts[key] = previous + 1
         counters.accepted += 1
         if previous > 0 { counters.duplicates += 1 }
+        var status: Int?
+        if counters.accepted <= knobs.acceptThen5xxCount || random.chance(knobs.acceptThen5xxRate) {
+            status = knobs.acceptThen5xxStatus != 0 ? knobs.acceptThen5xxStatus : [500, 502, 504][Int(random.next() % 3)]
+            counters.acceptedThen5xx += 1
+        }
+        if late {
+            counters.lateCommits += 1
+            return .accepted(message, slowAnswer: max(0, knobs.lateCommitDelay), status: status,
+                             callbacks: callbackPlan(message, accountSID: accountSID), callbacksAfter: max(0, knobs.lateCommitDelay))
+        }
         let slow = random.chance(knobs.slowAnswerRate) ? knobs.slowAnswerDelay : nil
         if slow != nil { counters.slowAnswers += 1 }
-        return .accepted(message, slowAnswer: slow, callbacks: callbackPlan(message, accountSID: accountSID))
+        return .accepted(message, slowAnswer: slow, status: status, callbacks: callbackPlan(message, accountSID: accountSID),
+                         callbacksAfter: 0)
     }
 
-    func message(id: String) -> SandboxMessage? { messages[id] }
+    /// One message, once list and status answers show it.
+    func message(id: String) -> SandboxMessage? {
+        guard let m = messages[id], m.isVisible(at: Date()) else { return nil }
+        return m
+    }
 
-    /// Accepted messages of one API in acceptance order.
+    /// Accepted messages of one API in acceptance order, as the list shows them now.
     func messages(api: SandboxMessage.API) -> [SandboxMessage] {
-        (order[api] ?? []).compactMap { messages[$0] }
+        let now = Date()
+        return (order[api] ?? []).compactMap { messages[$0] }.filter { $0.isVisible(at: now) }
     }
 
     func allMessages() -> [SandboxMessage] {

@@ -2,9 +2,14 @@ import Foundation
 public import Store
 
 /// Records outcomes in batches: every ~50 ms, or at once when 100 are waiting, one
-/// `messagesComplete` statement per batch. When the database is unavailable the outcomes
-/// stay buffered and are retried; should the worker die meanwhile, the leases expire and the
-/// rescuer settles those messages through the provider lookup.
+/// `messagesComplete` statement per batch. Once the provider has answered, an outcome is never
+/// dropped: when the statement fails for any reason but the batch's own data — the database
+/// unavailable, read-only after a failover (25006), out of disk (53100), a statement timeout
+/// (57014), a deadlock (40P01), … — the outcomes stay buffered (senders wait once
+/// `maxBuffered` are waiting) and are retried with backoff. A batch refused for its data
+/// (SQLSTATE classes 22 and 23) is recorded one by one, so one bad outcome does not hold up the
+/// rest. Should the worker die meanwhile, the leases expire and the rescuer settles those
+/// messages through the provider lookup.
 public actor Completer: Service {
     public struct Configuration: Sendable {
         public var interval: Duration = .milliseconds(50)
@@ -96,11 +101,17 @@ public actor Completer: Service {
                 recorded += batch.count
                 failures = 0
                 wakeRoomWaiters()
-            } catch let error as PostgresError where !error.isUnavailable {
-                // A statement error, not an outage: one bad outcome must not hold up the rest.
+            } catch let error as PostgresError where Self.refusesData(error) {
+                // The batch's own data, not the database's state: one bad outcome must not hold up the rest.
                 logger.error("recording \(batch.count) outcome(s) failed: \(error); recording them one by one")
                 buffer.removeFirst(batch.count)
-                await recordOneByOne(batch)
+                let left = await recordOneByOne(batch)
+                if !left.isEmpty {
+                    // the database refused them for another reason meanwhile: keep them, retry later
+                    buffer.insert(contentsOf: left, at: 0)
+                    failures += 1
+                    try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
+                }
                 wakeRoomWaiters()
             } catch {
                 failures += 1
@@ -114,12 +125,23 @@ public actor Completer: Service {
         }
     }
 
-    /// Records completions one at a time after a batch failed. A provider id that already
-    /// belongs to another message (a provider must never reuse one) is recorded as a failure
-    /// naming the id; any other outcome that cannot be recorded is left to its lease, which
-    /// expires into `in_doubt` and is settled by a lookup at the provider.
-    private func recordOneByOne(_ batch: [Completion]) async {
-        for completion in batch {
+    /// True when the server refused a statement for the data it was given (SQLSTATE classes
+    /// 22, data exception, and 23, integrity constraint violation): retrying the same batch
+    /// would fail again. Anything else — unavailable, read-only, disk full, timeouts,
+    /// deadlocks, serialization failures — passes, and the outcomes are retried.
+    static func refusesData(_ error: PostgresError) -> Bool {
+        guard !error.isUnavailable, let state = error.sqlState?.rawValue else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
+    }
+
+    /// Records completions one at a time after a batch was refused for its data. A provider id
+    /// that already belongs to another message (a provider must never reuse one) is recorded as
+    /// a failure naming the id; another outcome refused for its data is left to its lease, which
+    /// expires into `in_doubt` and is settled by a lookup at the provider. Returns the ones the
+    /// database refused for any other reason, to be kept and retried.
+    private func recordOneByOne(_ batch: [Completion]) async -> [Completion] {
+        var left: [Completion] = []
+        for (index, completion) in batch.enumerated() {
             do {
                 _ = try await pool.withConnection { c in
                     try await Outbox.messagesComplete(c, [completion], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
@@ -133,14 +155,23 @@ public actor Completer: Service {
                 conflict.providerMessageID = nil
                 conflict.errorClass = "provider_id_conflict"
                 logger.error("message \(completion.messageID): \(conflict.detail!)")
-                _ = try? await pool.withConnection { c in
-                    try await Outbox.messagesComplete(c, [conflict], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                      globalOptOut: configuration.globalOptOut)
+                do {
+                    _ = try await pool.withConnection { c in
+                        try await Outbox.messagesComplete(c, [conflict], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
+                                                          globalOptOut: configuration.globalOptOut)
+                    }
+                    recorded += 1
+                } catch {
+                    left += [conflict] + batch[(index + 1)...]
+                    break
                 }
-                recorded += 1
-            } catch {
+            } catch let error as PostgresError where Self.refusesData(error) {
                 logger.error("message \(completion.messageID): outcome not recorded (\(error)); its lease will expire into in_doubt")
+            } catch {
+                left += batch[index...]
+                break
             }
         }
+        return left
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 public import Store
 
 /// The worker of `dispatcher run`, wired: producer → work queue → senders (rate limiter,
-/// provider clients) → completer, with the rescuer beside them and, for `--until-idle`, the
-/// idle watcher. `run` returns after a graceful shutdown (`shutdown.trigger`): no claimed
+/// provider clients) → completer, with the rescuer and the provider prober beside them and,
+/// for `--until-idle`, the idle watcher. `run` returns after a graceful shutdown (`shutdown.trigger`): no claimed
 /// message is left `sending` — sends in flight finish (or, after the grace period, are
 /// cancelled and settled as in doubt), unsent claims go back to `pending`.
 public final class DispatchEngine: Sendable {
@@ -78,9 +78,15 @@ public final class DispatchEngine: Sendable {
         rescuerConfiguration.maxAttempts = configuration.retry.maxAttempts
         rescuerConfiguration.lookupDelaySeconds = (configuration.providers.values.map(\.timeoutSeconds).max() ?? 10) + 1
         rescuerConfiguration.holdSeconds = configuration.leaseSeconds
+        rescuerConfiguration.horizonSeconds = configuration.inDoubt.horizonSeconds
+        rescuerConfiguration.lookupEverySeconds = configuration.inDoubt.lookupEverySeconds
         let limiter = RateLimiter(pool: pool, logger: logger)
         var sender = MessageSender(providers: providers, configuration: configuration, limiter: limiter, pool: pool, logger: logger)
         sender.metrics = metrics
+        sender.breaker = CircuitBreaker(threshold: configuration.breaker.failures, firstProbeSeconds: configuration.breaker.probeAfterSeconds)
+        var prober = ProviderProber(providers: providers, pool: pool, shutdown: shutdown, logger: logger, metrics: metrics)
+        prober.interval = options.rescueInterval
+        prober.maxProbeIntervalSeconds = configuration.breaker.maxProbeIntervalSeconds
         var producer = Producer(configuration: producerConfiguration, pool: pool, queue: queue, completer: completer,
                                 workArrived: workArrived, shutdown: shutdown, logger: logger)
         producer.metrics = metrics
@@ -89,6 +95,7 @@ public final class DispatchEngine: Sendable {
             SenderPool(concurrency: configuration.concurrency, queue: queue, sender: sender, completer: completer),
             completer,
             Rescuer(configuration: rescuerConfiguration, pool: pool, providers: providers, shutdown: shutdown, logger: logger),
+            prober,
         ]
         if options.untilIdle {
             services.append(IdleWatcher(pool: pool, providers: names, queue: queue, completer: completer, shutdown: shutdown, logger: logger))

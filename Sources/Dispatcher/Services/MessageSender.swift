@@ -7,11 +7,16 @@ public import Store
 /// | outcome | becomes |
 /// |---|---|
 /// | accepted | `accepted` with the provider id |
-/// | rejected, policy retry | `pending` with backoff (`failed` after max attempts, `expired` past expiry); 429 / queue overflow also slow the sender down |
+/// | rejected, policy retry (proves nothing was taken) | `pending` with backoff (`failed` after max attempts, `expired` past expiry); 429 / queue overflow also slow the sender down |
+/// | rejected, policy look up (500, 502, 504, other 5xx) | `in_doubt`: looked up, never blindly resent |
 /// | rejected, policy fail | `failed` (unsubscribed: and an opt-out) |
 /// | rejected, policy halt | sender or provider halted; the message waits in `pending` |
-/// | unknown (timeout after sending, lost answer) | `in_doubt`: looked up, never blindly resent |
-/// | no connection (nothing sent) | retry |
+/// | unknown (timeout or reset after sending, unreadable 2xx) | `in_doubt`: looked up, never blindly resent |
+/// | no connection, 503 (nothing sent) | retry; the attempt is given back |
+///
+/// Transport failures (no connection, unknown outcome, any 5xx) feed the provider's circuit
+/// breaker: after `breaker.failures` in a row the account is marked unavailable for every
+/// worker until a probe succeeds (`ProviderProber`).
 public struct MessageSender: Sendable {
     public var providers: [String: any SMSProvider]
     public var configuration: DispatcherConfiguration
@@ -20,6 +25,8 @@ public struct MessageSender: Sendable {
     public var logger: Logger
     /// Sends, retries and rate-limiter waits go here.
     public var metrics = Metrics()
+    /// Consecutive transport failures per provider account (shared by this worker's senders).
+    public var breaker = CircuitBreaker(threshold: 5)
 
     public init(providers: [String: any SMSProvider], configuration: DispatcherConfiguration, limiter: RateLimiter,
                 pool: ConnectionPool, logger: Logger) {
@@ -74,6 +81,7 @@ public struct MessageSender: Sendable {
         let started = Date()
         let result = await provider.send(sms)
         var c = await completion(for: result, message: m, metadata: metadata)
+        await noteHealth(result, provider: m.provider, metadata: metadata)
         c.attemptedAt = started
         c.scheduledAt = slot
         let outcome: String
@@ -112,13 +120,9 @@ public struct MessageSender: Sendable {
             return c
         case .unknown(let why):
             // It may have been sent: the rescuer looks it up before anything goes again.
-            c.kind = .inDoubt
             c.errorClass = ErrorCode.timeout.rawValue
-            c.providerStatus = "unknown"
             c.detail = why
-            c.nextAttemptAt = Date().addingTimeInterval(1)
-            logger.warning("send outcome unknown; message in doubt", metadata)
-            return c
+            return inDoubt(c, metadata)
         case .noConnection(let why):
             c.errorClass = ErrorCode.noConnection.rawValue
             c.detail = why
@@ -132,6 +136,9 @@ public struct MessageSender: Sendable {
             switch rule.action {
             case .retry:
                 return retry(c, m, rule: rule)
+            case .lookUp:
+                c.detail = "HTTP \(failure.httpStatus.map(String.init) ?? "?"): the provider may have taken it"
+                return inDoubt(c, metadata)
             case .fail:
                 c.kind = .failed
                 return c
@@ -157,10 +164,48 @@ public struct MessageSender: Sendable {
         }
     }
 
+    /// Unknown outcome: `in_doubt`, first looked up a second from now.
+    func inDoubt(_ completion: Completion, _ metadata: [String: String]) -> Completion {
+        var c = completion
+        c.kind = .inDoubt
+        c.providerStatus = "unknown"
+        c.nextAttemptAt = Date().addingTimeInterval(1)
+        logger.warning("send outcome unknown (\(c.errorClass ?? "")); message in doubt", metadata)
+        return c
+    }
+
+    /// Counts transport failures towards the provider's breaker; opens it (for every worker,
+    /// in `rate_limits`) when the threshold is reached.
+    func noteHealth(_ result: SendResult, provider: String, metadata: [String: String]) async {
+        let transportFailure: Bool
+        switch result.outcome {
+        case .noConnection, .unknown: transportFailure = true
+        case .rejected(let failure): transportFailure = [.http5xx, .serverError, .serviceUnavailable].contains(failure.code)
+        case .accepted: transportFailure = false
+        }
+        guard breaker.record(provider: provider, failure: transportFailure) else { return }
+        do {
+            let opened = try await pool.withConnection {
+                try await RateLimits.rateLimitsMarkUnavailable($0, key: RateLimits.providerKey(provider),
+                                                               probeAfterSeconds: breaker.firstProbeSeconds)
+            }
+            if opened {
+                metrics.increment("dispatcher_provider_unavailable_total", ["provider": provider])
+                logger.error("provider account \(provider) unavailable after \(breaker.threshold) transport failures in a row: "
+                             + "sending through it stops until a probe succeeds", metadata)
+            }
+        } catch {
+            logger.error("could not record provider account \(provider) as unavailable: \(error)", metadata)
+        }
+    }
+
     func retry(_ completion: Completion, _ m: ClaimedMessage, rule: ErrorRule) -> Completion {
         var c = completion
         var random = SystemRandomNumberGenerator()
-        switch retryPolicy.decide(attempts: m.attempts, rule: rule, expiresAt: m.expiresAt, now: Date(), using: &random) {
+        // Nothing reached the provider: the attempt is given back and never counts towards max_attempts.
+        let attempts = rule.nothingSent ? max(0, m.attempts - 1) : m.attempts
+        c.attemptGivenBack = rule.nothingSent
+        switch retryPolicy.decide(attempts: attempts, rule: rule, expiresAt: m.expiresAt, now: Date(), using: &random) {
         case .retry(let at):
             c.kind = .retry
             c.nextAttemptAt = at

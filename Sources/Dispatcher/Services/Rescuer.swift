@@ -4,10 +4,15 @@ public import Store
 /// Settles what a crash or a timeout left uncertain, about once a second:
 /// - pending messages past `expires_at` → `expired`;
 /// - expired leases (`sending`, its worker gone) → `in_doubt`;
-/// - in-doubt messages are looked up in the provider's message list (same recipient and
-///   sender, a time window around the first attempt, the same body): found → the provider id
-///   is adopted and the message is `accepted`; not found → back to `pending` (or `expired`
-///   / `failed` when its time or attempts ran out). Never sent twice by guesswork.
+/// - in-doubt messages are looked up: a callback or poll report stored for the message names
+///   its provider id, or the provider's message list shows it (same recipient and sender, digits
+///   only with the NANP `1` optional, a time window around the attempts, the body equal after
+///   normalisation — trimmed, line breaks as LF, Unicode NFC, whitespace runs as one space —
+///   and an id no other message has): the id is adopted and the message is `accepted`. Not
+///   found: looked up again every `lookupEverySeconds` until `horizonSeconds` after it went in
+///   doubt (a provider may commit after our timeout, its list may lag behind acceptance); only
+///   then back to `pending` (or `expired` / `failed` when its time or attempts ran out). Never
+///   sent twice by guesswork.
 public struct Rescuer: Service {
     public struct Configuration: Sendable {
         public var owner: String
@@ -21,6 +26,10 @@ public struct Rescuer: Service {
         public var pollAfterSeconds: Double
         /// Opt-out scope of the completion statement (`opt_out_scope`).
         public var globalOptOut: Bool
+        /// `in_doubt.horizon_s`: no resend before this long after the message went in doubt.
+        public var horizonSeconds = 600.0
+        /// `in_doubt.lookup_every_s`: the lookups' interval within the horizon.
+        public var lookupEverySeconds = 30.0
         public init(owner: String, providers: [String], pollAfterSeconds: Double, globalOptOut: Bool) {
             self.owner = owner
             self.providers = providers
@@ -75,47 +84,105 @@ public struct Rescuer: Service {
     func settle(_ m: InDoubtMessage) async {
         let metadata = ["message.id": String(m.id), "provider.name": m.provider]
         guard let provider = providers[m.provider] else { return }
-        let since = (m.firstAttemptAt ?? Date().addingTimeInterval(-86_400)).addingTimeInterval(-120)
-        let found: [ProviderMessage]
-        do {
-            found = try await provider.list(MessageFilter(to: m.to, from: m.from, start: since, end: Date().addingTimeInterval(120)))
-        } catch {
-            // Held until `holdSeconds` pass; looked up again then.
-            logger.warning("in-doubt lookup failed: \(error)", metadata)
-            return
-        }
-        let candidates = found.filter { $0.body == m.body && Self.sameNumber($0.to, m.to) && Self.sameNumber($0.from, m.from) && !$0.id.isEmpty }
         var completion = Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .retry, attempted: false, nextAttemptAt: Date())
         do {
-            let known = try await pool.withConnection { c in
-                try await Outbox.messagesProviderIDsKnown(c, provider: m.provider, ids: candidates.map(\.id))
+            // 1. A callback or poll report stored for it: the provider took it.
+            let reported = try await pool.withConnection { c in
+                try await Outbox.callbackInboxProviderIDs(c, messageID: m.id, provider: m.provider)
             }
-            if let match = candidates.first(where: { !known.contains($0.id) }) {
+            if let id = try await firstUnclaimed(reported, message: m) {
                 completion.kind = .accepted
-                completion.providerMessageID = match.id
-                completion.providerStatus = match.status
+                completion.providerMessageID = id
+                completion.detail = "a stored provider report names it: adopted"
+                logger.info("in-doubt message was sent (a stored report names it): adopted the provider's id", metadata)
+                try await record(completion)
+                return
+            }
+            // 2. The provider's list.
+            let since = (m.firstAttemptAt ?? Date().addingTimeInterval(-86_400)).addingTimeInterval(-120)
+            let until = Date().addingTimeInterval(120)
+            let found: [ProviderMessage]
+            do {
+                found = try await provider.list(MessageFilter(to: m.to, from: m.from, start: since, end: until))
+            } catch {
+                // Held until `holdSeconds` pass; looked up again then (never resent without a lookup).
+                logger.warning("in-doubt lookup failed: \(error)", metadata)
+                return
+            }
+            let body = m.body.map(Self.normalisedBody)
+            let candidates = found.filter { p in
+                !p.id.isEmpty && Self.sameNumber(p.to, m.to) && Self.sameNumber(p.from, m.from)
+                    && body != nil && Self.normalisedBody(p.body) == body
+                    && (p.createdAt.map { $0 >= since && $0 <= until } ?? true)
+            }
+            if let id = try await firstUnclaimed(candidates.map(\.id), message: m) {
+                let match = candidates.first { $0.id == id }
+                completion.kind = .accepted
+                completion.providerMessageID = id
+                completion.providerStatus = match?.status
                 completion.detail = "found at the provider: adopted"
                 logger.info("in-doubt message was sent: adopted the provider's id", metadata)
+            } else if let wentInDoubt = m.inDoubtSince,
+                      Date().timeIntervalSince(wentInDoubt) < configuration.horizonSeconds {
+                // Not (yet) there: a late commit or a lagging list would show later. Look again.
+                let next = min(Date().addingTimeInterval(configuration.lookupEverySeconds),
+                               wentInDoubt.addingTimeInterval(configuration.horizonSeconds))
+                try await pool.withConnection { c in
+                    _ = try await Outbox.messagesInDoubtDefer(c, id: m.id, leaseToken: m.leaseToken, at: next)
+                }
+                return
             } else if let expiresAt = m.expiresAt, expiresAt <= Date() {
                 completion.kind = .expired
                 completion.errorClass = "expired"
-                completion.detail = "not found at the provider and expires_at passed"
+                completion.detail = "not found at the provider within the in-doubt horizon and expires_at passed"
             } else if m.attempts >= configuration.maxAttempts {
                 completion.kind = .failed
                 completion.errorClass = ErrorCode.timeout.rawValue
                 completion.detail = "not found at the provider after \(m.attempts) attempt(s)"
             } else {
-                completion.detail = "not found at the provider: to be sent again"
+                completion.detail = "not found at the provider within the in-doubt horizon: to be sent again"
                 logger.info("in-doubt message was not sent: back to pending", metadata)
             }
-            try await pool.withConnection { c in
-                _ = try await Outbox.messagesComplete(c, [completion], from: .inDoubt,
-                                                     pollAfterSeconds: configuration.pollAfterSeconds,
-                                                     globalOptOut: configuration.globalOptOut)
-            }
+            try await record(completion)
         } catch {
             logger.error("settling an in-doubt message failed: \(error)", metadata)
         }
+    }
+
+    /// The first of `ids` no other message carries (a lookup never adopts another message's send).
+    private func firstUnclaimed(_ ids: [String], message m: InDoubtMessage) async throws -> String? {
+        guard !ids.isEmpty else { return nil }
+        let known = try await pool.withConnection { c in
+            try await Outbox.messagesProviderIDsKnown(c, provider: m.provider, ids: ids, excluding: m.id)
+        }
+        return ids.first { !known.contains($0) }
+    }
+
+    private func record(_ completion: Completion) async throws {
+        try await pool.withConnection { c in
+            _ = try await Outbox.messagesComplete(c, [completion], from: .inDoubt,
+                                                 pollAfterSeconds: configuration.pollAfterSeconds,
+                                                 globalOptOut: configuration.globalOptOut)
+        }
+    }
+
+    /// A body as providers may store it: line breaks as LF, Unicode NFC, runs of whitespace as
+    /// one space, no surrounding whitespace.
+    static func normalisedBody(_ body: String) -> String {
+        let text = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .precomposedStringWithCanonicalMapping
+        var out = ""
+        var pendingSpace = false
+        for scalar in text.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.unicodeScalars.append(" ") }
+            pendingSpace = false
+            out.unicodeScalars.append(scalar)
+        }
+        return out
     }
 
     /// Plum lists 10-digit national numbers; compare on the digits, NANP `1` prefix optional.

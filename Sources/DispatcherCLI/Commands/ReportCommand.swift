@@ -26,10 +26,17 @@ enum ReportCommand: CLICommand {
             if let name = rest.first, reports.isEmpty {
                 throw CLIFailure(exitCode: ExitCode.dataError, message: "no campaign named '\(name)'")
             }
+            let unavailable = try await RateLimits.rateLimitsUnavailable(connection)
             switch format {
             case "json": print(try json(reports))
             case "csv": print(csv(reports), terminator: "")
             default: print(table(reports), terminator: "")
+            }
+            // Provider accounts the circuit breaker closed: on the table, on standard error otherwise.
+            for u in unavailable {
+                let line = "provider account \(u.key.hasPrefix("provider:") ? String(u.key.dropFirst(9)) : u.key) unavailable since "
+                    + "\(u.since.formatted(.iso8601)): nothing is sent through it until a probe succeeds"
+                if format == "table" { print(line) } else { printError(line) }
             }
             return ExitCode.success
         }

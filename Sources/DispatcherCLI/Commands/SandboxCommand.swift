@@ -45,6 +45,24 @@ enum SandboxCommand: CLICommand {
       --burst-segments N
       --seed N
 
+    faults that leave acceptance unknown, outages, stored bodies (all off by default):
+      --accept-then-5xx-rate R     sends accepted, then answered with a 5xx and no provider
+                                   envelope (a front end failing after the commit)
+      --accept-then-5xx-count N    the first N accepted sends answer that way
+      --accept-then-5xx-status N   their status (default 0: drawn from 500, 502, 504)
+      --late-commit-rate R         sends whose answer hangs --late-commit-delay-s and whose
+                                   message shows in list/status only after that delay
+      --late-commit-delay-s S
+      --list-lag-s S               accepted messages show in list/status S seconds late
+      --outage-s S                 refuse every provider request (reads too) for S seconds,
+      --outage-start-s S           starting S seconds after start (or after POST /sandbox/knobs)
+      --outage-mode W              refuse (default): answer 503; reset: read the request,
+                                   then reset the connection without an answer
+      --body-normalisation W       what is stored of a body, and listed: none (default),
+                                   trim (surrounding whitespace), crlf (CRLF and CR → LF)
+    POST /sandbox/knobs (the knobs as JSON) changes them while running; an outage then
+    starts outage_start_s after that request.
+
     Credentials: Plum sandbox/sandbox, Restcomm account ACsandbox token sandbox.
     Test recipients +1 202-555-01xx trigger the documented cases (table in
     Sources/Dispatcher/Sandbox/SandboxTestNumbers.swift): 10 invalid number, 11 unsubscribed,

@@ -19,5 +19,6 @@ extension Migration {
         Migration(version: 3, name: "expiry index", sql: migration0003ExpiryIndex),
         Migration(version: 4, name: "leaner writes", sql: migration0004LeanerWrites),
         Migration(version: 5, name: "replay bounds", sql: migration0005ReplayBounds),
+        Migration(version: 6, name: "in-doubt horizon and provider outages", sql: migration0006InDoubtAndOutages),
     ]
 }

@@ -37,6 +37,9 @@ public struct Completion: Sendable, Equatable {
     public var kind: Kind
     /// True when a request went to the provider (an `attempt` event is written).
     public var attempted: Bool
+    /// The request provably never reached the provider (no connection, 503): the claim's
+    /// attempt is given back, so an outage never uses up `max_attempts`.
+    public var attemptGivenBack = false
     public var providerMessageID: String?
     /// The provider's status word ("queued", "sending") or the attempt's outcome.
     public var providerStatus: String?

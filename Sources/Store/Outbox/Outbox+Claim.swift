@@ -4,8 +4,8 @@ extension Outbox {
     /// Claims up to `limit` due messages for `owner` in ONE statement and returns those to send.
     ///
     /// Due means: `pending`, `next_attempt_at <= now` (send windows were applied at submit),
-    /// campaign `active`, provider among `providers`, and neither the sender number nor the
-    /// provider halted. Rows other workers hold are skipped (`SKIP LOCKED`), so concurrent
+    /// campaign `active`, provider among `providers`, neither the sender number nor the
+    /// provider halted, and the provider not marked unavailable. Rows other workers hold are skipped (`SKIP LOCKED`), so concurrent
     /// claims get disjoint sets. Each claimed row gets a lease until `now + leaseSeconds`, a new
     /// fencing token and one more attempt. Rows past `expires_at` become `expired`, and rows
     /// whose recipient opted out (of this sender, or of every sender: `sender = ''`, or any
@@ -33,12 +33,13 @@ extension Outbox {
                   JOIN campaigns c ON c.id = m.campaign_id
                  CROSS JOIN clock
                  CROSS JOIN (SELECT coalesce(array_agg(key), '{}') AS keys
-                               FROM rate_limits WHERE halted_at IS NOT NULL) AS halted
+                               FROM rate_limits WHERE halted_at IS NOT NULL OR unavailable_since IS NOT NULL) AS halted
                  WHERE m.state = 'pending'
                    AND m.next_attempt_at <= clock.now
                    AND c.status = 'active'
                    AND m.provider = ANY(\(providers))
-                   -- Halted senders and provider accounts wait for an operator. The halted
+                   -- Halted senders and provider accounts wait for an operator, unavailable
+                   -- provider accounts for a successful probe. The halted
                    -- keys are read once (an InitPlan), not anti-joined per row: with a few rows
                    -- in rate_limits the planner took that join to remove nearly every message,
                    -- sorted all pending rows instead of walking the index, and a claim took

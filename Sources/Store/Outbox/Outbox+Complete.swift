@@ -19,7 +19,9 @@ extension Outbox {
     /// (`from_state`/`to_state`) — and one `state` row per transition applied without a
     /// request (a claim released unsent, an in-doubt message settled by lookup). `failedOptOut` also
     /// adds an opt-out for the recipient (per sender, or for every sender when `globalOptOut`).
-    /// `accepted` schedules the first status poll `pollAfterSeconds` later.
+    /// `accepted` schedules the first status poll `pollAfterSeconds` later. A completion with
+    /// `attemptGivenBack` gives the claim's attempt back. `in_doubt_since` is set when a
+    /// message goes in doubt and cleared when it leaves that state.
     @discardableResult
     public static func messagesComplete(
         _ connection: Connection, _ completions: [Completion], from held: HeldState,
@@ -41,9 +43,10 @@ extension Outbox {
                               \(completions.map { $0.httpStatus.map(Int32.init(clamping:)) }),
                               \(completions.map { $0.latencyMilliseconds.map(Int32.init(clamping:)) }),
                               \(completions.map(\.detail)), \(completions.map(\.attemptedAt)),
-                              \(completions.map(\.scheduledAt)))
+                              \(completions.map(\.scheduledAt)), \(completions.map(\.attemptGivenBack)))
                        AS i(id, token, kind, to_state, attempted, provider_message_id, provider_status, next_attempt_at,
-                            error_code, error_class, http_status, latency_ms, detail, attempted_at, scheduled_at)
+                            error_code, error_class, http_status, latency_ms, detail, attempted_at, scheduled_at,
+                            given_back)
             ),
             -- 1. Apply each outcome if the message is still held under the same token (fencing).
             done AS (
@@ -61,8 +64,13 @@ extension Outbox {
                        error_class         = CASE WHEN i.to_state = 'accepted' THEN NULL
                                                   ELSE coalesce(i.error_class, m.error_class) END,
                        final_at            = CASE WHEN i.to_state IN ('failed', 'expired') THEN now() ELSE m.final_at END,
-                       -- a claim that never made its request does not count as an attempt
-                       attempts            = m.attempts - CASE WHEN NOT i.attempted AND m.state = 'sending' THEN 1 ELSE 0 END,
+                       -- a claim that never made its request, or whose request provably never
+                       -- reached the provider, does not count as an attempt
+                       attempts            = m.attempts - CASE WHEN (NOT i.attempted OR i.given_back) AND m.state = 'sending'
+                                                               THEN 1 ELSE 0 END,
+                       -- when it went in doubt: lookups go on until the in-doubt horizon after it
+                       in_doubt_since      = CASE WHEN i.to_state = 'in_doubt' THEN coalesce(m.in_doubt_since, now())
+                                                  ELSE NULL END,
                        lease_owner         = NULL,
                        lease_expires_at    = NULL
                   FROM input i

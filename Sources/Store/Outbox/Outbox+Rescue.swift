@@ -11,6 +11,8 @@ public struct InDoubtMessage: Sendable, Equatable {
     public var attempts: Int
     public var firstAttemptAt: Date?
     public var expiresAt: Date?
+    /// When it went in doubt (lookups go on until the horizon after this).
+    public var inDoubtSince: Date?
 }
 
 extension Outbox {
@@ -43,6 +45,7 @@ extension Outbox {
                        lease_owner = NULL,
                        lease_expires_at = NULL,
                        next_attempt_at = clock.now + make_interval(secs => \(lookupDelaySeconds)),
+                       in_doubt_since = clock.now,
                        error_class = 'timeout'
                   FROM stale s, clock
                  WHERE m.id = s.id
@@ -89,7 +92,7 @@ extension Outbox {
                   FROM due, clock
                  WHERE m.id = due.id
              RETURNING m.id, m.lease_token, m.provider, m.from_number, m.to_number, m.attempts, m.first_attempt_at,
-                       m.expires_at
+                       m.expires_at, m.in_doubt_since
             )
             SELECT held.*, b.body
               FROM held
@@ -100,19 +103,50 @@ extension Outbox {
             InDoubtMessage(
                 id: try row["id"], leaseToken: try row["lease_token"], provider: try row["provider"],
                 from: try row["from_number"], to: try row["to_number"], body: try row["body"], attempts: try row["attempts"],
-                firstAttemptAt: try row["first_attempt_at"], expiresAt: try row["expires_at"])
+                firstAttemptAt: try row["first_attempt_at"], expiresAt: try row["expires_at"],
+                inDoubtSince: try row["in_doubt_since"])
         }
     }
 
-    /// Of `ids`, the provider message ids some message of `provider` already carries
-    /// (a lookup never adopts another message's send).
-    public static func messagesProviderIDsKnown(_ connection: Connection, provider: String, ids: [String]) async throws -> Set<String> {
+    /// Releases a held in-doubt message that is still in doubt: its next lookup at `at`. No
+    /// event (a lookup that found nothing changes nothing). False when the hold was lost.
+    @discardableResult
+    public static func messagesInDoubtDefer(_ connection: Connection, id: Int64, leaseToken: Int64, at: Date) async throws -> Bool {
+        try await connection.execute("""
+            UPDATE messages
+               SET next_attempt_at = \(at), lease_owner = NULL
+             WHERE id = \(id)
+               AND state = 'in_doubt'
+               AND lease_token = \(leaseToken)
+            """) > 0
+    }
+
+    /// The provider ids that stored callbacks and poll reports (not yet applied: the message
+    /// had no provider id when they came) name for a message, earliest first: a sign the
+    /// provider took it.
+    public static func callbackInboxProviderIDs(_ connection: Connection, messageID: Int64, provider: String) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT provider_message_id
+              FROM callback_inbox
+             WHERE message_id = \(messageID)
+               AND provider = \(provider)
+             GROUP BY provider_message_id
+             ORDER BY min(id)
+            """)
+        return try rows.map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Of `ids`, the provider message ids some message of `provider` other than `messageID`
+    /// already carries (a lookup never adopts another message's send).
+    public static func messagesProviderIDsKnown(_ connection: Connection, provider: String, ids: [String],
+                                                excluding messageID: Int64 = 0) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
         let rows = try await connection.query("""
             SELECT provider_message_id
               FROM messages
              WHERE provider = \(provider)
                AND provider_message_id = ANY(\(ids))
+               AND id <> \(messageID)
             """)
         return Set(try rows.map { try $0.decode(String.self, at: 0) })
     }

@@ -125,4 +125,75 @@ public enum RateLimits {
             """)
         return try rows.map { Halt(key: try $0["key"], reason: try $0["halt_reason"], at: try $0["halted_at"]) }
     }
+
+    // MARK: Provider availability (the circuit breaker)
+
+    /// A provider account marked unavailable.
+    public struct Unavailable: Sendable, Equatable {
+        public var key: String
+        public var since: Date
+        /// When the next probe may run.
+        public var nextProbe: Date?
+    }
+
+    /// Marks a key unavailable (the breaker opened): its messages are not claimed until
+    /// `rateLimitsMarkAvailable`; the first probe may run `probeAfterSeconds` later. Creates the
+    /// row when the key had no bucket. True when this call marked it (false: it was already).
+    @discardableResult
+    public static func rateLimitsMarkUnavailable(_ connection: Connection, key: String, probeAfterSeconds: Double) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO rate_limits (key, rate, burst, unavailable_since, unavailable_until, probe_interval_s)
+            VALUES (\(key), 1e9, 1e9, now(), now() + make_interval(secs => \(probeAfterSeconds)), \(probeAfterSeconds))
+                ON CONFLICT (key) DO UPDATE
+               SET unavailable_since = excluded.unavailable_since,
+                   unavailable_until = excluded.unavailable_until,
+                   probe_interval_s = excluded.probe_interval_s
+             WHERE rate_limits.unavailable_since IS NULL
+             RETURNING key
+            """)
+        return !rows.isEmpty
+    }
+
+    /// Takes the probes that are due among `keys`: each taken key's next probe moves one
+    /// (doubled, at most `maxIntervalSeconds`) interval on, so one worker probes at a time and
+    /// a failed probe needs no second write. Returns the keys to probe.
+    public static func rateLimitsProbesClaim(_ connection: Connection, keys: [String], maxIntervalSeconds: Double) async throws -> [String] {
+        guard !keys.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            UPDATE rate_limits
+               SET probe_interval_s = least(\(maxIntervalSeconds), coalesce(probe_interval_s, 1) * 2),
+                   unavailable_until = now() + make_interval(secs => least(\(maxIntervalSeconds), coalesce(probe_interval_s, 1) * 2))
+             WHERE key = ANY(\(keys))
+               AND unavailable_since IS NOT NULL
+               AND coalesce(unavailable_until, now()) <= now()
+             RETURNING key
+            """)
+        return try rows.map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Clears the unavailable mark (a probe succeeded). Returns when it had been marked, nil
+    /// when it was not.
+    @discardableResult
+    public static func rateLimitsMarkAvailable(_ connection: Connection, key: String) async throws -> Date? {
+        let rows = try await connection.query("""
+            UPDATE rate_limits r
+               SET unavailable_since = NULL, unavailable_until = NULL, probe_interval_s = NULL
+              FROM (SELECT key, unavailable_since FROM rate_limits WHERE key = \(key) FOR UPDATE) old
+             WHERE r.key = old.key
+               AND old.unavailable_since IS NOT NULL
+             RETURNING old.unavailable_since
+            """)
+        return try rows.scalar(Date.self)
+    }
+
+    /// Every key marked unavailable.
+    public static func rateLimitsUnavailable(_ connection: Connection) async throws -> [Unavailable] {
+        let rows = try await connection.query("""
+            SELECT key, unavailable_since, unavailable_until
+              FROM rate_limits
+             WHERE unavailable_since IS NOT NULL
+             ORDER BY key
+            """)
+        return try rows.map { Unavailable(key: try $0["key"], since: try $0["unavailable_since"], nextProbe: try $0["unavailable_until"]) }
+    }
 }

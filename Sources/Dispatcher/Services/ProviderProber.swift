@@ -1,0 +1,85 @@
+import Foundation
+public import Store
+
+/// Closes the circuit breaker: for each provider account marked unavailable (`rate_limits`),
+/// one probe — a message-list GET through the provider's client, never a send — per probe
+/// interval, across all workers (`rateLimitsProbesClaim` hands each due probe to one of them).
+/// The interval starts at `breaker.probe_after_s` and doubles up to `breaker.max_probe_interval_s`.
+/// A probe that gets any answer but a 5xx or a transport failure makes the account available
+/// again, and claims resume. Logs once per transition; the gauge
+/// `dispatcher_provider_unavailable{provider}` is 1 while it is marked.
+public struct ProviderProber: Service {
+    public let name = "prober"
+    public var providers: [String: any SMSProvider]
+    public var pool: ConnectionPool
+    public var shutdown: Shutdown
+    public var logger: Logger
+    public var metrics: Metrics
+    public var interval: Duration = .seconds(1)
+    public var maxProbeIntervalSeconds = 60.0
+
+    public init(providers: [String: any SMSProvider], pool: ConnectionPool, shutdown: Shutdown, logger: Logger, metrics: Metrics) {
+        self.providers = providers
+        self.pool = pool
+        self.shutdown = shutdown
+        self.logger = logger
+        self.metrics = metrics
+        metrics.describe("dispatcher_provider_unavailable", type: "gauge",
+                         "1 while the provider account is marked unavailable (circuit breaker open)")
+    }
+
+    public func run() async throws {
+        for name in providers.keys { metrics.set("dispatcher_provider_unavailable", ["provider": name], to: 0) }
+        while !shutdown.isTriggered && !Task.isCancelled {
+            do {
+                try await pass()
+            } catch {
+                logger.error("provider probe pass failed: \(error)")
+            }
+            await shutdown.sleep(for: interval * Double.random(in: 0.8...1.2))
+        }
+    }
+
+    /// One round: update the gauge, run the probes that are due.
+    public func pass() async throws {
+        let (marked, due) = try await pool.withConnection { c in
+            (try await RateLimits.rateLimitsUnavailable(c),
+             try await RateLimits.rateLimitsProbesClaim(c, keys: providers.keys.map(RateLimits.providerKey),
+                                                        maxIntervalSeconds: maxProbeIntervalSeconds))
+        }
+        let unavailable = Set(marked.map(\.key))
+        for name in providers.keys {
+            metrics.set("dispatcher_provider_unavailable", ["provider": name],
+                        to: unavailable.contains(RateLimits.providerKey(name)) ? 1 : 0)
+        }
+        for key in due {
+            let name = String(key.dropFirst("provider:".count))
+            guard let provider = providers[name] else { continue }
+            if await Self.probe(provider) {
+                let since = try await pool.withConnection { try await RateLimits.rateLimitsMarkAvailable($0, key: key) }
+                if let since {
+                    let seconds = Int(Date().timeIntervalSince(since))
+                    logger.warning("provider account \(name) available again after \(seconds) s: sending resumes")
+                    metrics.set("dispatcher_provider_unavailable", ["provider": name], to: 0)
+                }
+            } else {
+                metrics.increment("dispatcher_provider_probes_failed_total", ["provider": name])
+            }
+        }
+    }
+
+    /// A list request for the last minute, one item: true when the provider answered it.
+    static func probe(_ provider: any SMSProvider) async -> Bool {
+        let now = Date()
+        do throws(ProviderError) {
+            _ = try await provider.list(MessageFilter(start: now.addingTimeInterval(-60), end: now, pageSize: 1, maxResults: 1))
+            return true
+        } catch .transport {
+            return false
+        } catch .rejected(let failure) {
+            return ![.http5xx, .serverError, .serviceUnavailable].contains(failure.code)
+        } catch {
+            return true  // it answered
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// The operator's retry of failed messages (`dispatcher retry`).
+extension Outbox {
+    /// Error classes whose failure leaves open whether the provider took the message.
+    public static let inDoubtErrorClasses = ["timeout", "http_5xx"]
+
+    public struct RequeueResult: Sendable, Equatable {
+        /// Failed messages back to `pending` (nothing suggests the provider took them).
+        public var requeued: Int
+        /// Failed messages the provider may have taken: `in_doubt`, settled by a lookup first.
+        public var inDoubt: Int
+    }
+
+    /// Requeues a campaign's `failed` messages whose `error_class` is one of `classes` (every
+    /// class when nil), with one `operator` event each and their attempts reset. A message that
+    /// may have been accepted — an in-doubt class (`inDoubtErrorClasses`), a provider id, an
+    /// acceptance time — is never requeued: it goes `in_doubt` and the rescuer looks it up (and
+    /// waits the in-doubt horizon) before any resend. Others go back to `pending`, due now. The
+    /// campaign must not be cancelled.
+    public static func messagesRequeueFailed(_ c: Connection, campaign name: String, classes: [String]?) async throws -> RequeueResult {
+        try await c.withTransaction { tx in
+            guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
+                throw CampaignControlError.unknownCampaign(name)
+            }
+            let (id, status) = try row.decode((Int64, String).self)
+            if status == "cancelled" { throw CampaignControlError.cancelled(name) }
+            let rows = try await tx.query("""
+                WITH chosen AS (
+                    SELECT m.id,
+                           (m.error_class = ANY(\(inDoubtErrorClasses)) OR m.provider_message_id IS NOT NULL
+                            OR m.accepted_at IS NOT NULL) AS maybe_taken
+                      FROM messages m
+                     WHERE m.campaign_id = \(id)
+                       AND m.state = 'failed'
+                       AND (\(classes)::text[] IS NULL OR m.error_class = ANY(\(classes)::text[]))
+                       FOR UPDATE
+                ),
+                moved AS (
+                    UPDATE messages m
+                       SET state = CASE WHEN c.maybe_taken THEN 'in_doubt' ELSE 'pending' END,
+                           in_doubt_since = CASE WHEN c.maybe_taken THEN now() END,
+                           next_attempt_at = now(),
+                           final_at = NULL,
+                           attempts = 0
+                      FROM chosen c
+                     WHERE m.id = c.id
+                    RETURNING m.id, m.state, m.error_class
+                ),
+                events AS (
+                    INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
+                    SELECT id, 'state', 'operator', 'failed', state, error_class,
+                           CASE state WHEN 'in_doubt' THEN 'retry requested; the provider may have taken it: looked up first'
+                                      ELSE 'retry requested' END
+                      FROM moved
+                )
+                SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'in_doubt') FROM moved
+                """)
+            try await tx.notify(workChannel)
+            return RequeueResult(requeued: try rows[0].decode(Int.self, at: 0), inDoubt: try rows[0].decode(Int.self, at: 1))
+        }
+    }
+}
