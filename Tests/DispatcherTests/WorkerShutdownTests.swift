@@ -103,4 +103,53 @@ struct WorkerShutdownTests {
         await c.close()
         await sandbox.stop()
     }
+    /// A worker frozen (SIGSTOP) past its lease while another takes its messages over, then
+    /// thawed (SIGCONT), completes nothing and sends nothing the other has taken: its
+    /// completions fail the fencing check and its unsent claims are released unsent.
+    @Test func aFrozenWorkerThawedAfterATakeoverSendsNothingTwice() async throws {
+        setenv("TEST_PLUM_PASSWORD", "sandbox", 1)
+        let db = try await TestPostgres.database()
+        // slow answers: requests are in flight when the worker freezes
+        let sandbox = try SandboxFixture.start { $0.slowAnswerRate = 0.5; $0.slowAnswerDelay = 0.6; $0.seed = 21; $0.callbacks = false }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(40))
+        let config = try writeConfig(sandbox: sandbox.base, rate: 10, leaseSeconds: 4)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let zombie = try Worker(config: config, database: db, arguments: ["--worker-id", "zombie"])
+        #expect(try await eventually { try await count(c, "accepted") >= 5 })
+        zombie.signal(SIGSTOP)
+        let held = try await c.query("SELECT count(*) FROM messages WHERE lease_owner = 'zombie' AND state = 'sending'").scalar(Int.self)!
+        #expect(held > 0)  // frozen with claims in hand
+        // another worker takes over once the leases expire, and finishes the campaign
+        let other = try Worker(config: config, database: db, arguments: ["--worker-id", "other"])
+        #expect(try await eventually(timeout: .seconds(60)) {
+            try await c.query("SELECT count(*) FROM messages WHERE state = 'accepted'").scalar(Int.self) == 40
+        })
+        let takenOver = try await c.query("""
+            SELECT count(*) FROM message_events WHERE kind = 'claimed' AND detail LIKE '% by other'
+            """).scalar(Int.self)!
+        #expect(takenOver > 0)
+        // the zombie wakes up with its old claims and answers in hand
+        zombie.signal(SIGCONT)
+        try await Task.sleep(for: .seconds(3))
+        zombie.signal(SIGTERM)
+        other.signal(SIGTERM)
+        #expect(await zombie.exitStatus() == 0, "\(zombie.stderr)")
+        #expect(await other.exitStatus() == 0, "\(other.stderr)")
+        #expect(try await stateCounts(c) == ["accepted": 40])
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == 40)
+        #expect(stats.duplicates == 0)
+        // nothing the zombie recorded after the takeover applied: every accepted message's
+        // transition to accepted was made under its current lease
+        let stale = try await c.query("""
+            SELECT count(*) FROM messages m
+             WHERE m.lease_owner = 'zombie' AND EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id
+                                                          AND e.kind = 'claimed' AND e.detail LIKE '% by other')
+            """).scalar(Int.self)!
+        #expect(stale == 0)
+        await c.close()
+        await sandbox.stop()
+    }
 }
