@@ -60,6 +60,39 @@ import Testing
         await client.shutdown()
     }
 
+    /// A request whose send-by instant has passed goes out not at all: the server sees no
+    /// request and the error says nothing was sent (a worker past its lease sends nothing).
+    @Test(arguments: [HTTPClient.Transport.sockets, .urlSession])
+    func nothingIsWrittenPastTheSendByInstant(transport: HTTPClient.Transport) async throws {
+        var router = HTTPRouter()
+        let seen = LockedValue(0)
+        router.post("/send") { _ in
+            seen.withLock { $0 += 1 }
+            return .text("ok")
+        }
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
+        let port = try server.start()
+        var configuration = HTTPClient.Configuration()
+        configuration.plainHTTPTransport = transport
+        let client = HTTPClient(configuration: configuration)
+        var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/send")!)
+        request.setForm([("to", "+12025550143")])
+        // in time: sent
+        request.sendBy = .now + .seconds(30)
+        #expect(try await client.execute(request).status == 200)
+        // past it: nothing goes out, and the error says so
+        request.sendBy = .now - .milliseconds(1)
+        do {
+            _ = try await client.execute(request)
+            Issue.record("a request past its send-by instant was sent")
+        } catch {
+            #expect(error.nothingWasSent)
+        }
+        #expect(seen.withLock { $0 } == 1)
+        await client.shutdown()
+        await server.stop()
+    }
+
     @Test func errorStatusesAreAnswersAndSuccessfulThrows() async throws {
         let (server, port) = try startServer()
         let client = HTTPClient()

@@ -34,6 +34,10 @@ public final class HTTPClient: Sendable {
     }
 
     public func execute(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
+        // (the socket transport checks `sendBy` again right before the first byte goes out)
+        if let by = request.sendBy, ContinuousClock.now >= by {
+            throw .noConnection("the send-by time passed before the request was written")
+        }
         switch request.url.scheme?.lowercased() {
         case "http":
             if let sockets { return try await sockets.execute(request) }

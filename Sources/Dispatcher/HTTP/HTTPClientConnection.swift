@@ -26,6 +26,8 @@ final class HTTPClientConnection: EventLoopHandler {
     private var outputOffset = 0
     private var parser = HTTPResponseParser(maxBodyBytes: 0, noBody: false)
     private var deadline: UInt64 = 0
+    /// No first byte after this (monotonic ns; 0: no limit).
+    private var writeBy: UInt64 = 0
     private var completion: Completion?
 
     init(endpoint: String, fd: Int32, connecting: Bool, loop: EventLoop, maxBodyBytes: Int) {
@@ -53,11 +55,12 @@ final class HTTPClientConnection: EventLoopHandler {
     }
 
     /// Sends `request` and calls `completion` once, on the loop.
-    func start(_ request: [UInt8], noBody: Bool, deadline: UInt64, completion: @escaping Completion) {
+    func start(_ request: [UInt8], noBody: Bool, deadline: UInt64, writeBy: UInt64 = 0, completion: @escaping Completion) {
         output = request
         outputOffset = 0
         parser = HTTPResponseParser(maxBodyBytes: maxBodyBytes, noBody: noBody)
         self.deadline = deadline
+        self.writeBy = writeBy
         self.completion = completion
         if state == .connecting {
             setInterest(Int16(POLLOUT))
@@ -106,6 +109,11 @@ final class HTTPClientConnection: EventLoopHandler {
     }
 
     private func write() {
+        // the last moment to refuse: not one byte has gone out yet
+        if outputOffset == 0 && writeBy != 0 && monotonicNanos() >= writeBy {
+            fail(.noConnection("the send-by time passed before the request was written"))
+            return
+        }
         while outputOffset < output.count {
             let result: IOResult<Int>
             do throws(SystemError) {

@@ -8,6 +8,11 @@ public struct HTTPClientRequest: Sendable {
     public var body: [UInt8]
     /// The whole exchange (connect, send, answer) must finish within this.
     public var timeout: Duration
+    /// No byte of the request may be written after this instant: past it the exchange fails
+    /// as `.noConnection` (nothing sent). A worker sets it to the end of its lease, so a send
+    /// held up — a frozen process, a slow connect — never goes out after another worker may
+    /// have taken the message over.
+    public var sendBy: ContinuousClock.Instant?
 
     public init(method: String = "GET", url: URL, headers: HTTPHeaders = [:], body: [UInt8] = [],
                 timeout: Duration = .seconds(10)) {

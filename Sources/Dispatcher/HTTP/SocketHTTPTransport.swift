@@ -18,14 +18,20 @@ final class SocketHTTPTransport: Sendable {
         guard let host = request.url.host, !host.isEmpty else { throw .invalidRequest("URL without host") }
         let port = request.url.port ?? 80
         let bytes = Self.serialize(request, host: host, port: port)
-        let deadline = monotonicNanos() &+ request.timeout.nanoseconds
+        let now = monotonicNanos()
+        let deadline = now &+ request.timeout.nanoseconds
+        // the send-by instant on the loop's clock (0: none)
+        let writeBy: UInt64 = request.sendBy.map { by in
+            let left = ContinuousClock.now.duration(to: by)
+            return left <= .zero ? 1 : now &+ left.nanoseconds
+        } ?? 0
         let noBody = request.method == "HEAD"
         let idempotent = Self.idempotentMethods.contains(request.method)
         let (loop, pool, configuration) = (self.loop, self.pool, self.configuration)
         let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
             loop.execute {
                 pool.exchange(host: host, port: port, request: bytes, noBody: noBody, idempotent: idempotent, deadline: deadline,
-                              loop: loop, configuration: configuration) { continuation.resume(returning: $0) }
+                              writeBy: writeBy, loop: loop, configuration: configuration) { continuation.resume(returning: $0) }
             }
         }
         return try result.get()
@@ -66,12 +72,13 @@ final class SocketHTTPTransport: Sendable {
         private var idle: [String: [HTTPClientConnection]] = [:]
         private var addresses: [String: sockaddr_in] = [:]
 
-        func exchange(host: String, port: Int, request: [UInt8], noBody: Bool, idempotent: Bool, deadline: UInt64, loop: EventLoop,
+        func exchange(host: String, port: Int, request: [UInt8], noBody: Bool, idempotent: Bool, deadline: UInt64, writeBy: UInt64,
+                      loop: EventLoop,
                       configuration: HTTPClient.Configuration,
                       completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
             let endpoint = "\(host):\(port)"
             if let connection = checkout(endpoint, configuration: configuration) {
-                connection.start(request, noBody: noBody, deadline: deadline) { result, reusable in
+                connection.start(request, noBody: noBody, deadline: deadline, writeBy: writeBy) { result, reusable in
                     // A reused connection that failed before a byte went out — or, for an idempotent
                     // request, before any answer came back (the server closed it as idle just as
                     // the request went out: the keep-alive race) — is retried once on a fresh one.
@@ -79,7 +86,7 @@ final class SocketHTTPTransport: Sendable {
                     if case .failure(let error) = result, monotonicNanos() < deadline,
                        error.nothingWasSent || (idempotent && !connection.receivedAnyAnswer && error.isConnectionLost) {
                         self.exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
-                                           deadline: deadline, loop: loop, configuration: configuration, completion: completion)
+                                           deadline: deadline, writeBy: writeBy, loop: loop, configuration: configuration, completion: completion)
                         return
                     }
                     if reusable { self.checkin(connection, configuration: configuration) }
@@ -88,11 +95,11 @@ final class SocketHTTPTransport: Sendable {
                 return
             }
             exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
-                          deadline: deadline, loop: loop, configuration: configuration, completion: completion)
+                          deadline: deadline, writeBy: writeBy, loop: loop, configuration: configuration, completion: completion)
         }
 
         private func exchangeFresh(endpoint: String, host: String, port: Int, request: [UInt8], noBody: Bool,
-                                   deadline: UInt64, loop: EventLoop, configuration: HTTPClient.Configuration,
+                                   deadline: UInt64, writeBy: UInt64, loop: EventLoop, configuration: HTTPClient.Configuration,
                                    completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
             guard let address = resolve(endpoint, host: host, port: port) else {
                 completion(.failure(.noConnection("cannot resolve \(host)")))
@@ -107,7 +114,7 @@ final class SocketHTTPTransport: Sendable {
                 completion(.failure(.noConnection(error.description)))
                 return
             }
-            connection.start(request, noBody: noBody, deadline: deadline) { result, reusable in
+            connection.start(request, noBody: noBody, deadline: deadline, writeBy: writeBy) { result, reusable in
                 if reusable { self.checkin(connection, configuration: configuration) }
                 completion(result)
             }

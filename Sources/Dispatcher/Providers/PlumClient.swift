@@ -41,6 +41,7 @@ public struct PlumClient: SMSProvider {
         var request = HTTPClientRequest(method: "POST", url: sendURL, headers: ["Accept": "application/json", "Authorization": authorization],
                                         timeout: configuration.timeout)
         request.setForm(fields)
+        request.sendBy = message.sendBy
         let started = ContinuousClock.now
         let response: HTTPClientResponse
         do {

@@ -44,6 +44,7 @@ public struct RestcommClient: SMSProvider {
         }
         var request = makeRequest("POST", url: sendURL)
         request.setForm(fields)
+        request.sendBy = message.sendBy
         let started = ContinuousClock.now
         let response: HTTPClientResponse
         do {

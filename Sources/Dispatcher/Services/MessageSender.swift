@@ -77,7 +77,11 @@ public struct MessageSender: Sendable {
         if leaseLeft < timeout + 1 {
             return release(m, "lease too short to send")
         }
-        let sms = OutgoingSMS(from: m.from, to: m.to, body: body, callbackURL: callbackURL(provider: provider, key: m.callbackKey))
+        // no byte may leave after the lease (less a second for the clocks' skew): a worker
+        // frozen or held up past it must not send what another may have taken over
+        let sendBy = item.claimedAt + .milliseconds(Int64((configuration.leaseSeconds - 1) * 1000))
+        let sms = OutgoingSMS(from: m.from, to: m.to, body: body, callbackURL: callbackURL(provider: provider, key: m.callbackKey),
+                              sendBy: sendBy)
         let started = Date()
         let result = await provider.send(sms)
         var c = await completion(for: result, message: m, metadata: metadata)
