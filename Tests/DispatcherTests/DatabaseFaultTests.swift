@@ -54,7 +54,8 @@ struct DatabaseFaultTests {
              "default_sender": {"rate_per_second": 40, "burst": 5},
              "retry": {"base_delay_s": 0.2, "max_delay_s": 1},
              "poll": {"after_s": 1},
-             "lease_s": 6, "concurrency": 4, "listen": "127.0.0.1:0", "spool": "\(dir.path)/spool"}
+             "lease_s": 6, "concurrency": 4, "in_doubt": {"horizon_s": 3, "lookup_every_s": 0.5},
+             "listen": "127.0.0.1:0", "spool": "\(dir.path)/spool"}
             """)
     }
 
