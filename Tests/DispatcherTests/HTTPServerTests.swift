@@ -270,7 +270,10 @@ import Testing
         await idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         _ = await idle.readResponses(1)
         await busy.send("GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(50))
+        // the slow request is in its handler (a fixed sleep lost this race on a busy machine)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.load.handlers == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(server.load.handlers == 1)
         async let stopped: Void = server.stop()
         let (bytes, closed) = await busy.readUntilClosed()
         let responses = RawResponse.parseAll(bytes)
