@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of deploy/: nginx -t on the site, systemd-analyze verify on the unit,
-# bash -n on the scripts, JSON validity of the examples, and roles.sql's shape.
+# bash -n on the scripts, no credentials on psql command lines, JSON validity of the
+# examples, and roles.sql's shape.
 # (roles.sql itself is applied to a real database by Tests/StoreTests/DeployRolesTests.)
 # Exits non-zero when any check fails. Installs nginx/openssl with apt-get when missing.
 set -uo pipefail
@@ -89,6 +90,23 @@ if out=$(awk '!/^[[:space:]]*(#|$)/ && !/^[A-Z_]+=/ && NF < 7 { print FILENAME "
   pass "cron/dispatcher.cron entries have a user and a command"
 else
   fail "cron/dispatcher.cron" "$out"
+fi
+
+# ---- no credentials in process arguments ---------------------------------------------------
+# Every user sees a process's arguments (ps, /proc/PID/cmdline): psql must find its database
+# through the PG* environment, a service file or a password file, never a URL, a conninfo
+# string or a password on its command line. Continued lines (ending in \) are joined first.
+psql_args=$(find . -type f ! -name check.sh -print0 | xargs -0 awk '
+  { line = (cont ? cont " " : "") $0; cont = "" }
+  /\\$/ { sub(/\\$/, "", line); cont = line; next }
+  line ~ /(^|[^A-Za-z_])psql([^A-Za-z_]|$)/ &&
+  line ~ /:\/\/|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][[:space:]]*=|PGPASSWORD=|\$\{?[A-Za-z_]*(URL|URI|DSN|CONNINFO)|(host|dbname|user)=/ {
+    print FILENAME ":" FNR ": " line
+  }')
+if [ -z "$psql_args" ]; then
+  pass "no psql line in deploy/ takes a URL, connection string or password argument"
+else
+  fail "psql lines with a URL, connection string or password argument (visible in ps)" "$psql_args"
 fi
 
 # ---- JSON and env examples -----------------------------------------------------------------
