@@ -147,8 +147,8 @@ import Testing
             #expect(await denied("SELECT callback_token FROM messages"))
             try await c.execute("RESET ROLE")
         } catch {
-            try? await c.execute("RESET ROLE")
-            try? await c.execute("REVOKE dispatcher_message_text FROM dispatcher_reporting")
+            _ = try? await c.execute("RESET ROLE")
+            _ = try? await c.execute("REVOKE dispatcher_message_text FROM dispatcher_reporting")
             throw error
         }
         try await c.execute("REVOKE dispatcher_message_text FROM dispatcher_reporting")
