@@ -60,6 +60,25 @@ else
   fail "nginx -t: nginx or openssl unavailable"
 fi
 
+# ---- keep-alive: nginx closes idle upstream connections before the dispatcher does ---------
+# Otherwise a request nginx sends just as the dispatcher closes the connection gets a 502.
+# nginx's upstream keepalive_timeout (default 60s) must be clearly below the dispatcher's
+# http.idle_timeout_s (dispatcher.json.example; 75 s when unset).
+if out=$(python3 - nginx/dispatcher.conf dispatcher.json.example <<'PY' 2>&1
+import json, re, sys
+conf = open(sys.argv[1]).read()
+block = re.search(r"upstream\s+dispatcher\s*\{([^}]*)\}", conf)
+if not block:
+    sys.exit("no upstream dispatcher block")
+m = re.search(r"^\s*keepalive_timeout\s+(\d+)(ms|s|m)?\s*;", block.group(1), re.M)
+nginx = 60.0 if not m else int(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60}[m.group(2)]
+idle = json.load(open(sys.argv[2])).get("http", {}).get("idle_timeout_s", 75)
+if not nginx + 5 <= idle:
+    sys.exit(f"upstream keepalive_timeout {nginx:g}s is not clearly below the dispatcher's idle timeout {idle:g}s")
+print(f"{nginx:g}s < {idle:g}s")
+PY
+); then pass "nginx upstream keepalive_timeout below the dispatcher's idle timeout ($out)"; else fail "nginx upstream keepalive_timeout" "$out"; fi
+
 # ---- systemd-analyze verify ----------------------------------------------------------------
 # verify also checks that ExecStart's binary exists: point it at the built binary when there
 # is one here, else /bin/true. Any output (unknown keys, bad values) counts as a failure.

@@ -77,7 +77,7 @@ struct ConfigReader {
         var c = DispatcherConfiguration()
         let top = try object(json, "", allowed: [
             "listen", "public_url", "spool", "providers", "senders", "default_sender", "retry", "poll", "lease_s",
-            "opt_out_scope", "concurrency",
+            "opt_out_scope", "concurrency", "http",
         ])
         for m in top {
             switch m.key {
@@ -108,6 +108,15 @@ struct ConfigReader {
                 for p in try object(m.value, "poll", allowed: ["after_s", "give_up_after_s"]) {
                     if p.key == "after_s" { c.poll.afterSeconds = try number(p.value, "poll.after_s", min: 0) }
                     else { c.poll.giveUpAfterSeconds = try number(p.value, "poll.give_up_after_s", min: 0) }
+                }
+            case "http":
+                for h in try object(m.value, "http", allowed: ["header_timeout_s", "body_timeout_s", "idle_timeout_s"]) {
+                    let seconds = try number(h.value, "http.\(h.key)", min: 0, minInclusive: false)
+                    switch h.key {
+                    case "header_timeout_s": c.http.headerSeconds = seconds
+                    case "body_timeout_s": c.http.bodySeconds = seconds
+                    default: c.http.idleSeconds = seconds
+                    }
                 }
             case "default_sender":
                 let members = try object(m.value, "default_sender", allowed: ["rate_per_second", "burst"])

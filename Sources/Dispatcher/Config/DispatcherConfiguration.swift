@@ -11,7 +11,8 @@ public import Jobs
 ///  "default_sender": {"rate_per_second": 10, "burst": 10},
 ///  "retry": {"max_attempts": 5, "base_delay_s": 30, "max_delay_s": 3600},
 ///  "poll": {"after_s": 120, "give_up_after_s": 604800},
-///  "lease_s": 60, "opt_out_scope": "sender", "concurrency": 16}
+///  "lease_s": 60, "opt_out_scope": "sender", "concurrency": 16,
+///  "http": {"header_timeout_s": 10, "body_timeout_s": 30, "idle_timeout_s": 75}}
 /// ```
 /// With no providers configured, `plum` and `restcomm` point at the local sandbox
 /// (`http://127.0.0.1:8787`, its default credentials). Secrets come from the file or from the
@@ -30,6 +31,20 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public struct Poll: Sendable, Equatable {
         public var afterSeconds = 120.0
         public var giveUpAfterSeconds = 604_800.0
+        public init() {}
+    }
+
+    /// Timeouts of the HTTP server on `listen` (`http`), in seconds.
+    public struct HTTPTimeouts: Sendable, Equatable {
+        /// From a request's first byte (or the connection's idle start) until its head is complete.
+        public var headerSeconds = 10.0
+        /// From the end of the head until the body is complete.
+        public var bodySeconds = 30.0
+        /// A keep-alive connection with no request for this long is closed. Keep it longer
+        /// than the reverse proxy's upstream keep-alive (deploy/nginx: 30 s), so the proxy, not
+        /// the dispatcher, closes idle connections: else a request the proxy sends just as the
+        /// dispatcher closes fails with 502.
+        public var idleSeconds = 75.0
         public init() {}
     }
 
@@ -57,6 +72,7 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public var optOutScope = OptOutScope.sender
     /// Sends in flight at once per worker.
     public var concurrency = 16
+    public var http = HTTPTimeouts()
 
     public init() {}
 
@@ -89,6 +105,7 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
         lines.append("retry max_attempts=\(retry.maxAttempts) base_delay_s=\(retry.baseDelaySeconds) max_delay_s=\(retry.maxDelaySeconds)")
         lines.append("poll after_s=\(poll.afterSeconds) give_up_after_s=\(poll.giveUpAfterSeconds)")
         lines.append("lease_s \(leaseSeconds), opt_out_scope \(optOutScope.rawValue), concurrency \(concurrency)")
+        lines.append("http header_timeout_s=\(http.headerSeconds) body_timeout_s=\(http.bodySeconds) idle_timeout_s=\(http.idleSeconds)")
         return lines.joined(separator: "\n")
     }
 

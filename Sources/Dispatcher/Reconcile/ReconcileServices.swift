@@ -41,7 +41,13 @@ public struct ReconcileServices: Sendable {
         var routeConfiguration = ReconcileRoutes.Configuration(accounts: configuration.providers.mapValues(\.kind))
         routeConfiguration.globalOptOut = configuration.optOutScope == .global
         let routes = ReconcileRoutes(pool: pool, ingest: ingest, metrics: metrics, configuration: routeConfiguration)
-        server = try CallbackServer(listen: listen ?? configuration.listen, routes: routes)
+        let timeouts = configuration.http
+        server = try CallbackServer(listen: listen ?? configuration.listen, routes: routes) { server in
+            server.headerTimeout = .seconds(timeouts.headerSeconds)
+            server.bodyTimeout = .seconds(timeouts.bodySeconds)
+            server.idleTimeout = .seconds(timeouts.idleSeconds)
+            server.logger = logger
+        }
         try server.start()
         var pollConfiguration = StatusPoller.Configuration(after: configuration.poll.afterSeconds,
                                                            giveUpAfter: configuration.poll.giveUpAfterSeconds)
