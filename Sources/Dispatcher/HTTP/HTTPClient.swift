@@ -18,7 +18,12 @@ public final class HTTPClient: Sendable {
         public var maxIdleConnectionsPerHost = 64
         /// Idle pooled connections older than this are not reused (below common server idle timeouts).
         public var idleConnectionTimeout: Duration = .seconds(4)
+        /// Limits on what a server may answer, on every transport (https included): a larger
+        /// body, more header fields or more informational (1xx) answers before the final one
+        /// fail the exchange with `invalidResponse`.
         public var maxResponseBodyBytes = 16 * 1024 * 1024
+        public var maxResponseHeaderCount = 100
+        public var maxInformationalResponses = 10
 
         public init() {}
     }
