@@ -95,6 +95,17 @@ import TestSupport
         let worker = try await Self.startWorker(db: db, http: #"{"idle_timeout_s": 600, "header_timeout_s": 600}"#,
                                                 shellPrefix: "ulimit -n 128")
         defer { Task { await worker.stop() } }
+        // Fully started first (database connections open, services running).
+        let warmup = try RawClient(port: worker.port, receiveTimeout: 30)
+        await warmup.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(await warmup.readResponses(1).count == 1)
+        // ...and done opening its own descriptors (database connections of every service):
+        // running out of them while a service still opens one would stop the worker instead.
+        var counts: [Int] = []
+        _ = await eventually(timeout: .seconds(60), every: .milliseconds(500)) {
+            counts.append((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.process.pid)/fd").count) ?? -1)
+            return counts.count >= 6 && Set(counts.suffix(6)).count == 1
+        }
         // More connections than the worker has descriptors left: the rest wait in the backlog.
         var clients: [RawClient] = []
         for _ in 0..<160 { if let c = try? RawClient(port: worker.port) { clients.append(c) } }
@@ -106,7 +117,7 @@ import TestSupport
         let ticksAfter: Int = Self.cpuTicks(worker.process.pid) ?? -1
         let used = ticksAfter - ticksBefore
         let hz = Int(sysconf(Int32(_SC_CLK_TCK)))
-        #expect(ticksBefore >= 0 && ticksAfter >= 0)
+        #expect(ticksBefore >= 0 && ticksAfter >= 0, "the worker exited: \(worker.logText.suffix(3000))")
         #expect(used < hz, "the worker used \(used) ticks of CPU in 3 s while out of descriptors")
         #expect(worker.logText.components(separatedBy: "cannot accept connections").count - 1 == 1, "logged once per episode")
         // Descriptors come back: the waiting connections are accepted and served.

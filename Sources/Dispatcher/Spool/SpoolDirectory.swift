@@ -163,7 +163,7 @@ public struct SpoolDirectory: Sendable {
         if error is CancellationError || connection.isBroken { return true }
         guard let pg = error as? PostgresError else { return false }
         if pg.isUnavailable { return true }
-        guard let state = pg.sqlState else { return pg.kind != .server }
+        guard let state = pg.sqlState else { return false }
         if state.isTransient || state == .queryCanceled { return true }
         // 53: insufficient resources (disk full, out of memory, too many connections),
         // 57: operator intervention, 58: system error, 25006: a read-only standby (failover),
