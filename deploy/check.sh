@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of deploy/: nginx -t on the site, systemd-analyze verify on the unit,
-# bash -n on the scripts, JSON validity of the examples, and roles.sql's shape.
+# bash -n on the scripts, no credentials on psql command lines, JSON validity of the
+# examples, and roles.sql's shape.
 # (roles.sql itself is applied to a real database by Tests/StoreTests/DeployRolesTests.)
 # Exits non-zero when any check fails. Installs nginx/openssl with apt-get when missing.
 set -uo pipefail
@@ -59,6 +60,25 @@ else
   fail "nginx -t: nginx or openssl unavailable"
 fi
 
+# ---- keep-alive: nginx closes idle upstream connections before the dispatcher does ---------
+# Otherwise a request nginx sends just as the dispatcher closes the connection gets a 502.
+# nginx's upstream keepalive_timeout (default 60s) must be clearly below the dispatcher's
+# http.idle_timeout_s (dispatcher.json.example; 75 s when unset).
+if out=$(python3 - nginx/dispatcher.conf dispatcher.json.example <<'PY' 2>&1
+import json, re, sys
+conf = open(sys.argv[1]).read()
+block = re.search(r"upstream\s+dispatcher\s*\{([^}]*)\}", conf)
+if not block:
+    sys.exit("no upstream dispatcher block")
+m = re.search(r"^\s*keepalive_timeout\s+(\d+)(ms|s|m)?\s*;", block.group(1), re.M)
+nginx = 60.0 if not m else int(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60}[m.group(2)]
+idle = json.load(open(sys.argv[2])).get("http", {}).get("idle_timeout_s", 75)
+if not nginx + 5 <= idle:
+    sys.exit(f"upstream keepalive_timeout {nginx:g}s is not clearly below the dispatcher's idle timeout {idle:g}s")
+print(f"{nginx:g}s < {idle:g}s")
+PY
+); then pass "nginx upstream keepalive_timeout below the dispatcher's idle timeout ($out)"; else fail "nginx upstream keepalive_timeout" "$out"; fi
+
 # ---- systemd-analyze verify ----------------------------------------------------------------
 # verify also checks that ExecStart's binary exists: point it at the built binary when there
 # is one here, else /bin/true. Any output (unknown keys, bad values) counts as a failure.
@@ -89,6 +109,23 @@ if out=$(awk '!/^[[:space:]]*(#|$)/ && !/^[A-Z_]+=/ && NF < 7 { print FILENAME "
   pass "cron/dispatcher.cron entries have a user and a command"
 else
   fail "cron/dispatcher.cron" "$out"
+fi
+
+# ---- no credentials in process arguments ---------------------------------------------------
+# Every user sees a process's arguments (ps, /proc/PID/cmdline): psql must find its database
+# through the PG* environment, a service file or a password file, never a URL, a conninfo
+# string or a password on its command line. Continued lines (ending in \) are joined first.
+psql_args=$(find . -type f ! -name check.sh -print0 | xargs -0 awk '
+  { line = (cont ? cont " " : "") $0; cont = "" }
+  /\\$/ { sub(/\\$/, "", line); cont = line; next }
+  line ~ /(^|[^A-Za-z_])psql([^A-Za-z_]|$)/ &&
+  line ~ /:\/\/|[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][[:space:]]*=|PGPASSWORD=|\$\{?[A-Za-z_]*(URL|URI|DSN|CONNINFO)|(host|dbname|user)=/ {
+    print FILENAME ":" FNR ": " line
+  }')
+if [ -z "$psql_args" ]; then
+  pass "no psql line in deploy/ takes a URL, connection string or password argument"
+else
+  fail "psql lines with a URL, connection string or password argument (visible in ps)" "$psql_args"
 fi
 
 # ---- JSON and env examples -----------------------------------------------------------------

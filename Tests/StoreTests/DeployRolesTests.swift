@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 
 /// deploy/sql/roles.sql applied to a migrated database, as an operator would after `migrate`.
-@Suite struct DeployRolesTests {
+/// Serialized: roles are cluster-wide, and two runs of the script altering them at once collide.
+@Suite(.serialized) struct DeployRolesTests {
     static let insufficientPrivilege = SQLState(rawValue: "42501")
 
     /// deploy/sql/roles.sql, found from this file: Tests/StoreTests/ → the package root.
@@ -73,6 +74,84 @@ import Testing
             SELECT has_table_privilege('dispatcher_worker', 'message_events', 'UPDATE, DELETE, TRUNCATE')
                 OR has_table_privilege('dispatcher_worker', 'messages', 'DELETE, TRUNCATE')
             """).scalar(Bool.self) == false)
+        await c.close()
+    }
+
+    /// Reporting reads messages but not their callback tokens (whoever holds one can post
+    /// delivery reports), and no message text (patient data) unless a site grants it the
+    /// opt-in role on purpose; tokens stay out even then.
+    @Test func reportingRoleReadsNeitherCallbackTokensNorMessageTexts() async throws {
+        let script = try Self.rolesScript()
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()  // superuser
+        try await c.executeScript(script)
+        let campaign = try await c.query("""
+            INSERT INTO campaigns (name, provider, from_number) VALUES ('texts', 'plum', '+12435678910') RETURNING id
+            """).scalar(Int64.self)!
+        let message = try await c.query("""
+            INSERT INTO messages (campaign_id, external_id, provider, from_number, to_number, segments, due_at, next_attempt_at)
+            VALUES (\(campaign), 'm1', 'plum', '+12435678910', '+12025550143', 1, now(), now()) RETURNING id
+            """).scalar(Int64.self)!
+        try await c.execute("INSERT INTO message_bodies (message_id, body) VALUES (\(message), 'Hi Ana, your appointment')")
+        try await c.execute("""
+            INSERT INTO inbound_messages (provider, from_number, to_number, body) VALUES ('plum', '+12025550143', '+12435678910', 'CONFIRM')
+            """)
+        try await c.execute("""
+            INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status, state, raw)
+            VALUES (\(message), 'callback', 'plum', 'p1', 'delivered', 'delivered', 'Body=Hi+Ana')
+            """)
+
+        func denied(_ sql: SQL) async -> Bool {
+            do {
+                _ = try await c.query(sql)
+                return false
+            } catch let error as PostgresError {
+                return error.sqlState == Self.insufficientPrivilege
+            } catch {
+                return false
+            }
+        }
+
+        try await c.execute("SET ROLE dispatcher_reporting")
+        // What reports need still works.
+        #expect(try await c.query("SELECT count(*) FROM messages").scalar(Int.self) == 1)
+        #expect(try await c.query("SELECT external_id FROM messages WHERE id = \(message)").scalar(String.self) == "m1")
+        #expect(try await c.query("SELECT keyword IS NULL FROM inbound_messages").scalar(Bool.self) == true)
+        #expect(try await c.query("SELECT count(*) FROM message_report").scalar(Int.self) == 1)
+        // Secrets and texts do not.
+        #expect(await denied("SELECT callback_token FROM messages"))
+        #expect(await denied("SELECT * FROM messages"))
+        #expect(await denied("SELECT body FROM message_bodies"))
+        #expect(await denied("SELECT body FROM inbound_messages"))
+        #expect(await denied("SELECT raw FROM callback_inbox"))
+        try await c.execute("RESET ROLE")
+        // No column of any table that holds a token or a text is readable by reporting.
+        let readable = try await c.query("""
+            SELECT a.attrelid::regclass::text || '.' || a.attname FROM pg_attribute a
+              JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname = 'public' AND t.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+               AND (a.attname IN ('callback_token', 'body', 'raw'))
+               AND has_column_privilege('dispatcher_reporting', a.attrelid, a.attnum, 'SELECT')
+             ORDER BY 1
+            """).map { try $0.decode(String.self, at: 0) }
+        #expect(readable == [])
+
+        // The documented opt-in: texts become readable, tokens stay out; a re-run keeps it.
+        try await c.execute("GRANT dispatcher_message_text TO dispatcher_reporting")
+        do {
+            try await c.executeScript(script)
+            try await c.execute("SET ROLE dispatcher_reporting")
+            #expect(try await c.query("SELECT body FROM message_bodies").scalar(String.self) == "Hi Ana, your appointment")
+            #expect(try await c.query("SELECT body FROM inbound_messages").scalar(String.self) == "CONFIRM")
+            #expect(try await c.query("SELECT raw FROM callback_inbox").scalar(String.self) == "Body=Hi+Ana")
+            #expect(await denied("SELECT callback_token FROM messages"))
+            try await c.execute("RESET ROLE")
+        } catch {
+            _ = try? await c.execute("RESET ROLE")
+            _ = try? await c.execute("REVOKE dispatcher_message_text FROM dispatcher_reporting")
+            throw error
+        }
+        try await c.execute("REVOKE dispatcher_message_text FROM dispatcher_reporting")
         await c.close()
     }
 

@@ -10,7 +10,11 @@
 # `dispatcher` enqueues nothing twice.
 #
 # Settings (environment, or /etc/dispatcher/export.env):
-#   SCHEDULING_DATABASE_URL  libpq URL of the scheduling system's database (read-only role)
+#   PGSERVICE (with PGSERVICEFILE), or PGHOST / PGPORT / PGDATABASE / PGUSER
+#                            the scheduling system's database (a read-only role), read by
+#                            libpq itself; the password comes from a password file
+#                            (PGPASSFILE, mode 0600, default ~/.pgpass), never from the
+#                            command line, where every user sees it in `ps`
 #   SPOOL                    spool directory              (default /var/spool/dispatcher/incoming)
 #   SENDER                   from number                  (default 2435678910)
 #   PROVIDER                 provider name in dispatcher.json (default plum)
@@ -26,7 +30,14 @@ SENDER=${SENDER:-2435678910}
 PROVIDER=${PROVIDER:-plum}
 CLINIC_TZ=${CLINIC_TZ:-America/New_York}
 DAY=${DAY:-$(TZ=$CLINIC_TZ date -d tomorrow +%F)}
-: "${SCHEDULING_DATABASE_URL:?set SCHEDULING_DATABASE_URL (the scheduling database, a read-only role)}"
+if [ -n "${SCHEDULING_DATABASE_URL:-}" ]; then
+  echo "SCHEDULING_DATABASE_URL is not read: a URL on psql's command line is visible in ps;" \
+       "set PGSERVICE or PGHOST/PGDATABASE/PGUSER and put the password in a PGPASSFILE" >&2
+  exit 64
+fi
+[ -n "${PGSERVICE:-}${PGDATABASE:-}" ] || { echo "set PGSERVICE or PGDATABASE (with PGHOST, PGUSER): the scheduling database, a read-only role" >&2; exit 64; }
+# (export.env may set them without `export`: libpq, in psql, reads them from the environment)
+export PGSERVICE PGSERVICEFILE PGHOST PGPORT PGDATABASE PGUSER PGPASSFILE PGSSLMODE
 [[ $DAY =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] || { echo "DAY must be YYYY-MM-DD, got '$DAY'" >&2; exit 64; }
 [ -d "$SPOOL" ] && [ -w "$SPOOL" ] || { echo "spool directory $SPOOL is missing or not writable" >&2; exit 73; }
 
@@ -70,8 +81,9 @@ SQL
 # ------------------------------------------------------------------------------------------
 
 # COPY … TO STDOUT through psql is `\copy`: the file is written here, not on the DB server.
+# psql finds the database through the PG* environment (no connection string in argv).
 if [ -n "${EXPORT_SQL:-}" ]; then sql_source=("$EXPORT_SQL"); else sql_source=(-); fi
-printf '%s\n' "$EXAMPLE_SQL" | psql "$SCHEDULING_DATABASE_URL" -X -q -v ON_ERROR_STOP=1 \
+printf '%s\n' "$EXAMPLE_SQL" | psql -X -q -v ON_ERROR_STOP=1 \
   -v day="$DAY" -v tz="$CLINIC_TZ" -f "${sql_source[@]}" >"$CSV.tmp"
 
 rows=$(($(wc -l <"$CSV.tmp") - 1))   # header excluded (an upper bound if bodies span lines)

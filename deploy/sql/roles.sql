@@ -3,7 +3,11 @@
 --   dispatcher_owner      owns the database and its schema; runs `dispatcher migrate` (and `prune`).
 --   dispatcher_worker     `dispatcher run` / `submit` / `report` / campaign control: reads and writes
 --                         the outbox rows it needs, no DDL, message_events append-only.
---   dispatcher_reporting  reporting tools: SELECT on the tables and views, nothing else.
+--   dispatcher_reporting  reporting tools: SELECT on the tables and views, nothing else, and
+--                         never the secrets or the message texts (see 5. below).
+--   dispatcher_message_text  (NOLOGIN) the message texts: outgoing bodies, inbound replies,
+--                         raw provider reports. Patient data: nobody has it unless granted
+--                         on purpose (GRANT dispatcher_message_text TO dispatcher_reporting).
 --
 -- Apply as a superuser (or a role with CREATEROLE that owns the tables), connected to the
 -- dispatcher database, AFTER `dispatcher migrate`, and again after every migrate that
@@ -30,10 +34,10 @@ DO $$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['dispatcher_owner', 'dispatcher_worker', 'dispatcher_reporting'] LOOP
+    FOREACH r IN ARRAY ARRAY['dispatcher_owner', 'dispatcher_worker', 'dispatcher_reporting', 'dispatcher_message_text'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
             BEGIN
-                EXECUTE format('CREATE ROLE %I LOGIN', r);
+                EXECUTE format('CREATE ROLE %I %s', r, CASE WHEN r = 'dispatcher_message_text' THEN 'NOLOGIN' ELSE 'LOGIN' END);
             EXCEPTION WHEN duplicate_object THEN
                 NULL;  -- created meanwhile by a concurrent run
             END;
@@ -44,6 +48,7 @@ END $$;
 ALTER ROLE dispatcher_owner     LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE dispatcher_worker    LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE dispatcher_reporting LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE dispatcher_message_text NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 -- Reporting sessions cannot write even by accident, and a runaway query stops.
 ALTER ROLE dispatcher_reporting SET default_transaction_read_only = on;
 ALTER ROLE dispatcher_reporting SET statement_timeout = '5min';
@@ -67,9 +72,10 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO dispatcher_worker, dispatcher_reporting;
 
 -- 3. Start from nothing for the two restricted roles (a re-run drops stale grants).
-REVOKE ALL ON ALL TABLES    IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting;
+--    (Revoking a table's privileges revokes its column privileges too.)
+REVOKE ALL ON ALL TABLES    IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting, dispatcher_message_text;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting, dispatcher_message_text;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM dispatcher_worker, dispatcher_reporting, dispatcher_message_text;
 
 -- 4. Worker: what `run` (spool ingest, claim, complete, callbacks, inbound, polls, rate
 --    limits), `submit`, `report`, `status` and `cancel|pause|resume` need. No DELETE on
@@ -90,6 +96,37 @@ GRANT SELECT ON message_report, campaign_report  TO dispatcher_worker;  -- repor
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO dispatcher_worker;
 
 -- 5. Reporting: read every table and view, now and (for tables the owner creates later,
---    e.g. new partitions) by default; nothing else.
+--    e.g. new partitions) by default; nothing else — except what is kept from it:
+--    - secrets: `messages.callback_token` (whoever holds it can post delivery reports for
+--      the message). Never readable by reporting, not even with the opt-in below.
+--    - message texts, which are patient data: `message_bodies` (what was sent), the `body` of
+--      `inbound_messages` (what patients replied) and the `raw` report of `callback_inbox`
+--      (the provider's fields as received, bodies included). They go to the NOLOGIN role
+--      dispatcher_message_text only; a site that wants them in reports grants it on purpose:
+--          GRANT dispatcher_message_text TO dispatcher_reporting;
+--      (membership is not a table grant: re-running this script keeps it).
+--    A table listed here gets column grants: every column but the kept ones, so columns a
+--    later migration adds are granted on the next run of this script.
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO dispatcher_reporting;
+REVOKE SELECT ON messages, message_bodies, inbound_messages, callback_inbox FROM dispatcher_reporting;
+DO $$
+DECLARE
+    kept CONSTANT text[][] := ARRAY[
+        ['messages', 'callback_token'],
+        ['inbound_messages', 'body'],
+        ['callback_inbox', 'raw']];
+    t text;
+    cols text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['messages', 'inbound_messages', 'callback_inbox'] LOOP
+        SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_attribute a
+         WHERE a.attrelid = format('public.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+           AND NOT EXISTS (SELECT 1 FROM generate_subscripts(kept, 1) i WHERE kept[i][1] = t AND kept[i][2] = a.attname);
+        EXECUTE format('GRANT SELECT (%s) ON public.%I TO dispatcher_reporting', cols, t);
+    END LOOP;
+END $$;
+GRANT SELECT ON message_bodies TO dispatcher_message_text;
+GRANT SELECT (id, body) ON inbound_messages TO dispatcher_message_text;
+GRANT SELECT (id, raw) ON callback_inbox TO dispatcher_message_text;
 ALTER DEFAULT PRIVILEGES FOR ROLE dispatcher_owner IN SCHEMA public GRANT SELECT ON TABLES TO dispatcher_reporting;

@@ -77,7 +77,7 @@ struct ConfigReader {
         var c = DispatcherConfiguration()
         let top = try object(json, "", allowed: [
             "listen", "public_url", "spool", "providers", "senders", "default_sender", "retry", "poll", "lease_s",
-            "opt_out_scope", "concurrency", "in_doubt", "breaker",
+            "opt_out_scope", "concurrency", "in_doubt", "breaker", "http",
         ])
         for m in top {
             switch m.key {
@@ -124,6 +124,15 @@ struct ConfigReader {
                 }
                 if c.breaker.maxProbeIntervalSeconds < c.breaker.probeAfterSeconds {
                     throw fail("breaker.max_probe_interval_s", "must be at least probe_after_s")
+                }
+            case "http":
+                for h in try object(m.value, "http", allowed: ["header_timeout_s", "body_timeout_s", "idle_timeout_s"]) {
+                    let seconds = try number(h.value, "http.\(h.key)", min: 0, minInclusive: false)
+                    switch h.key {
+                    case "header_timeout_s": c.http.headerSeconds = seconds
+                    case "body_timeout_s": c.http.bodySeconds = seconds
+                    default: c.http.idleSeconds = seconds
+                    }
                 }
             case "default_sender":
                 let members = try object(m.value, "default_sender", allowed: ["rate_per_second", "burst"])

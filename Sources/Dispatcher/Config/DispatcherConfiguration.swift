@@ -13,7 +13,8 @@ public import Jobs
 ///  "poll": {"after_s": 120, "give_up_after_s": 604800},
 ///  "in_doubt": {"horizon_s": 600, "lookup_every_s": 30},
 ///  "breaker": {"failures": 5, "probe_after_s": 5, "max_probe_interval_s": 60},
-///  "lease_s": 60, "opt_out_scope": "sender", "concurrency": 16}
+///  "lease_s": 60, "opt_out_scope": "sender", "concurrency": 16,
+///  "http": {"header_timeout_s": 10, "body_timeout_s": 30, "idle_timeout_s": 75}}
 /// ```
 /// `in_doubt`: a send whose outcome is unknown (timeout or reset after sending, a 5xx other
 /// than 503) is looked up at the provider a second later, then every `lookup_every_s`; a
@@ -59,6 +60,20 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
         public init() {}
     }
 
+    /// Timeouts of the HTTP server on `listen` (`http`), in seconds.
+    public struct HTTPTimeouts: Sendable, Equatable {
+        /// From a request's first byte (or the connection's idle start) until its head is complete.
+        public var headerSeconds = 10.0
+        /// From the end of the head until the body is complete.
+        public var bodySeconds = 30.0
+        /// A keep-alive connection with no request for this long is closed. Keep it longer
+        /// than the reverse proxy's upstream keep-alive (deploy/nginx: 30 s), so the proxy, not
+        /// the dispatcher, closes idle connections: else a request the proxy sends just as the
+        /// dispatcher closes fails with 502.
+        public var idleSeconds = 75.0
+        public init() {}
+    }
+
     /// A sender number's limits (`senders.NUMBER`).
     public struct Sender: Sendable, Equatable {
         /// E.164.
@@ -85,6 +100,7 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public var optOutScope = OptOutScope.sender
     /// Sends in flight at once per worker.
     public var concurrency = 16
+    public var http = HTTPTimeouts()
 
     public init() {}
 
@@ -119,6 +135,7 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
         lines.append("in_doubt horizon_s=\(inDoubt.horizonSeconds) lookup_every_s=\(inDoubt.lookupEverySeconds)")
         lines.append("breaker failures=\(breaker.failures) probe_after_s=\(breaker.probeAfterSeconds) max_probe_interval_s=\(breaker.maxProbeIntervalSeconds)")
         lines.append("lease_s \(leaseSeconds), opt_out_scope \(optOutScope.rawValue), concurrency \(concurrency)")
+        lines.append("http header_timeout_s=\(http.headerSeconds) body_timeout_s=\(http.bodySeconds) idle_timeout_s=\(http.idleSeconds)")
         return lines.joined(separator: "\n")
     }
 

@@ -18,7 +18,13 @@ public final class HTTPClient: Sendable {
         public var maxIdleConnectionsPerHost = 64
         /// Idle pooled connections older than this are not reused (below common server idle timeouts).
         public var idleConnectionTimeout: Duration = .seconds(4)
+        /// Limits on what a server may answer, on every transport (https included): a larger
+        /// body or more header fields fail the exchange with `invalidResponse` as they arrive.
         public var maxResponseBodyBytes = 16 * 1024 * 1024
+        public var maxResponseHeaderCount = 100
+        /// Informational (1xx) answers accepted before the final one on the socket transport.
+        /// (URLSession skips them itself; the request's timeout bounds how long.)
+        public var maxInformationalResponses = 10
 
         public init() {}
     }

@@ -15,7 +15,7 @@ final class HTTPClientConnection: EventLoopHandler {
     let endpoint: String
     private let fd: Int32
     private let loop: EventLoop
-    private let maxBodyBytes: Int
+    private let limits: HTTPClient.Configuration
     private var state: State
     private var interest: Int16 = 0
     private(set) var idleSince: UInt64 = 0
@@ -30,11 +30,11 @@ final class HTTPClientConnection: EventLoopHandler {
     private var writeBy: UInt64 = 0
     private var completion: Completion?
 
-    init(endpoint: String, fd: Int32, connecting: Bool, loop: EventLoop, maxBodyBytes: Int) {
+    init(endpoint: String, fd: Int32, connecting: Bool, loop: EventLoop, limits: HTTPClient.Configuration) {
         self.endpoint = endpoint
         self.fd = fd
         self.loop = loop
-        self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
         self.state = connecting ? .connecting : .idle
         loop.register(fd, events: 0, handler: self)
     }
@@ -58,7 +58,8 @@ final class HTTPClientConnection: EventLoopHandler {
     func start(_ request: [UInt8], noBody: Bool, deadline: UInt64, writeBy: UInt64 = 0, completion: @escaping Completion) {
         output = request
         outputOffset = 0
-        parser = HTTPResponseParser(maxBodyBytes: maxBodyBytes, noBody: noBody)
+        parser = HTTPResponseParser(maxBodyBytes: limits.maxResponseBodyBytes, noBody: noBody,
+                                    maxHeaderCount: limits.maxResponseHeaderCount, maxInformational: limits.maxInformationalResponses)
         self.deadline = deadline
         self.writeBy = writeBy
         self.completion = completion
@@ -100,6 +101,17 @@ final class HTTPClientConnection: EventLoopHandler {
             fail(.noConnection("timed out before the request was fully written"))
         } else {
             fail(.timeoutAfterSend)
+        }
+    }
+
+    /// The caller gave up (its task was cancelled): the exchange fails and the connection is
+    /// closed, never reused — part of the request may be on the wire.
+    func cancelExchange() {
+        guard completion != nil else { return }
+        if state == .connecting || (outputOffset == 0 && !parser.receivedAnything) {
+            fail(.noConnection("cancelled before sending"))
+        } else {
+            fail(.connectionLostAfterSend("cancelled"))
         }
     }
 
@@ -167,7 +179,10 @@ final class HTTPClientConnection: EventLoopHandler {
             let completion = self.completion
             self.completion = nil
             completedExchanges += 1
-            let reusable = keepAlive && count > 0
+            // Reused only when the whole request went out: an answer that came before the end
+            // of the request (an early error) leaves the server expecting the rest of it, and
+            // the next request on this connection would be read as that rest.
+            let reusable = keepAlive && count > 0 && outputOffset == output.count
             if reusable {
                 state = .idle
                 idleSince = monotonicNanos()

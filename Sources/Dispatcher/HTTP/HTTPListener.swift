@@ -6,6 +6,12 @@ final class HTTPListener: EventLoopHandler {
     private let home: HTTPServerLoop
     private let context: HTTPServerContext
     private var nextLoop = 0
+    /// Out of file descriptors: accepting is paused until this (monotonic ns), 0 when not.
+    private var pausedUntil: UInt64 = 0
+    /// The current pause; doubles while descriptors stay exhausted, reset by a good accept.
+    private var pause: UInt64 = 0
+    private static let firstPause: UInt64 = 10_000_000        // 10 ms
+    private static let longestPause: UInt64 = 1_000_000_000   // 1 s
 
     init(fd: Int32, home: HTTPServerLoop, context: HTTPServerContext) {
         self.fd = fd
@@ -20,9 +26,16 @@ final class HTTPListener: EventLoopHandler {
                 guard case .done(let client) = try nonBlockingCall("accept", { accept(fd, nil, nil) }) else { return }
                 accepted = client
             } catch {
-                // ECONNABORTED: try the next one; EMFILE/ENFILE and others: wait for the next event.
-                if error.errno == ECONNABORTED { continue }
+                // ECONNABORTED: try the next one. Out of descriptors (or memory): the pending
+                // connection stays in the backlog and the socket stays readable, so waiting
+                // for the next event would spin. Stop polling it for a while instead.
+                if error.errno == ECONNABORTED || error.errno == EINTR { continue }
+                if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno) { pauseAccepting(error) }
                 return
+            }
+            if pause != 0 {
+                pause = 0
+                context.configuration.logger.notice("http: accepting connections again")
             }
             do { try Socket.setNonBlocking(accepted) } catch { Glibc.close(accepted); continue }
             Socket.setNoDelay(accepted)
@@ -43,7 +56,20 @@ final class HTTPListener: EventLoopHandler {
         }
     }
 
-    func tick(now: UInt64) {}
+    private func pauseAccepting(_ error: SystemError) {
+        if pause == 0 {
+            context.configuration.logger.warning("http: cannot accept connections (\(error)); pausing accept and retrying, up to every 1 s")
+        }
+        pause = pause == 0 ? Self.firstPause : min(pause * 2, Self.longestPause)
+        pausedUntil = monotonicNanos() + pause
+        home.loop.setInterest(fd, events: 0)
+    }
+
+    func tick(now: UInt64) {
+        guard pausedUntil != 0, fd >= 0, now >= pausedUntil else { return }
+        pausedUntil = 0
+        home.loop.setInterest(fd, events: Int16(POLLIN))
+    }
 
     func stop() {
         guard fd >= 0 else { return }

@@ -15,22 +15,34 @@ struct HTTPResponseParser {
 
     private let maxHeaderBytes = 64 * 1024
     let maxBodyBytes: Int
+    let maxHeaderCount: Int
+    let maxInformational: Int
     /// True for an answer to HEAD: no body whatever the headers say.
     let noBody: Bool
+    /// Informational (1xx) answers skipped so far.
+    private var informational = 0
+    /// Whether any byte of an answer arrived (the buffer drops skipped 1xx answers).
+    private(set) var receivedAnything = false
     private var buffer: [UInt8] = []
     private var offset = 0
     private var head: (status: Int, headers: HTTPHeaders, keepAlive: Bool)?
     private var bodyState = BodyState.length(0)
 
-    init(maxBodyBytes: Int, noBody: Bool) {
+    init(maxBodyBytes: Int, noBody: Bool, maxHeaderCount: Int = 100, maxInformational: Int = 10) {
         self.maxBodyBytes = maxBodyBytes
         self.noBody = noBody
+        self.maxHeaderCount = maxHeaderCount
+        self.maxInformational = maxInformational
     }
 
-    /// Whether any byte of an answer arrived.
-    var receivedAnything: Bool { !buffer.isEmpty }
-
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.append(contentsOf: bytes) }
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { receivedAnything = true }
+        if head == nil && offset > 0 {  // skipped 1xx answers: drop them
+            buffer.removeSubrange(0..<offset)
+            offset = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
 
     mutating func next() -> Event {
         buffer.withUnsafeBufferPointer { parse($0, atEOF: false) }
@@ -57,11 +69,18 @@ struct HTTPResponseParser {
                 return .failure("malformed status line")
             }
             let minor = Int(line[7]) - 48
-            guard case .headers(let headers) = HTTPHeadParsing.parseHeaderLines(bytes, from: lineEnd + 2, end: headEnd, maxCount: 200) else {
-                return .failure("malformed response headers")
+            let headers: HTTPHeaders
+            switch HTTPHeadParsing.parseHeaderLines(bytes, from: lineEnd + 2, end: headEnd, maxCount: maxHeaderCount) {
+            case .headers(let parsed): headers = parsed
+            case .tooMany: return .failure("more than \(maxHeaderCount) header fields")
+            case .malformed: return .failure("malformed response headers")
             }
             offset = headEnd + 4
-            if status >= 100 && status < 200 { continue }  // 100 Continue and friends
+            if status >= 100 && status < 200 {  // 100 Continue and friends
+                informational += 1
+                if informational > maxInformational { return .failure("more than \(maxInformational) informational (1xx) answers") }
+                continue
+            }
             var keepAlive = minor >= 1 ? !headers.hasToken("close", in: "Connection") : headers.hasToken("keep-alive", in: "Connection")
             if noBody || status == 204 || status == 304 {
                 bodyState = .length(0)

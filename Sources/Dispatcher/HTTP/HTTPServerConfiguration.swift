@@ -17,16 +17,21 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxBodyBytes: Int = 64 * 1024
     /// Pipelined requests handled at once per connection; further ones wait in the socket.
     public var maxPipelinedRequests: Int = 16
-    /// From the first byte of a request until its head is complete: 408 and close after this.
+    /// From the first byte of a request (empty lines before it included) until its head is
+    /// complete: 408 and close after this. Bytes that complete no head do not restart it.
     public var headerTimeout: Duration = .seconds(10)
     /// From the end of the head until the body is complete: 408 and close after this.
     public var bodyTimeout: Duration = .seconds(30)
-    /// A keep-alive connection with no request for this long is closed.
-    public var idleTimeout: Duration = .seconds(60)
+    /// A connection with no request for this long (since it opened or its last answer) is
+    /// closed. Behind a reverse proxy, keep it longer than the proxy's upstream keep-alive.
+    public var idleTimeout: Duration = .seconds(75)
     /// A client that does not read its responses for this long is cut off.
     public var writeTimeout: Duration = .seconds(30)
     /// On stop, requests in flight get this long to finish before connections are closed anyway.
     public var shutdownGracePeriod: Duration = .seconds(10)
+
+    /// Where the server reports trouble that is not one request's (out of file descriptors).
+    public var logger: Logger = .silent
 
     public init() {}
 

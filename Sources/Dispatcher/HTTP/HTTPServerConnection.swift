@@ -76,7 +76,8 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
         guard inFlight == 0 && output.isEmpty && !readingStopped else { return }
         if parser.isReadingBody, let start = bodyStart {
             if now - start > context.timeouts.body { fail(408) }
-        } else if parser.hasPartialRequest, let start = requestStart {
+        } else if let start = requestStart {
+            // Bytes came in (if only empty lines): the head has until the header timeout.
             if now - start > context.timeouts.header { fail(408) }
         } else if now - lastActivity > context.timeouts.idle {
             close()
@@ -106,10 +107,10 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
             peerClosed()
             return
         }
-        let now = monotonicNanos()
-        lastActivity = now
         if readingStopped { return }  // a final answer is queued; what follows is ignored
-        if !parser.hasPartialRequest { requestStart = now }
+        // The header timeout runs from the first byte until a head is complete; later bytes
+        // (empty lines, a head dribbled out) never restart it, nor the idle timeout.
+        if requestStart == nil && !parser.isReadingBody { requestStart = monotonicNanos() }
         parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         processInput()
     }
@@ -231,6 +232,8 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
             nextToSend += 1
         }
         lastActivity = monotonicNanos()
+        // A pipelined head that started while earlier requests were handled starts its clock now.
+        if requestStart != nil { requestStart = lastActivity }
         flush()
     }
 

@@ -28,11 +28,16 @@ final class SocketHTTPTransport: Sendable {
         let noBody = request.method == "HEAD"
         let idempotent = Self.idempotentMethods.contains(request.method)
         let (loop, pool, configuration) = (self.loop, self.pool, self.configuration)
-        let result: Result<HTTPClientResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            loop.execute {
-                pool.exchange(host: host, port: port, request: bytes, noBody: noBody, idempotent: idempotent, deadline: deadline,
-                              writeBy: writeBy, loop: loop, configuration: configuration) { continuation.resume(returning: $0) }
+        let exchange = Exchange()
+        let result: Result<HTTPClientResponse, HTTPClientError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                loop.execute {
+                    pool.exchange(host: host, port: port, request: bytes, noBody: noBody, idempotent: idempotent, deadline: deadline, writeBy: writeBy,
+                                  loop: loop, configuration: configuration, exchange: exchange) { continuation.resume(returning: $0) }
+                }
             }
+        } onCancel: {
+            loop.execute { exchange.cancel() }
         }
         return try result.get()
     }
@@ -67,6 +72,18 @@ final class SocketHTTPTransport: Sendable {
         return bytes
     }
 
+    /// One call's exchange: which connection carries it, and whether its task was cancelled.
+    /// Loop thread only.
+    final class Exchange: @unchecked Sendable {
+        var connection: HTTPClientConnection?
+        private(set) var cancelled = false
+
+        func cancel() {
+            cancelled = true
+            connection?.cancelExchange()
+        }
+    }
+
     /// Idle connections by endpoint and resolved addresses. Loop thread only.
     private final class Pool: @unchecked Sendable {
         private var idle: [String: [HTTPClientConnection]] = [:]
@@ -74,19 +91,26 @@ final class SocketHTTPTransport: Sendable {
 
         func exchange(host: String, port: Int, request: [UInt8], noBody: Bool, idempotent: Bool, deadline: UInt64, writeBy: UInt64,
                       loop: EventLoop,
-                      configuration: HTTPClient.Configuration,
+                      configuration: HTTPClient.Configuration, exchange: Exchange,
                       completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
             let endpoint = "\(host):\(port)"
+            if exchange.cancelled {
+                completion(.failure(.noConnection("cancelled before sending")))
+                return
+            }
             if let connection = checkout(endpoint, configuration: configuration) {
+                exchange.connection = connection
                 connection.start(request, noBody: noBody, deadline: deadline, writeBy: writeBy) { result, reusable in
+                    exchange.connection = nil
                     // A reused connection that failed before a byte went out — or, for an idempotent
                     // request, before any answer came back (the server closed it as idle just as
                     // the request went out: the keep-alive race) — is retried once on a fresh one.
                     // A POST that may have reached the server is never sent twice here.
-                    if case .failure(let error) = result, monotonicNanos() < deadline,
+                    if case .failure(let error) = result, monotonicNanos() < deadline, !exchange.cancelled,
                        error.nothingWasSent || (idempotent && !connection.receivedAnyAnswer && error.isConnectionLost) {
                         self.exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
-                                           deadline: deadline, writeBy: writeBy, loop: loop, configuration: configuration, completion: completion)
+                                           deadline: deadline, writeBy: writeBy, loop: loop, configuration: configuration, exchange: exchange,
+                                           completion: completion)
                         return
                     }
                     if reusable { self.checkin(connection, configuration: configuration) }
@@ -95,11 +119,11 @@ final class SocketHTTPTransport: Sendable {
                 return
             }
             exchangeFresh(endpoint: endpoint, host: host, port: port, request: request, noBody: noBody,
-                          deadline: deadline, writeBy: writeBy, loop: loop, configuration: configuration, completion: completion)
+                          deadline: deadline, writeBy: writeBy, loop: loop, configuration: configuration, exchange: exchange, completion: completion)
         }
 
         private func exchangeFresh(endpoint: String, host: String, port: Int, request: [UInt8], noBody: Bool,
-                                   deadline: UInt64, writeBy: UInt64, loop: EventLoop, configuration: HTTPClient.Configuration,
+                                   deadline: UInt64, writeBy: UInt64, loop: EventLoop, configuration: HTTPClient.Configuration, exchange: Exchange,
                                    completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void) {
             guard let address = resolve(endpoint, host: host, port: port) else {
                 completion(.failure(.noConnection("cannot resolve \(host)")))
@@ -109,12 +133,14 @@ final class SocketHTTPTransport: Sendable {
             do {
                 let (fd, inProgress) = try Socket.connect(to: address)
                 connection = HTTPClientConnection(endpoint: endpoint, fd: fd, connecting: inProgress, loop: loop,
-                                                  maxBodyBytes: configuration.maxResponseBodyBytes)
+                                                  limits: configuration)
             } catch {
                 completion(.failure(.noConnection(error.description)))
                 return
             }
+            exchange.connection = connection
             connection.start(request, noBody: noBody, deadline: deadline, writeBy: writeBy) { result, reusable in
+                exchange.connection = nil
                 if reusable { self.checkin(connection, configuration: configuration) }
                 completion(result)
             }

@@ -114,15 +114,35 @@ public struct RestcommClient: SMSProvider {
             pages += 1
             // No next page: `next_page_uri` absent, null, "" or the string "null" (as the
             // documentation writes `previous_page_uri`); `string` reads the last as nil.
-            next = json.string("next_page_uri").flatMap { $0.isEmpty ? nil : resolve(pageURI: $0) }
+            guard let uri = json.string("next_page_uri"), !uri.isEmpty else { break }
+            // The account's credentials go with every page: never to another origin.
+            guard let url = resolve(pageURI: uri), isSameOrigin(url) else {
+                throw .invalidAnswer("next_page_uri leads to another host than base_url; paging stopped")
+            }
+            next = url
         }
         return Array(messages.prefix(filter.maxResults))
+    }
+
+    /// True when `url` has the scheme, host and port of `base_url`.
+    func isSameOrigin(_ url: URL) -> Bool {
+        func origin(_ u: URL) -> (String, String, Int)? {
+            guard let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else { return nil }
+            return (scheme, host, u.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1))
+        }
+        guard let a = origin(url), let b = origin(configuration.baseURL) else { return false }
+        return a == b
     }
 
     /// Resolves a `next_page_uri` against the configured base. The seed's URIs start with
     /// `/api/2012-04-24/…` (or `/restcomm/…`, or nothing) and may lack `.json`: keep what follows
     /// the API version, put it under our base, and ask for JSON.
     func resolve(pageURI: String) -> URL? {
+        // An absolute URI (or a scheme-relative `//host/…`) is kept only on our own origin.
+        if pageURI.hasPrefix("//") || URL(string: pageURI)?.scheme != nil {
+            guard let absolute = URL(string: pageURI, relativeTo: configuration.baseURL)?.absoluteURL,
+                  isSameOrigin(absolute) else { return nil }
+        }
         guard let version = pageURI.range(of: "2012-04-24/") else {
             return URL(string: pageURI, relativeTo: configuration.baseURL)?.absoluteURL
         }

@@ -50,7 +50,13 @@ public struct ReconcileServices: Sendable {
         let applier = ReportApplier(pool: pool, metrics: metrics)
         let ingest = CallbackIngest(pool: pool, logger: logger, onStored: { applier.poke() })
         let routes = ReconcileRoutes(pool: httpPool, healthPool: healthPool, ingest: ingest, metrics: metrics, configuration: .init(configuration))
-        server = try CallbackServer(listen: listen ?? configuration.listen, routes: routes)
+        let timeouts = configuration.http
+        server = try CallbackServer(listen: listen ?? configuration.listen, routes: routes) { server in
+            server.headerTimeout = .seconds(timeouts.headerSeconds)
+            server.bodyTimeout = .seconds(timeouts.bodySeconds)
+            server.idleTimeout = .seconds(timeouts.idleSeconds)
+            server.logger = logger
+        }
         try server.start()
         var pollConfiguration = StatusPoller.Configuration(after: configuration.poll.afterSeconds,
                                                            giveUpAfter: configuration.poll.giveUpAfterSeconds)

@@ -12,6 +12,12 @@ public import Store
 /// submit the files move to `accepted/` or `rejected/`, with `NAME.errors` beside them
 /// listing every problem. A claim left behind by a worker that died is put back after
 /// `staleClaimSeconds` and submitted again — safe, because submit is idempotent.
+///
+/// Only regular files are taken: a symbolic link, FIFO, device or directory under a job's
+/// name is rejected unread. A file the database refuses (a value it cannot store, a
+/// constraint) is rejected like an invalid one and the scan goes on; only an outage (the
+/// database unreachable, the connection lost, a transient failure) leaves the file where it
+/// is for the next scan.
 public struct SpoolDirectory: Sendable {
     public var path: String
     public var settleSeconds: Double = 1
@@ -41,6 +47,13 @@ public struct SpoolDirectory: Sendable {
         let names = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted()
         var namedCSVs: Set<String> = []
         for name in names where Self.isCandidate(name) && name.lowercased().hasSuffix(".json") {
+            guard Self.isRegularFile(path + "/" + name) else {
+                // never opened: a FIFO would block the scan, a link could lead anywhere
+                guard isSettled(path + "/" + name, now: now), let claim = self.claim([name]) else { continue }
+                file(claim: claim, names: [name], into: rejected, errors: ["\(name): not a regular file (links, FIFOs, devices and directories are not read)"])
+                results.append(Result(file: name, accepted: false, detail: "not a regular file"))
+                continue
+            }
             if let csv = Self.manifestCSV(path + "/" + name) { namedCSVs.insert(csv) }
             guard isSettled(path + "/" + name, now: now) else { continue }
             if let result = try await process(manifest: name, submitter: submitter, connection: connection) {
@@ -61,6 +74,11 @@ public struct SpoolDirectory: Sendable {
         guard let claim = claim([name]) else { return nil }  // another worker took it
         var names = [name]
         if let csv = Self.manifestCSV(claim + "/" + name) {
+            if Self.exists(path + "/" + csv) && !Self.isRegularFile(path + "/" + csv) {
+                let message = "\(name): names \(csv), which is not a regular file (links, FIFOs, devices and directories are not read)"
+                file(claim: claim, names: names, into: rejected, errors: [message])
+                return Result(file: name, accepted: false, detail: "\(csv) is not a regular file")
+            }
             if rename(path + "/" + csv, claim + "/" + csv) == 0 {
                 names.append(csv)
             } else {
@@ -72,11 +90,16 @@ public struct SpoolDirectory: Sendable {
         let outcome: JobSubmitter.Outcome
         do {
             outcome = try await submitter.submit([.init(path: claim + "/" + name)], on: connection)
-        } catch {
-            // The database is unavailable or failed: put the files back for the next scan.
+        } catch where Self.isOutage(error, connection: connection) {
+            // The database is unavailable: put the files back for the next scan.
             for n in names { rename(claim + "/" + n, path + "/" + n) }
             rmdir(claim)
             throw error
+        } catch {
+            // The database refused this file (rolled back): it would be refused on every scan.
+            let message = "\(name): the database refused the file: \(error)"
+            file(claim: claim, names: names, into: rejected, errors: [message])
+            return Result(file: name, accepted: false, detail: "refused by the database, see rejected/\(Self.stem(name)).errors")
         }
         let fileOutcome = outcome.files.first
         let errors = (fileOutcome?.errors ?? []).map { $0.description.replacingOccurrences(of: claim + "/", with: "") }
@@ -131,6 +154,33 @@ public struct SpoolDirectory: Sendable {
             for n in (try? fm.contentsOfDirectory(atPath: taken)) ?? [] { rename(taken + "/" + n, path + "/" + n) }
             rmdir(taken)
         }
+    }
+
+    /// True when `error` says nothing about the file: the database is unreachable, the
+    /// connection is gone, the server is shutting down or short of resources, the transaction
+    /// lost a race, or the worker is stopping. Anything else is the file's own doing.
+    static func isOutage(_ error: any Error, connection: Connection) -> Bool {
+        if error is CancellationError || connection.isBroken { return true }
+        guard let pg = error as? PostgresError else { return false }
+        if pg.isUnavailable { return true }
+        guard let state = pg.sqlState else { return false }
+        if state.isTransient || state == .queryCanceled { return true }
+        // 53: insufficient resources (disk full, out of memory, too many connections),
+        // 57: operator intervention, 58: system error, 25006: a read-only standby (failover),
+        // 55P03: lock not available, 42501: the worker's role lacks a privilege (a setup fault).
+        let prefix = state.rawValue.prefix(2)
+        return ["53", "57", "58", "08"].contains(prefix) || ["25006", "55P03", "42501"].contains(state.rawValue)
+    }
+
+    static func exists(_ file: String) -> Bool {
+        var info = stat()
+        return lstat(file, &info) == 0
+    }
+
+    /// A regular file itself (not through a symbolic link).
+    static func isRegularFile(_ file: String) -> Bool {
+        var info = stat()
+        return lstat(file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }
 
     private func isSettled(_ file: String, now: Date) -> Bool {

@@ -29,6 +29,10 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         case emptyHeader
         /// The file could not be opened or read.
         case unreadable(String)
+        /// The path names a FIFO, a device, a directory or a socket.
+        case notARegularFile
+        /// The file is larger than the reader's limit, in bytes.
+        case fileTooLarge(limit: Int)
     }
 
     public var kind: Kind
@@ -46,7 +50,7 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
     /// one row only: the reader has skipped to the end of that row and can continue.
     public var isFatal: Bool {
         switch kind {
-        case .emptyFile, .headerOnly, .unterminatedQuote, .unreadable, .duplicateHeader, .emptyHeader: true
+        case .emptyFile, .headerOnly, .unterminatedQuote, .unreadable, .notARegularFile, .fileTooLarge, .duplicateHeader, .emptyHeader: true
         default: false
         }
     }
@@ -66,6 +70,8 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .duplicateHeader(name): "duplicate column name '\(name)' in the header"
         case .emptyHeader: "empty column name in the header"
         case let .unreadable(reason): "cannot read the file: \(reason)"
+        case .notARegularFile: "not a regular file (a FIFO, device, directory or socket is never read)"
+        case let .fileTooLarge(limit): "the file is larger than \(limit) bytes"
         }
     }
 

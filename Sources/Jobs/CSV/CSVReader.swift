@@ -31,11 +31,17 @@ public final class CSVReader {
         public var maxFieldBytes: Int
         /// The most fields a row may have; more are counted but not kept.
         public var maxFields: Int
+        /// The largest CSV file read, in bytes: a larger one is refused before any row.
+        public var maxFileBytes: Int
 
-        public init(chunkSize: Int = 64 * 1024, maxFieldBytes: Int = 64 * 1024, maxFields: Int = 1024) {
+        public static let defaultMaxFileBytes = 1 << 30
+
+        public init(chunkSize: Int = 64 * 1024, maxFieldBytes: Int = 64 * 1024, maxFields: Int = 1024,
+                    maxFileBytes: Int = Configuration.defaultMaxFileBytes) {
             self.chunkSize = max(1, chunkSize)
             self.maxFieldBytes = max(1, maxFieldBytes)
             self.maxFields = max(1, maxFields)
+            self.maxFileBytes = max(1, maxFileBytes)
         }
     }
 
@@ -71,12 +77,19 @@ public final class CSVReader {
     private var line = 1
     private var column = 1
     private var field: [UInt8] = []
+    /// Bytes read from the file so far (a file that grows past the cap is cut off).
+    private var bytesRead = 0
 
     /// Opens a file for reading. Throws `.unreadable` (at line 0) when it cannot.
+    /// Only a regular file is read (never a FIFO, a device or a directory: opening one does
+    /// not block), and only up to `maxFileBytes`, checked before reading and while reading.
     public init(path: String, configuration: Configuration = Configuration()) throws(CSVError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw CSVError(.unreadable(String(cString: strerror(errno))), line: 0, column: 0)
+        let fd: Int32
+        switch openRegularFile(path, maxBytes: configuration.maxFileBytes) {
+        case .success(let opened): fd = opened
+        case .failure(.unreadable(let reason)): throw CSVError(.unreadable(reason), line: 0, column: 0)
+        case .failure(.notRegular): throw CSVError(.notARegularFile, line: 0, column: 0)
+        case .failure(.tooLarge): throw CSVError(.fileTooLarge(limit: configuration.maxFileBytes), line: 0, column: 0)
         }
         self.configuration = configuration
         self.source = .file(fd)
@@ -458,6 +471,11 @@ public final class CSVReader {
                     _ = close(fd)
                     source = .exhausted
                     return false
+                }
+                bytesRead += n
+                if bytesRead > configuration.maxFileBytes {
+                    finish()
+                    throw CSVError(.fileTooLarge(limit: configuration.maxFileBytes), line: line, column: column)
                 }
                 end = n
                 break

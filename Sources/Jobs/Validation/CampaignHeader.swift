@@ -155,7 +155,10 @@ struct CampaignDefaults: Sendable {
             d.fromFailed = true
             fail(.from, "sender number 'from' is required")
         }
-        if let template = s.template {
+        if let template = s.template, template.utf8.contains(0) {
+            d.templateFailed = true
+            fail(.template, "the template contains a NUL character, which no message can carry")
+        } else if let template = s.template {
             do {
                 d.template = try MessageTemplate(parsing: template)
             } catch {

@@ -6,6 +6,10 @@
 /// - whole file: `dental.json: cannot read the file: No such file or directory`
 /// - a command-line option: `--from: invalid phone number: …`
 /// JSON paths index arrays from 0, as jq does.
+///
+/// Text quoted from a file (an id, a key, a value) never carries control characters out:
+/// they are shown escaped (`\u{0}`), so an error prints as one line on a terminal and is
+/// stored as it reads (a NUL, which PostgreSQL cannot store, included).
 public struct JobError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Location: Sendable, Hashable {
         case file
@@ -16,16 +20,22 @@ public struct JobError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var file: String
-    public var location: Location
+    public var location: Location {
+        didSet { if location.hasControlCharacters { location = location.escaped } }
+    }
     /// The message's id when known (given in the file, or derived).
-    public var messageID: String?
-    public var message: String
+    public var messageID: String? {
+        didSet { if let id = messageID, id.hasControlCharacters { messageID = id.escapingControlCharacters } }
+    }
+    public var message: String {
+        didSet { if message.hasControlCharacters { message = message.escapingControlCharacters } }
+    }
 
     public init(file: String, location: Location, messageID: String? = nil, message: String) {
         self.file = file
-        self.location = location
-        self.messageID = messageID
-        self.message = message
+        self.location = location.escaped
+        self.messageID = messageID?.escapingControlCharacters
+        self.message = message.escapingControlCharacters
     }
 
     public var description: String {
@@ -35,5 +45,42 @@ public struct JobError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .path(path): "\(file): \(path): \(message)"
         case let .option(name): "\(name): \(message)"
         }
+    }
+}
+
+extension JobError.Location {
+    var hasControlCharacters: Bool {
+        switch self {
+        case .file, .position: false
+        case let .path(text), let .option(text): text.hasControlCharacters
+        }
+    }
+
+    var escaped: Self {
+        switch self {
+        case .file, .position: self
+        case let .path(text): .path(text.escapingControlCharacters)
+        case let .option(text): .option(text.escapingControlCharacters)
+        }
+    }
+}
+
+extension String {
+    var hasControlCharacters: Bool {
+        unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// Control characters (NUL, line ends, escape…) as `\u{HEX}`; the rest as it is.
+    var escapingControlCharacters: String {
+        guard hasControlCharacters else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

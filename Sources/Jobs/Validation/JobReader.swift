@@ -253,6 +253,10 @@ public final class JobReader {
                 queue.append(JobError(file: path, location: .path("messages"), message: "a manifest with \"csv\" cannot also have \"messages\""))
                 return
             }
+            if let problem = FileBytes.confinementProblem(csv: csv, manifest: path) {
+                queue.append(JobError(file: path, location: .path("csv"), message: problem))
+                return
+            }
             let csvPath = FileBytes.sibling(csv, of: path)
             if let expectingCSV, expectingCSV != csvPath {
                 queue.append(JobError(file: path, location: .path("csv"), message: "names \(csvPath), not \(expectingCSV)"))
