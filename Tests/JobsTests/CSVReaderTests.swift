@@ -69,6 +69,21 @@ import Testing
         }
     }
 
+    /// Bytes that start like a byte-order mark but are not one are data, even when the mark
+    /// would straddle a chunk boundary (found by fuzzing: with 1-byte chunks the reader used to
+    /// stop at 1:1 with invalid UTF-8 instead of reading the row).
+    @Test func partialByteOrderMarkIsDataWhateverTheChunkSize() {
+        for bytes: [UInt8] in [[0xEF, 0x00, 0x01, 0x00], [0xEF, 0xBB, 0x41, 0x0A, 0x31, 0x0A], [0xEF], [0xEF, 0xBB]] {
+            let expected = readAll(bytes)
+            for chunk in 1...4 {
+                let got = readAll(bytes, configuration: .init(chunkSize: chunk))
+                #expect(got.rows == expected.rows, "\(bytes) chunk size \(chunk)")
+                #expect(got.errors == expected.errors, "\(bytes) chunk size \(chunk)")
+            }
+        }
+        #expect(readAll([0xEF, 0x00, 0x01, 0x00], configuration: .init(chunkSize: 1)).errors == [CSVError(.nulByte, line: 1, column: 2)])
+    }
+
     // MARK: Errors with positions
 
     @Test func unterminatedQuoteIsReportedWhereItOpens() {

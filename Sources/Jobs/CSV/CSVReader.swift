@@ -416,12 +416,12 @@ public final class CSVReader {
             pos += 1
         }
         if consumed.count != 3 && !consumed.isEmpty {
-            // Not a byte-order mark: it is data (and invalid UTF-8). Put it back.
-            if pos >= consumed.count, Array(buffer[(pos - consumed.count)..<pos]) == consumed {
-                pos -= consumed.count
-            } else {
-                throw CSVError(.invalidUTF8, line: 1, column: 1)
-            }
+            // Not a byte-order mark: it is data (and invalid UTF-8). Put it back in front of
+            // the unread bytes: everything before `pos` in the buffer is part of it, but its
+            // first bytes may have been in an earlier chunk.
+            buffer.replaceSubrange(0..<pos, with: consumed)
+            end += consumed.count - pos
+            pos = 0
         }
     }
 
