@@ -165,7 +165,8 @@ public final class CSVReader {
         let expected = header.fields.count
         if record.fieldCount != expected {
             let kind = CSVError.Kind.wrongFieldCount(expected: expected, found: record.fieldCount)
-            if record.fieldCount > expected {
+            // At the first field too many, when it was kept (fields past `maxFields` are not).
+            if record.fieldCount > expected, expected < record.row.fieldLines.count {
                 throw CSVError(kind, line: record.row.fieldLines[expected], column: record.row.columns[expected])
             }
             throw CSVError(kind, line: record.endLine, column: record.endColumn)
