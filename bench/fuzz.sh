@@ -91,19 +91,23 @@ for t in "${targets[@]}"; do
 done
 echo "build: $((SECONDS - started)) s"
 
+# job-csv writes its two files for every input: in memory when /dev/shm is there
+scratch=$(mktemp -d /dev/shm/dispatcher-fuzz.XXXXXX 2>/dev/null || mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
 failed=0
 printf '%-14s %7s %10s %8s  %s\n' target seconds 'execs/s' corpus result
 for t in "${targets[@]}"; do
   run="$build/run/$t"
   rm -rf "$run"
-  mkdir -p "$run/corpus" "$run/scratch"
+  mkdir -p "$run/corpus"
   options=(-max_len="${maxlen[$t]}" -timeout=10 -rss_limit_mb=2048 -max_total_time="$seconds"
            -print_final_stats=1 -artifact_prefix="$run/")
   [ -f "fuzz/dict/$t.dict" ] && options+=(-dict="fuzz/dict/$t.dict")
   t0=$SECONDS
   status=0
   # (no Swift backtracer: libFuzzer and ASan report the crash)
-  SWIFT_BACKTRACE=enable=no FUZZ_SCRATCH="$PWD/$run/scratch" timeout -k 10 $((seconds + 120)) \
+  SWIFT_BACKTRACE=enable=no FUZZ_SCRATCH="$scratch" timeout -k 10 $((seconds + 120)) \
     "$build/$t" "${options[@]}" "$run/corpus" "fuzz/corpus/$t" > "$run/log" 2>&1 || status=$?
   elapsed=$((SECONDS - t0))
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$run/log" | tail -1)

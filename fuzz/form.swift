@@ -21,9 +21,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let again = FormEncoding.decodePairs(FormEncoding.encode(pairs))
     if !same(pairs, again) { fatalError("decode → encode → decode changed the pairs:\n\(pairs)\nvs\n\(again)") }
     let dictionary = FormEncoding.decode(text)
-    for (name, _) in pairs where dictionary[name] != pairs.last(where: { $0.0 == name })?.1 {
-        fatalError("decode does not keep the last value of \(name.debugDescription)")
-    }
+    var last: [String: String] = [:]
+    for (name, value) in pairs { last[name] = value }
+    if dictionary != last { fatalError("decode does not keep the last value of each name") }
     _ = FormEncoding.unescape(text, plusIsSpace: false)
 
     let parts = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }

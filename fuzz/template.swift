@@ -2,7 +2,7 @@
 // (Sources/Jobs/Model/MessageTemplate.swift).
 //
 // Checks beyond "does not crash":
-// - a template that parses, written back from its parts (literal `{{` as `\{{`), parses to
+// - a template that parses, written back from its parts (literal braces as `\{{`), parses to
 //   the same parts;
 // - rendering with every variable set gives the parts' text and values joined, and fails
 //   with a missing variable when one is left out.
@@ -13,17 +13,20 @@ private func source(of parts: [MessageTemplate.Part]) -> String {
     for part in parts {
         switch part {
         case .text(let text):
-            // Escape each `{{`: scan scalars so `{{{` becomes `\{{{`, as the parser reads it.
+            // A run of n braces: `\{{` for each pair, and a lone `{` first when n is odd (so
+            // it is never read as the start of a following `{{`).
             let scalars = Array(text.unicodeScalars)
             var i = 0
             while i < scalars.count {
-                if scalars[i] == "{" && i + 1 < scalars.count && scalars[i + 1] == "{" {
-                    out += "\\{{"
-                    i += 2
-                } else {
+                guard scalars[i] == "{" else {
                     out.unicodeScalars.append(scalars[i])
                     i += 1
+                    continue
                 }
+                var n = 0
+                while i < scalars.count && scalars[i] == "{" { n += 1; i += 1 }
+                if n % 2 == 1 { out += "{" }
+                out += String(repeating: "\\{{", count: n / 2)
             }
         case .variable(let name):
             out += "{{" + name + "}}"
