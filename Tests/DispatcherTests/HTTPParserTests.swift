@@ -65,4 +65,22 @@ import Testing
         let text = "GET /x HTTP/1.1 junk\r\nHost: x\r\nX-Long: " + String(repeating: "v", count: 80) + "\r\n\r\n"
         expectSameWhateverTheReads(text, limits: limits, [.failure(400)])
     }
+
+    /// A chunk size of 16 hex digits or more overflowed Int and crashed the process — the
+    /// worker's callback server, or the client reading a provider's answer. Found by fuzzing.
+    @Test func chunkSizeOfSixteenHexDigitsIsRefusedNotACrash() {
+        let limits = HTTPRequestParser.Limits()
+        for size in ["ffffffffffffffff", "8000000000000000", "dd70f7ea54e47f1a49749debeec3f7f", "0000000000000000001"] {
+            let text = "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabc\r\n0\r\n\r\n"
+            expectSameWhateverTheReads(text, limits: limits, [.failure(413)])
+
+            var parser = HTTPResponseParser(maxBodyBytes: 1 << 20, noBody: false)
+            Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\nabc\r\n0\r\n\r\n".utf8).withUnsafeBytes { parser.append($0) }
+            guard case .failure(let why) = parser.next() else { Issue.record("chunk size \(size) accepted"); continue }
+            #expect(why == "malformed chunked body")
+        }
+        // fifteen digits (leading zeros here) are still read
+        let fifteen = "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n000000000000003\r\nabc\r\n0\r\n\r\n"
+        expectSameWhateverTheReads(fifteen, limits: limits, [.request(method: "POST", target: "/x", body: Array("abc".utf8))])
+    }
 }
