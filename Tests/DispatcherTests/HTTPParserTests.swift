@@ -83,4 +83,28 @@ import Testing
         let fifteen = "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n000000000000003\r\nabc\r\n0\r\n\r\n"
         expectSameWhateverTheReads(fifteen, limits: limits, [.request(method: "POST", target: "/x", body: Array("abc".utf8))])
     }
+
+    /// The client's parser searched the whole head again on every read: a head arriving a byte
+    /// at a time cost time quadratic in its size (seconds for the 64 KiB allowed). Found by
+    /// fuzzing (a slow target); now each byte is searched once.
+    @Test func responseHeadArrivingByteByByteIsSearchedOnce() {
+        let head = "HTTP/1.1 200 OK\r\n" + String(repeating: "X-Filler: " + String(repeating: "f", count: 390) + "\r\n", count: 150)
+            + "Content-Length: 2\r\n\r\nok"
+        let bytes = Array(head.utf8)
+        var parser = HTTPResponseParser(maxBodyBytes: 1 << 20, noBody: false)
+        let clock = ContinuousClock()
+        let started = clock.now
+        var answer: HTTPClientResponse?
+        reading: for i in bytes.indices {
+            bytes[i..<(i + 1)].withUnsafeBytes { parser.append($0) }
+            switch parser.next() {
+            case .needMore: continue
+            case .failure(let why): Issue.record("failed at byte \(i): \(why)")
+            case .response(let r, _): answer = r
+            }
+            break reading
+        }
+        #expect(answer?.status == 200 && answer?.bodyText == "ok" && answer?.headers.count == 151)
+        #expect(clock.now - started < .seconds(2), "\(bytes.count) bytes, one at a time")
+    }
 }
