@@ -69,6 +69,35 @@ import Testing
         }
     }
 
+    /// Bytes that start like a byte-order mark but are not one are data, even when the mark
+    /// would straddle a chunk boundary (found by fuzzing: with 1-byte chunks the reader used to
+    /// stop at 1:1 with invalid UTF-8 instead of reading the row).
+    @Test func partialByteOrderMarkIsDataWhateverTheChunkSize() {
+        for bytes: [UInt8] in [[0xEF, 0x00, 0x01, 0x00], [0xEF, 0xBB, 0x41, 0x0A, 0x31, 0x0A], [0xEF], [0xEF, 0xBB]] {
+            let expected = readAll(bytes)
+            for chunk in 1...4 {
+                let got = readAll(bytes, configuration: .init(chunkSize: chunk))
+                #expect(got.rows == expected.rows, "\(bytes) chunk size \(chunk)")
+                #expect(got.errors == expected.errors, "\(bytes) chunk size \(chunk)")
+            }
+        }
+        #expect(readAll([0xEF, 0x00, 0x01, 0x00], configuration: .init(chunkSize: 1)).errors == [CSVError(.nulByte, line: 1, column: 2)])
+    }
+
+    /// A header with as many columns as `maxFields` and a row with more used to crash the
+    /// reader (an index past the fields it keeps); found by fuzzing. With the default limits
+    /// that is a 1,024-column header, so a hostile file could stop `submit` or the spool.
+    @Test func rowWithMoreFieldsThanTheLimitAfterAFullHeaderIsAnError() {
+        let (rows, errors) = readAll("a,b,c\n1,2,3,4\n5,6,7\n", configuration: .init(maxFields: 3))
+        #expect(rows.map(\.fields) == [["5", "6", "7"]])
+        #expect(errors == [CSVError(.wrongFieldCount(expected: 3, found: 4), line: 2, column: 8)])
+
+        let header = (1...1024).map { "c\($0)" }.joined(separator: ",")
+        let wide = readAll(header + "\n" + String(repeating: "x,", count: 1024) + "x\n")
+        #expect(wide.rows.isEmpty)
+        #expect(wide.errors.map(\.kind) == [.wrongFieldCount(expected: 1024, found: 1025)])
+    }
+
     // MARK: Errors with positions
 
     @Test func unterminatedQuoteIsReportedWhereItOpens() {

@@ -104,9 +104,10 @@ struct ChunkedDecoder {
                 }
                 var size = 0, digits = 0, i = offset
                 while i < lineEnd, let h = FormEncoding.hexValue(bytes[i]) {
-                    size = size * 16 + Int(h)
+                    // counted before the multiplication: a 16th digit would overflow Int
                     digits += 1
                     if digits > 15 { return .failure(413) }
+                    size = size * 16 + Int(h)
                     i += 1
                 }
                 while i < lineEnd && (bytes[i] == 32 || bytes[i] == 9) { i += 1 }

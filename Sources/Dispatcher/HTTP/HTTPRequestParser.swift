@@ -66,16 +66,20 @@ struct HTTPRequestParser {
                 scanFrom = end
                 let pending = end - offset
                 let lineEnd = HTTPHeadParsing.findLineEnd(bytes, from: offset, end: min(end, offset + limits.maxRequestLineBytes + 2))
-                if lineEnd == nil && pending > limits.maxRequestLineBytes { return .failure(status: 414) }
+                // A line of the longest size allowed may still lack its LF: one byte of leeway.
+                if lineEnd == nil && pending > limits.maxRequestLineBytes + 1 { return .failure(status: 414) }
                 if let lineEnd, case .failure(let status) = parseRequestLine(bytes, from: offset, lineEnd: lineEnd) {
                     return .failure(status: status)
                 }
-                if pending > limits.maxHeaderBytes { return .failure(status: 431) }
+                // A head of the largest size allowed (below) may still lack its last byte.
+                if pending > limits.maxHeaderBytes + 1 { return .failure(status: 431) }
                 return .needMore
             }
-            if (HTTPHeadParsing.findLineEnd(bytes, from: offset, end: headEnd + 2) ?? headEnd) - offset > limits.maxRequestLineBytes {
-                return .failure(status: 414)
-            }
+            // The same checks in the same order as for a head still arriving, so the answer does
+            // not depend on how the bytes were split into reads.
+            let lineEnd = HTTPHeadParsing.findLineEnd(bytes, from: offset, end: headEnd + 2) ?? headEnd
+            if lineEnd - offset > limits.maxRequestLineBytes { return .failure(status: 414) }
+            if case .failure(let status) = parseRequestLine(bytes, from: offset, lineEnd: lineEnd) { return .failure(status: status) }
             if headEnd + 4 - offset > limits.maxHeaderBytes + 2 { return .failure(status: 431) }
             switch parseHead(bytes, from: offset, end: headEnd) {
             case .failure(let status):

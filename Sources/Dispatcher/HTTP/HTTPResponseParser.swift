@@ -25,6 +25,8 @@ struct HTTPResponseParser {
     private(set) var receivedAnything = false
     private var buffer: [UInt8] = []
     private var offset = 0
+    /// Where the search for the end of the head resumes: bytes before it were searched already.
+    private var scanFrom = 0
     private var head: (status: Int, headers: HTTPHeaders, keepAlive: Bool)?
     private var bodyState = BodyState.length(0)
 
@@ -56,7 +58,8 @@ struct HTTPResponseParser {
     private mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>, atEOF: Bool) -> Event {
         let end = bytes.count
         while head == nil {
-            guard let headEnd = HTTPHeadParsing.findHeadEnd(bytes, from: offset, end: end) else {
+            guard let headEnd = HTTPHeadParsing.findHeadEnd(bytes, from: max(offset, scanFrom - 3), end: end) else {
+                scanFrom = end
                 if end - offset > maxHeaderBytes { return .failure("response head too large") }
                 return atEOF ? .failure("connection closed before a complete answer") : .needMore
             }

@@ -178,7 +178,8 @@ public final class CSVReader {
         let expected = header.fields.count
         if record.fieldCount != expected {
             let kind = CSVError.Kind.wrongFieldCount(expected: expected, found: record.fieldCount)
-            if record.fieldCount > expected {
+            // At the first field too many, when it was kept (fields past `maxFields` are not).
+            if record.fieldCount > expected, expected < record.row.fieldLines.count {
                 throw CSVError(kind, line: record.row.fieldLines[expected], column: record.row.columns[expected])
             }
             throw CSVError(kind, line: record.endLine, column: record.endColumn)
@@ -429,12 +430,12 @@ public final class CSVReader {
             pos += 1
         }
         if consumed.count != 3 && !consumed.isEmpty {
-            // Not a byte-order mark: it is data (and invalid UTF-8). Put it back.
-            if pos >= consumed.count, Array(buffer[(pos - consumed.count)..<pos]) == consumed {
-                pos -= consumed.count
-            } else {
-                throw CSVError(.invalidUTF8, line: 1, column: 1)
-            }
+            // Not a byte-order mark: it is data (and invalid UTF-8). Put it back in front of
+            // the unread bytes: everything before `pos` in the buffer is part of it, but its
+            // first bytes may have been in an earlier chunk.
+            buffer.replaceSubrange(0..<pos, with: consumed)
+            end += consumed.count - pos
+            pos = 0
         }
     }
 
