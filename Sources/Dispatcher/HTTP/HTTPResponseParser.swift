@@ -27,6 +27,8 @@ struct HTTPResponseParser {
     private var offset = 0
     /// Where the search for the end of the head resumes: bytes before it were searched already.
     private var scanFrom = 0
+    /// Bytes looked at while searching for the end of heads, in all (each about once).
+    private(set) var searchedBytes = 0
     private var head: (status: Int, headers: HTTPHeaders, keepAlive: Bool)?
     private var bodyState = BodyState.length(0)
 
@@ -41,6 +43,7 @@ struct HTTPResponseParser {
         if bytes.count > 0 { receivedAnything = true }
         if head == nil && offset > 0 {  // skipped 1xx answers: drop them
             buffer.removeSubrange(0..<offset)
+            scanFrom = max(0, scanFrom - offset)
             offset = 0
         }
         buffer.append(contentsOf: bytes)
@@ -58,7 +61,10 @@ struct HTTPResponseParser {
     private mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>, atEOF: Bool) -> Event {
         let end = bytes.count
         while head == nil {
-            guard let headEnd = HTTPHeadParsing.findHeadEnd(bytes, from: max(offset, scanFrom - 3), end: end) else {
+            let from = max(offset, scanFrom - 3)
+            let found = HTTPHeadParsing.findHeadEnd(bytes, from: from, end: end)
+            searchedBytes += (found.map { $0 + 4 } ?? end) - from
+            guard let headEnd = found else {
                 scanFrom = end
                 if end - offset > maxHeaderBytes { return .failure("response head too large") }
                 return atEOF ? .failure("connection closed before a complete answer") : .needMore
