@@ -116,6 +116,16 @@ struct DatabaseFaultTests {
         // back within seconds: health, and a wrong key is judged again (404, not 503)
         #expect(await eventually(timeout: .seconds(15)) { await healthz() == 200 })
         #expect(await eventually(timeout: .seconds(15)) { (try? await health.execute(callback).status) == 404 })
+        // and a genuine callback is taken again (2xx)
+        let genuine = try await Connection.connect(pg.conninfo, applicationName: "fault-test")
+        let (key, pmid) = try await genuine.query("""
+            SELECT id || '.' || callback_token, provider_message_id FROM messages WHERE provider_message_id IS NOT NULL LIMIT 1
+            """).first!.decode((String, String).self)
+        await genuine.close()
+        var real = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/callbacks/plum/\(key)")!,
+                                     timeout: .seconds(20))
+        real.setForm([("sms_message_id", pmid), ("status", "sent")])
+        #expect(await eventually(timeout: .seconds(15)) { (try? await health.execute(real).status) == 200 })
         // 3. an immediate restart (a crash, as far as the server's clients can tell)
         #expect(await eventually(timeout: .seconds(60)) { await accepted() >= 160 })
         try await pg.restart(mode: "immediate")
