@@ -8,48 +8,11 @@ import TestSupport
 /// `dispatcher run`'s HTTP server against clients that hold connections without requests, and
 /// when it runs out of file descriptors; and its idle timeout against nginx's.
 @Suite struct ConnectionLimitsTests {
-    /// A running worker with `http` settings, and the port it logged.
-    struct Worker {
-        let process: ChildProcess
-        let port: Int
-        let log: String
-        var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-        func stop() async {
-            process.signal(SIGTERM)
-            if await process.wait(timeout: .seconds(30)) == nil { process.signal(SIGKILL) }
-        }
-    }
-
-    static func startWorker(db: TestDatabase, http: String, shellPrefix: String? = nil) async throws -> Worker {
+    /// A running worker with `http` settings.
+    static func startWorker(db: TestDatabase, http: String, shellPrefix: String? = nil) async throws -> WorkerProcess {
         let dir = try TempDir()
         let config = try dir.write("dispatcher.json", #"{"listen": "127.0.0.1:0", "spool": "\#(dir.path)/spool", "http": \#(http)}"#)
-        let log = dir.path + "/run.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let process: ChildProcess
-        if let shellPrefix {
-            process = try ChildProcess("/bin/sh", ["-c", shellPrefix + #"; exec "$0" "$@""#, DispatcherBinary.url.path, "run", "--config", config],
-                                       environment: ["DATABASE_URL": db.conninfo], stderr: log)
-        } else {
-            process = try ChildProcess(DispatcherBinary.url.path, ["run", "--config", config],
-                                       environment: ["DATABASE_URL": db.conninfo], stderr: log)
-        }
-        var port: Int?
-        _ = await eventually(timeout: .seconds(60)) {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            port = text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
-            return port != nil || process.exitStatus != nil
-        }
-        guard let port else {
-            process.signal(SIGKILL)
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw TestFailure("the worker did not start listening: \(text.suffix(2000))")
-        }
-        return Worker(process: process, port: port, log: log)
-    }
-
-    struct TestFailure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
+        return try await WorkerProcess.start(config: config, conninfo: db.conninfo, shellPrefix: shellPrefix)
     }
 
     /// Empty lines complete no request head: they must not keep a connection open past the

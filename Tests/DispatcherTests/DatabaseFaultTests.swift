@@ -79,17 +79,12 @@ struct DatabaseFaultTests {
             await c.close()
         }
         let config = try writeConfig(sandbox: sandbox.base, dir: dir)
-        let log = dir.path + "/run.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let worker = try ChildProcess(DispatcherBinary.url.path, ["run", "--config", config],
-                                      environment: ["DATABASE_URL": pg.conninfo], stderr: log)
-        func stderr() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        let worker = try await WorkerProcess.start(config: config, conninfo: pg.conninfo)
+        func stderr() -> String { worker.logText }
+        let port = worker.port
         func accepted() async -> Int {
             await count(pg.conninfo, "SELECT count(*) FROM messages WHERE provider_message_id IS NOT NULL") ?? 0
         }
-        let port = try #require(await eventually {
-            stderr().firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/) != nil
-        } ? Int(stderr().firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/)!.1) : nil)
         let health = HTTPClient()
         func healthz() async -> Int? {
             let request = HTTPClientRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(port)/healthz")!, timeout: .seconds(5))
@@ -153,8 +148,7 @@ struct DatabaseFaultTests {
             Issue.record("sent twice: \(twice)\n\(events.joined(separator: "\n"))\n\(stderr().suffix(3000))")
         }
         #expect(stats.duplicates == 0)
-        worker.signal(SIGTERM)
-        let status = await worker.wait(timeout: .seconds(30))
+        let status = await worker.stop()
         #expect(status == 0, "\(stderr().suffix(4000))")
         #expect(!stderr().contains("password"))
         await health.shutdown()
@@ -167,27 +161,12 @@ struct DatabaseFaultTests {
     @Test func aCallbackStuckBehindALockIsAnswered503() async throws {
         let db = try await TestPostgres.database()
         let c = try await db.connect()
-        let campaign = try await c.query("""
-            INSERT INTO campaigns (name, provider, from_number) VALUES ('locked', 'restcomm', '+12435678910') RETURNING id
-            """).scalar(Int64.self)!
-        let key = try await c.query("""
-            INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
-                                  next_attempt_at, provider_message_id, accepted_at)
-            VALUES (\(campaign), 'k', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMlock', now())
-            RETURNING id || '.' || callback_token
-            """).scalar(String.self)!
+        let key = try await insertAcceptedMessage(c, campaign: "locked", provider: "restcomm", providerMessageID: "SMlock")
         let dir = try TempDir()
-        let config = try dir.write("dispatcher.json", #"{"listen": "127.0.0.1:0", "spool": "\#(dir.path)/spool"}"#)
-        let log = dir.path + "/run.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let worker = try ChildProcess(DispatcherBinary.url.path, ["run", "--config", config, "--no-spool"],
-                                      environment: ["DATABASE_URL": db.conninfo], stderr: log)
-        func stderr() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-        #expect(await eventually { stderr().firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/) != nil })
-        let port = try #require(stderr().firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
+        let config = try dir.write("dispatcher.json", #"{"listen": "127.0.0.1:0"}"#)
+        let worker = try await WorkerProcess.start(config: config, conninfo: db.conninfo, arguments: ["--no-spool"])
         let client = HTTPClient()
-        var request = HTTPClientRequest(method: "POST", url: URL(string: "http://127.0.0.1:\(port)/callbacks/restcomm/\(key)")!,
-                                        timeout: .seconds(40))
+        var request = HTTPClientRequest(method: "POST", url: worker.base.appending(path: "/callbacks/restcomm/\(key)"), timeout: .seconds(40))
         request.setForm([("MessageSid", "SMlock"), ("MessageStatus", "delivered")])
         // another session holds the inbox for longer than any callback may wait
         let locker = try await db.connect()
@@ -201,8 +180,7 @@ struct DatabaseFaultTests {
         #expect(await eventually {
             (try? await c.query("SELECT state FROM messages WHERE provider_message_id = 'SMlock'").scalar(String.self)) == "delivered"
         })
-        worker.signal(SIGTERM)
-        #expect(await worker.wait(timeout: .seconds(30)) == 0)
+        #expect(await worker.stop() == 0)
         await client.shutdown()
         await locker.close()
         await c.close()

@@ -80,15 +80,7 @@ import Testing
     @Test func killMinusNineAfterAnAcknowledgedCallbackLosesNothing() async throws {
         let db = try await TestPostgres.database()
         let c = try await db.connect()
-        let campaign = try await c.query("""
-            INSERT INTO campaigns (name, provider, from_number) VALUES ('k9', 'restcomm', '+12435678910') RETURNING id
-            """).scalar(Int64.self)!
-        let token = try await c.query("""
-            INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
-                                  next_attempt_at, provider_message_id, accepted_at)
-            VALUES (\(campaign), 'k', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMk9', now())
-            RETURNING id || '.' || callback_token
-            """).scalar(String.self)!
+        let token = try await insertAcceptedMessage(c, campaign: "k9", provider: "restcomm", providerMessageID: "SMk9")
         // port 0: the worker binds a free port and logs it (a port picked here and released
         // could be taken by a parallel test before the worker binds it)
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("k9-\(UUID().uuidString).json")

@@ -9,46 +9,11 @@ import Testing
 @Suite struct ReconcileSecurityEndToEndTests {
     static let inboundKey = "e2e-inbound-key_0123456789abcdefABCDEF"
 
-    struct Worker {
-        let process: ChildProcess
-        let port: Int
-        let log: URL
-        var base: URL { URL(string: "http://127.0.0.1:\(port)")! }
-        var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-        func stop() async {
-            process.signal(SIGTERM)
-            _ = await process.wait(timeout: .seconds(30))
-        }
-    }
-
     /// `dispatcher run` with `config` (JSON), listening on a port of its choice.
-    static func start(_ db: TestDatabase, config: String, environment: [String: String] = [:]) async throws -> Worker {
-        let dir = FileManager.default.temporaryDirectory
-        let file = dir.appendingPathComponent("sec-\(UUID().uuidString).json")
+    static func start(_ db: TestDatabase, config: String, environment: [String: String] = [:]) async throws -> WorkerProcess {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sec-\(UUID().uuidString).json")
         try config.write(to: file, atomically: true, encoding: .utf8)
-        let log = dir.appendingPathComponent("sec-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        var env: [String: String?] = ["DATABASE_URL": db.conninfo]
-        for (k, v) in environment { env[k] = v }
-        let process = try ChildProcess(DispatcherBinary.url.path, ["run", "--config", file.path, "--no-spool"], environment: env, stderr: log.path)
-        var port: Int?
-        _ = await eventually(timeout: .seconds(60)) {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            port = text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
-            return port != nil
-        }
-        guard let port else {
-            process.signal(SIGKILL)
-            _ = await process.wait()
-            throw TestFailure("the worker did not listen: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        }
-        return Worker(process: process, port: port, log: log)
-    }
-
-    struct TestFailure: Error, CustomStringConvertible {
-        let description: String
-        init(_ d: String) { description = d }
+        return try await WorkerProcess.start(config: file.path, conninfo: db.conninfo, environment: environment, arguments: ["--no-spool"])
     }
 
     static func config(key: Bool) -> String {
@@ -162,16 +127,8 @@ import Testing
     @Test func stuckInboundNeitherDelaysCallbacksNorHealthAndIsBounded() async throws {
         let db = try await TestPostgres.database()
         let c = try await db.connect()
-        let campaign = try await c.query("""
-            INSERT INTO campaigns (name, provider, from_number) VALUES ('stuck', 'restcomm', '+12435678910') RETURNING id
-            """).scalar(Int64.self)!
-        let token = try await c.query("""
-            INSERT INTO messages (campaign_id, external_id, state, provider, from_number, to_number, segments, due_at,
-                                  next_attempt_at, provider_message_id, accepted_at, poll_next_at)
-            VALUES (\(campaign), 'm', 'accepted', 'restcomm', '+12435678910', '+12025550143', 1, now(), now(), 'SMstuck', now(),
-                    now() + interval '1 day')
-            RETURNING id || '.' || callback_token
-            """).scalar(String.self)!
+        let token = try await insertAcceptedMessage(c, campaign: "stuck", provider: "restcomm", providerMessageID: "SMstuck",
+                                                    pollLater: true)
         let worker = try await Self.start(db, config: Self.config(key: true), environment: ["E2E_INBOUND_KEY": Self.inboundKey])
         let client = HTTPClient()
         let locker = try await db.connect()
