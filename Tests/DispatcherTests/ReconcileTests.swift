@@ -197,7 +197,7 @@ struct ReconcileFixture {
         try await f.conn.execute("UPDATE messages SET poll_next_at = now() + interval '1 hour' WHERE id = \(id)")
         let body = "sms_message_id=\(pmid)&status=exploded&extra=%C3%A9t%C3%A9"
         #expect(try await f.post("/callbacks/plum/\(token)", body: body, contentType: "application/x-www-form-urlencoded").status == 200)
-        // "received" is a status of the seed, but not one an outbound message moves by
+        // "received" is a status Plum documents, but not one an outbound message moves by
         #expect(try await f.post("/callbacks/plum/\(token)", form: [("sms_message_id", pmid), ("status", "received")]).status == 200)
         try await f.applier.applyAvailable()
         #expect(try await f.state(id).0 == "accepted")

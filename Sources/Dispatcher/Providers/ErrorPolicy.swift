@@ -80,7 +80,7 @@ public enum ErrorPolicy {
         .priceExceeded: ErrorRule(.haltAccount),                  // 30010: the account's max price setting
     ]
 
-    /// Restcomm's SMS error codes (seed 002) and the Twilio-compatible request errors the
+    /// Restcomm's documented SMS error codes and the Twilio-compatible request errors the
     /// sandbox uses, normalised.
     public static let restcommCodes: [Int: ErrorCode] = [
         30001: .queueOverflow,

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// Plum SMS REST API (seed 000): `ws/sms/queue.json`, `status.json/{id}`, `messages.json`, with
+/// Plum SMS REST API (as Plum documents it): `ws/sms/queue.json`, `status.json/{id}`, `messages.json`, with
 /// HTTP Basic auth and the `{"status","error","result"}` envelope.
 public struct PlumClient: SMSProvider {
     public struct Configuration: Sendable {
@@ -157,7 +157,7 @@ public struct PlumClient: SMSProvider {
         return digits
     }
 
-    /// Normalises the failure texts of seed 000.
+    /// Normalises the failure texts Plum documents.
     public static func normalise(failureText text: String) -> ErrorCode {
         let t = text.lowercased()
         if t.contains("unauthorized access") { return .authFailed }
@@ -198,7 +198,7 @@ public struct PlumClient: SMSProvider {
             createdAt: item.int("request_timestamp").map { Date(timeIntervalSince1970: TimeInterval($0)) })
     }
 
-    /// The `error` of a failure envelope. The seed's own examples are not always valid JSON
+    /// The `error` of a failure envelope. Plum's own documented examples are not always valid JSON
     /// (`"error":""Attempt to send…""`), so fall back to reading the text.
     static func failureText(_ body: [UInt8], envelope: JSONFields?) -> String? {
         if let envelope {

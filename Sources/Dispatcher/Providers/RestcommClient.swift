@@ -1,6 +1,6 @@
 public import Foundation
 
-/// Restcomm (Twilio-compatible) SMS API (seed 002) under `{base}/2012-04-24/Accounts/{sid}/SMS/…`,
+/// Restcomm (Twilio-compatible) SMS API under `{base}/2012-04-24/Accounts/{sid}/SMS/…`,
 /// Basic auth with account SID and auth token, `next_page_uri` paging.
 public struct RestcommClient: SMSProvider {
     public struct Configuration: Sendable {
@@ -134,7 +134,7 @@ public struct RestcommClient: SMSProvider {
         return a == b
     }
 
-    /// Resolves a `next_page_uri` against the configured base. The seed's URIs start with
+    /// Resolves a `next_page_uri` against the configured base. The documented URIs start with
     /// `/api/2012-04-24/…` (or `/restcomm/…`, or nothing) and may lack `.json`: keep what follows
     /// the API version, put it under our base, and ask for JSON.
     func resolve(pageURI: String) -> URL? {
@@ -195,7 +195,7 @@ public struct RestcommClient: SMSProvider {
             createdAt: json.string("date_created").flatMap(parseDate), segments: json.int("num_segments"))
     }
 
-    /// RFC 2822 dates of the seed: `Thu, 19 Nov 2015 07:21:35 -0500`.
+    /// RFC 2822 dates, as Restcomm documents them: `Thu, 19 Nov 2015 07:21:35 -0500`.
     static func parseDate(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

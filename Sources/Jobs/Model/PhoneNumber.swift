@@ -4,7 +4,7 @@
 /// - NANP numbers of 10 digits (`2025550143`) or 11 with a leading 1 (`12025550143`),
 ///   with punctuation (`(202) 555-0143`, `202.555.0143`, `+1 202-555-0143`);
 ///   area code and exchange must start with 2–9 and not be an N11 service code
-///   (211…911). Other codes, like the seeds' `999` area code, are accepted.
+///   (211…911). Other codes, like the `999` area code of Plum's documented examples, are accepted.
 /// - international numbers written with `+`: country code not starting with 0,
 ///   7 to 15 digits in all (E.164 allows 15; 7 is the shortest real numbering plan).
 /// Spaces, tabs, `-`, `.`, `(`, `)` and `/` are ignored between digits.
