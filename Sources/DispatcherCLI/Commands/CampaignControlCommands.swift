@@ -9,6 +9,8 @@ enum CancelCommand: CLICommand {
 
     Stops claiming the campaign's messages and finalises every pending one as 'cancelled'.
     Messages already in flight finish their course. Idempotent; cannot be undone.
+
+    See docs/lifecycle.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
@@ -31,6 +33,8 @@ enum PauseCommand: CLICommand {
 
     Workers stop claiming the campaign's messages (those in flight finish). Resume with
     'dispatcher resume CAMPAIGN'.
+
+    See docs/lifecycle.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

@@ -11,6 +11,8 @@ enum MigrateCommand: CLICommand {
     at once and through PgBouncer. Running it again when up to date changes nothing.
     With DATABASE_URL unset it uses this checkout's embedded cluster (the one
     'dispatcher demo' uses; it prints where it is), started for the run and stopped after.
+
+    See docs/operations.md (migrations).
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

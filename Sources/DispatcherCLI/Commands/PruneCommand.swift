@@ -13,6 +13,8 @@ enum PruneCommand: CLICommand {
     final state and whose last one finished before DATE (2026-10-01 or an ISO 8601 time),
     in batches of N messages (default 5000), each its own short transaction. Unfinished
     campaigns are never touched. Campaign rows stay, so their names stay taken.
+
+    See docs/operations.md (retention).
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

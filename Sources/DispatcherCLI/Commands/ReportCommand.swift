@@ -12,7 +12,7 @@ enum ReportCommand: CLICommand {
     messages in a final state), errors by normalised class and raw provider code, send
     latency (due -> accepted) and delivery latency (accepted -> delivered) p50/p95,
     opt-outs and replies (CONFIRM, STOP, ...), and rows rejected at submit.
-    The numbers come from the campaign_report view (see README, Reporting).
+    The numbers come from the campaign_report view (see docs/reporting.md).
     --format json prints an array of objects; csv prints a header and one row per campaign.
     """
 

@@ -14,6 +14,8 @@ enum ResumeCommand: CLICommand {
     after an authentication failure or a suspended account (nothing is claimed for it
     meanwhile); once the cause is fixed, resume sends through it again. With neither,
     lists the halted keys.
+
+    See docs/errors-and-retries.md (halts) and docs/lifecycle.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

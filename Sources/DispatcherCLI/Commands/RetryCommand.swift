@@ -17,6 +17,8 @@ enum RetryCommand: CLICommand {
     timeout or http_5xx, or that has a provider id, goes to 'in_doubt' and is looked up at the
     provider (its callbacks awaited, up to in_doubt.horizon_s) before any resend. The others go
     back to 'pending', due now. A running worker picks them up.
+
+    See docs/errors-and-retries.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

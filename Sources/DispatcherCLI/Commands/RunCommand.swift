@@ -42,6 +42,8 @@ enum RunCommand: CLICommand {
     acceptance and then backing off. Restcomm's callbacks bring delivery; polls settle what
     callbacks miss. After poll.give_up_after_s a message without a final state is
     'unconfirmed'.
+
+    See docs/configuration.md, docs/endpoints.md and docs/operations.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

@@ -11,6 +11,8 @@ enum StatusCommand: CLICommand {
     ID is an outbox message id (a number), a provider message id, or CAMPAIGN/EXTERNAL_ID.
     Prints the message and every event recorded for it: claims, attempts with their HTTP
     status, provider code and latency, callbacks, polls, operator actions.
+
+    See docs/lifecycle.md (states and events).
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

@@ -33,6 +33,8 @@ enum SubmitCommand: CLICommand {
     not be set for submit.
 
     Needs DATABASE_URL (or, unset, this checkout's embedded cluster: see 'dispatcher demo --help').
+
+    See docs/job-files.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {

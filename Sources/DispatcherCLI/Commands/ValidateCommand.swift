@@ -27,6 +27,8 @@ enum ValidateCommand: CLICommand {
     Exit status: 0 all valid; 65 anything invalid, including a file that cannot be read
     (it is input data that is missing or unreadable, reported like any other error);
     64 usage errors (no files, bad options, a bare CSV without campaign flags).
+
+    See docs/job-files.md.
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
