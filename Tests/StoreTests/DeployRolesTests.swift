@@ -100,6 +100,11 @@ import Testing
             INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status, state, raw)
             VALUES (\(message), 'callback', 'plum', 'p1', 'delivered', 'delivered', 'Body=Hi+Ana')
             """)
+        // a callback's event keeps the fields as received (Restcomm's carry the Body)
+        try await c.execute("""
+            INSERT INTO message_events (message_id, kind, source, provider_status, detail)
+            VALUES (\(message), 'callback', 'callback', 'delivered', 'applied; MessageSid=SM1&MessageStatus=delivered&Body=Hi+Ana')
+            """)
 
         func denied(_ sql: SQL) async -> Bool {
             do {
@@ -124,13 +129,15 @@ import Testing
         #expect(await denied("SELECT body FROM message_bodies"))
         #expect(await denied("SELECT body FROM inbound_messages"))
         #expect(await denied("SELECT raw FROM callback_inbox"))
+        #expect(await denied("SELECT detail FROM message_events"))
+        #expect(try await c.query("SELECT kind FROM message_events WHERE message_id = \(message)").scalar(String.self) == "callback")
         try await c.execute("RESET ROLE")
         // No column of any table that holds a token or a text is readable by reporting.
         let readable = try await c.query("""
             SELECT a.attrelid::regclass::text || '.' || a.attname FROM pg_attribute a
               JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace
              WHERE n.nspname = 'public' AND t.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-               AND (a.attname IN ('callback_token', 'body', 'raw'))
+               AND (a.attname IN ('callback_token', 'body', 'raw') OR (t.relname = 'message_events' AND a.attname = 'detail'))
                AND has_column_privilege('dispatcher_reporting', a.attrelid, a.attnum, 'SELECT')
              ORDER BY 1
             """).map { try $0.decode(String.self, at: 0) }
@@ -144,6 +151,7 @@ import Testing
             #expect(try await c.query("SELECT body FROM message_bodies").scalar(String.self) == "Hi Ana, your appointment")
             #expect(try await c.query("SELECT body FROM inbound_messages").scalar(String.self) == "CONFIRM")
             #expect(try await c.query("SELECT raw FROM callback_inbox").scalar(String.self) == "Body=Hi+Ana")
+            #expect(try await c.query("SELECT count(*) FROM message_events WHERE detail LIKE '%Body=Hi+Ana'").scalar(Int.self) == 1)
             #expect(await denied("SELECT callback_token FROM messages"))
             try await c.execute("RESET ROLE")
         } catch {

@@ -100,25 +100,28 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO dispatcher_worker;
 --    - secrets: `messages.callback_token` (whoever holds it can post delivery reports for
 --      the message). Never readable by reporting, not even with the opt-in below.
 --    - message texts, which are patient data: `message_bodies` (what was sent), the `body` of
---      `inbound_messages` (what patients replied) and the `raw` report of `callback_inbox`
---      (the provider's fields as received, bodies included). They go to the NOLOGIN role
+--      `inbound_messages` (what patients replied), the `raw` report of `callback_inbox`
+--      (the provider's fields as received, bodies included) and the `detail` of
+--      `message_events` (a callback's event keeps its fields as received: Restcomm's carry
+--      the message's Body). They go to the NOLOGIN role
 --      dispatcher_message_text only; a site that wants them in reports grants it on purpose:
 --          GRANT dispatcher_message_text TO dispatcher_reporting;
 --      (membership is not a table grant: re-running this script keeps it).
 --    A table listed here gets column grants: every column but the kept ones, so columns a
 --    later migration adds are granted on the next run of this script.
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO dispatcher_reporting;
-REVOKE SELECT ON messages, message_bodies, inbound_messages, callback_inbox FROM dispatcher_reporting;
+REVOKE SELECT ON messages, message_bodies, inbound_messages, callback_inbox, message_events FROM dispatcher_reporting;
 DO $$
 DECLARE
     kept CONSTANT text[][] := ARRAY[
         ['messages', 'callback_token'],
         ['inbound_messages', 'body'],
-        ['callback_inbox', 'raw']];
+        ['callback_inbox', 'raw'],
+        ['message_events', 'detail']];
     t text;
     cols text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['messages', 'inbound_messages', 'callback_inbox'] LOOP
+    FOREACH t IN ARRAY ARRAY['messages', 'inbound_messages', 'callback_inbox', 'message_events'] LOOP
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
           FROM pg_attribute a
          WHERE a.attrelid = format('public.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
@@ -129,4 +132,5 @@ END $$;
 GRANT SELECT ON message_bodies TO dispatcher_message_text;
 GRANT SELECT (id, body) ON inbound_messages TO dispatcher_message_text;
 GRANT SELECT (id, raw) ON callback_inbox TO dispatcher_message_text;
+GRANT SELECT (detail) ON message_events TO dispatcher_message_text;
 ALTER DEFAULT PRIVILEGES FOR ROLE dispatcher_owner IN SCHEMA public GRANT SELECT ON TABLES TO dispatcher_reporting;
