@@ -126,6 +126,7 @@ public struct ReconcileRoutes: Sendable {
         // the fields as received: the form body itself (first 4,000 bytes), not decoded and re-encoded
         let raw = String(decoding: request.body.prefix(4_000), as: UTF8.self)
         let verdict: Outbox.CallbackVerdict
+        let understood = Self.lifecycleState(message.state) != nil
         do {
             if let state = Self.lifecycleState(message.state) {
                 let report = ProviderReport(
@@ -138,7 +139,6 @@ public struct ReconcileRoutes: Sendable {
                     try await Outbox.callbackNotUnderstoodRecord(
                         $0, key: key, provider: account, providerMessageID: message.id, providerStatus: message.statusText, raw: raw)
                 }
-                if verdict == .stored { count("not_understood") }
             }
         } catch let error as CallbackIngest.Unstorable {
             return await badRequest("\(error)\n")
@@ -148,7 +148,7 @@ public struct ReconcileRoutes: Sendable {
         }
         switch verdict {
         case .stored:
-            count("stored")
+            count(understood ? "stored" : "not_understood")
             return .text("ok\n")
         case .unknownToken:
             count("unknown_token")
