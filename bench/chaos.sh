@@ -144,7 +144,7 @@ start_worker() {
   ( DATABASE_URL="$DB" "$BIN" run --config "$DIR/$name.json" --worker-id "$name" --no-spool --grace-s 5 >>"$OUT/chaos-$name.log" 2>&1 &
     echo $! > "$DIR/$name.pid"
     wait $! && rc=0 || rc=$?
-    echo "$rc" > "$DIR/$name.rc" ) &
+    echo "$rc" > "$DIR/$name.rc" ) 2>/dev/null &   # (no "Killed" notice from the wrapper)
   for _ in $(seq 100); do [ -s "$DIR/$name.pid" ] && break; sleep 0.02; done
 }
 worker_pid() { cat "$DIR/$1.pid" 2>/dev/null || true; }
