@@ -93,6 +93,9 @@ else
   for i in $(seq 1 "$CHAOS_RUNS"); do SEEDS+=($(( (CHAOS_BASE_SEED * 7919 + i * 104729) % 100000 ))); done
 fi
 
+for tool in curl bc python3; do
+  command -v "$tool" >/dev/null || apt-get install -y -qq "$tool" >/dev/null 2>&1 || { echo "$tool missing" >&2; exit 1; }
+done
 source bench/lib.sh
 OUT=bench/out
 mkdir -p "$OUT"
