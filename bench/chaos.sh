@@ -58,13 +58,13 @@
 #        CHAOS_SEEDS="1234 99" (explicit seeds; overrides RUNS/BASE_SEED)
 #        CHAOS_SEND_S=60 (sender rates sized to send the campaign in about this long)
 #        CHAOS_FAULT_S=90 (faults start within this window)   CHAOS_TIMEOUT_S=600
-#        CHAOS_QUICK=1: CHAOS_RUNS=2 CHAOS_N=300 CHAOS_PARTS=chaos, shorter faults (CI)
+#        CHAOS_QUICK=1: CHAOS_RUNS=2 CHAOS_N=300 CHAOS_PARTS=chaos, shorter faults, CHAOS_TIMEOUT_S=120 (CI)
 #        XMIN_HOLD_S=300 XMIN_WARM_S=30 XMIN_RATE=500 XMIN_SAMPLE_S=60
 #        XMIN_RUNS="baseline held" (either alone: XMIN_RUNS=held)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${CHAOS_QUICK:-}" ] && [ "${CHAOS_QUICK}" != 0 ]; then
-  : "${CHAOS_RUNS:=2}" "${CHAOS_N:=300}" "${CHAOS_PARTS:=chaos}" "${CHAOS_SEND_S:=15}" "${CHAOS_FAULT_S:=25}"
+  : "${CHAOS_RUNS:=2}" "${CHAOS_N:=300}" "${CHAOS_PARTS:=chaos}" "${CHAOS_SEND_S:=15}" "${CHAOS_FAULT_S:=25}" "${CHAOS_TIMEOUT_S:=120}"
   QUICK=1
 else
   QUICK=0
