@@ -57,6 +57,38 @@ struct WorkerExactlyOnceTests {
         await sandbox.stop()
     }
 
+    /// More claimed than the sender's rate can serve within a lease: a message whose slot
+    /// would come after its lease goes back to pending until that slot, taking nothing from
+    /// the bucket. (It used to take the slot, then find the lease too short and release the
+    /// message: the spent slots pushed the shared bucket ever further ahead, and once every
+    /// claimed message's slot lay past its lease nothing was sent at all.)
+    @Test func aSenderSlowerThanItsClaimsStillDrains() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start { $0.callbacks = false }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        let long = String(repeating: "Please confirm your appointment. ", count: 6)  // 2 segments
+        try await insertMessages(c, campaign: campaign, (0..<20).map {
+            TestMessage(to: String(format: "+1555300%04d", $0), body: long + "#\($0)", segments: 2)
+        })
+        var configuration = workerConfiguration(sandbox: sandbox.base, concurrency: 16)
+        // 4 segments/s and a lease leaving 2 s for the rate: two messages per claim fit
+        configuration.senders["+12435678910"] = .init(number: "+12435678910", provider: "plum", rateLimit: RateLimit(perSecond: 4, burst: 1))
+        configuration.leaseSeconds = 4
+        configuration.providers["plum"]!.timeoutSeconds = 1
+        let running = RunningEngine.start(configuration, database: db)
+        let drained = try await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
+            try await stateCounts(c) == ["accepted": 20]
+        }
+        try await running.stop()
+        let states = try await stateCounts(c)
+        #expect(drained, "\(states)")
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == 20 && stats.duplicates == 0)
+        await c.close()
+        await sandbox.stop()
+    }
+
     @Test func twoWorkersOnOneCampaignSendEachMessageOnce() async throws {
         let db = try await TestPostgres.database()
         let sandbox = try SandboxFixture.start()

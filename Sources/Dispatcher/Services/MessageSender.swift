@@ -54,9 +54,22 @@ public struct MessageSender: Sendable {
         let waitStarted = ContinuousClock.now
         metrics.observe("dispatcher_claim_to_send_seconds", ["provider": m.provider], (waitStarted - item.claimedAt).seconds)
         var slot: Date?
+        // the latest slot this claim can use: the request (up to its timeout) must end
+        // inside the lease, with a second to spare
+        let timeout = configuration.providers[m.provider]?.timeoutSeconds ?? 10
+        let lastSlot = item.claimedAt + .milliseconds(Int64((configuration.leaseSeconds - timeout - 1) * 1000))
         do {
             let senderKey = RateLimits.senderKey(m.from)
-            slot = try await limiter.acquireSlot(key: senderKey, limit: configuration.rateLimit(sender: m.from), segments: m.segments)
+            switch try await limiter.acquireSlot(key: senderKey, limit: configuration.rateLimit(sender: m.from), segments: m.segments,
+                                                 notAfter: lastSlot) {
+            case .granted(let at): slot = at
+            case .halted: slot = nil
+            case .tooLate(let at):
+                // back to pending until its slot comes: claimed again then, by any worker
+                var c = release(m, "no rate slot within the lease: the sender's next free slot is at \(at)")
+                c.nextAttemptAt = at
+                return c
+            }
             var open = slot != nil
             if open, let providerLimit = configuration.providers[m.provider]?.rateLimit {
                 open = try await limiter.acquire(key: RateLimits.providerKey(m.provider), limit: providerLimit, segments: m.segments)
@@ -72,7 +85,6 @@ public struct MessageSender: Sendable {
                               errorClass: "expired", detail: "expires_at passed before sending")
         }
         // Never start a request the lease may not outlive: another worker could take the message over.
-        let timeout = configuration.providers[m.provider]?.timeoutSeconds ?? 10
         let leaseLeft = configuration.leaseSeconds - (ContinuousClock.now - item.claimedAt).seconds
         if leaseLeft < timeout + 1 {
             return release(m, "lease too short to send")

@@ -34,14 +34,30 @@ public actor RateLimiter {
         self.logger = logger
     }
 
+    /// What `acquireSlot` gives a send.
+    public enum Grant: Sendable, Equatable {
+        /// Go at this time (already waited for).
+        case granted(Date)
+        /// The key is halted.
+        case halted
+        /// The first free slot is at this time, later than the caller's `notAfter`: nothing
+        /// was taken, the slot stays for a send that can still use it.
+        case tooLate(Date)
+    }
+
     /// Waits until `segments` may go under `key` (capped at the burst: a message larger than
     /// the burst waits for a full bucket). Returns false when the key is halted.
     public func acquire(key: String, limit: RateLimit, segments: Int) async throws -> Bool {
-        try await acquireSlot(key: key, limit: limit, segments: segments) != nil
+        if case .granted = try await acquireSlot(key: key, limit: limit, segments: segments) { return true }
+        return false
     }
 
-    /// As `acquire`, returning the time of the slot the send was given (nil when halted).
-    public func acquireSlot(key: String, limit: RateLimit, segments: Int) async throws -> Date? {
+    /// As `acquire`, with the time of the slot the send was given. With `notAfter`, a slot
+    /// later than it is not taken (`.tooLate`): a worker holding a message under a lease
+    /// must not spend a slot it cannot use — spent slots it cannot use pushed the shared
+    /// bucket ever further ahead, until no claimed message's slot fell within its lease.
+    public func acquireSlot(key: String, limit: RateLimit, segments: Int,
+                            notAfter: ContinuousClock.Instant? = nil) async throws -> Grant {
         if buckets[key] == nil || buckets[key]!.limit != limit {
             buckets[key] = Bucket(limit: limit, effectiveRate: limit.perSecond)
         }
@@ -64,6 +80,9 @@ public actor RateLimiter {
             let behind = now > bucket.nextSend ? ((now - bucket.nextSend).seconds * rate).rounded(.up) : 0
             if bucket.reserved - behind >= need {
                 let at = bucket.nextSend + .seconds(behind / rate)
+                if let notAfter, at > notAfter {
+                    return .tooLate(Date().addingTimeInterval((at - now).seconds))
+                }
                 bucket.reserved -= behind + need
                 bucket.nextSend = at + .seconds(need / rate)
                 demand[key, default: 0] -= need
@@ -73,10 +92,10 @@ public actor RateLimiter {
                 // A slot less than a quarter millisecond away is taken now: a timer that short
                 // costs more than it paces (at high rates every slot is microseconds away).
                 if at - now > .microseconds(250) { try await Task.sleep(until: at, clock: .continuous) }
-                return slot
+                return .granted(slot)
             }
             if let inFlight = reserving[key] {
-                if try await !inFlight.value { return nil }
+                if try await !inFlight.value { return .halted }
                 continue
             }
             // The task clears its own entry (on this actor) before anyone sees its value, so a
@@ -86,7 +105,7 @@ public actor RateLimiter {
                 return try await self.reserve(key: key, limit: limit, need: need)
             }
             reserving[key] = task
-            if try await !task.value { return nil }
+            if try await !task.value { return .halted }
         }
     }
 
