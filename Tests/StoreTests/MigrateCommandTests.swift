@@ -72,17 +72,27 @@ import Testing
 /// Migrations give way to the workers: a migration waiting for a table's lock holds up every
 /// later statement on that table, so it waits at most `lockTimeout`, rolls back and retries.
 @Suite struct MigrationLockTests {
-    @Test func aMigrationWaitingForALockDoesNotStallOtherSessions() async throws {
-        let db = try await TestPostgres.database()
+    /// A session in a transaction that read `messages` (a long report: it holds ACCESS SHARE).
+    func longReport(_ db: TestDatabase) async throws -> Connection {
         let reader = try await db.connect()
-        let worker = try await db.connect()
-        let migrating = try await db.connect()
-        // a long report holds ACCESS SHARE on messages
         try await reader.execute("BEGIN")
         _ = try await reader.query("SELECT count(*) FROM messages")
-        var migrator = Migrator(migrations: Migration.all + [
-            Migration(version: 900, name: "needs an exclusive lock", sql: "ALTER TABLE messages ADD COLUMN lock_test integer"),
+        return reader
+    }
+
+    /// The migrations, plus one that alters `messages` (it needs ACCESS EXCLUSIVE).
+    func migrator(adding version: Int, column: String) -> Migrator {
+        Migrator(migrations: Migration.all + [
+            Migration(version: version, name: "needs an exclusive lock", sql: "ALTER TABLE messages ADD COLUMN \(column) integer"),
         ])
+    }
+
+    @Test func aMigrationWaitingForALockDoesNotStallOtherSessions() async throws {
+        let db = try await TestPostgres.database()
+        let reader = try await longReport(db)
+        let worker = try await db.connect()
+        let migrating = try await db.connect()
+        var migrator = migrator(adding: 900, column: "lock_test")
         migrator.lockTimeout = .milliseconds(300)
         migrator.retryDelay = .milliseconds(200)
         migrator.maxRetryDelay = .milliseconds(400)
@@ -111,13 +121,9 @@ import Testing
 
     @Test func aLockNeverGrantedEndsWithAClearError() async throws {
         let db = try await TestPostgres.database()
-        let reader = try await db.connect()
+        let reader = try await longReport(db)
         let migrating = try await db.connect()
-        try await reader.execute("BEGIN")
-        _ = try await reader.query("SELECT count(*) FROM messages")
-        var migrator = Migrator(migrations: Migration.all + [
-            Migration(version: 901, name: "needs an exclusive lock", sql: "ALTER TABLE messages ADD COLUMN lock_test2 integer"),
-        ])
+        var migrator = migrator(adding: 901, column: "lock_test2")
         migrator.lockTimeout = .milliseconds(100)
         migrator.retryDelay = .milliseconds(50)
         migrator.maxAttempts = 3
