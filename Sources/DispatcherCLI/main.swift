@@ -1,5 +1,6 @@
 // The `dispatcher` executable: parse the command name, hand the rest to the command.
 import Foundation
+import Sandbox
 
 /// Every command the executable knows, in the order `--help` lists them.
 let commands: [any CLICommand.Type] = [

@@ -1,9 +1,11 @@
 import Foundation
 import Glibc
 import Store
+import HTTPTesting
 import Testing
 import TestSupport
 @testable import Dispatcher
+import Sandbox
 
 /// `dispatcher submit` and `dispatcher run` as a user runs them, against the sandbox over real
 /// HTTP, under every reading of the provider documents the sandbox offers:

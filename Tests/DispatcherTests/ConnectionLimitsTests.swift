@@ -4,6 +4,8 @@ import Store
 import Testing
 import TestSupport
 @testable import Dispatcher
+import HTTP
+import HTTPTesting
 
 /// `dispatcher run`'s HTTP server against clients that hold connections without requests, and
 /// when it runs out of file descriptors; and its idle timeout against nginx's.

@@ -1,9 +1,12 @@
 import Foundation
 import Glibc
 import Store
+import HTTPTesting
 import Testing
 import TestSupport
 @testable import Dispatcher
+import HTTP
+import Sandbox
 
 /// `dispatcher run` against a PostgreSQL of its own that is restarted (fast and immediate)
 /// and whose sessions are terminated under it: the worker reconnects with backoff, loses

@@ -2,8 +2,11 @@ import Foundation
 import Jobs
 import Store
 import TestSupport
+import HTTPTesting
 import Testing
 @testable import Dispatcher
+import HTTP
+import Sandbox
 
 /// Whole paths through a running worker, the sandbox and the reconciliation endpoints.
 @Suite struct EndToEndTests {

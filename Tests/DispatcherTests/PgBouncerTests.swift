@@ -3,6 +3,7 @@ import Store
 import Testing
 import TestSupport
 @testable import Dispatcher
+import Sandbox
 
 /// Everything works through PgBouncer in transaction mode, where a client's
 /// prepared statements and settings stay on whichever server connection it had.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import HTTP
+import Sandbox
 
 @Suite struct PlumClientTests {
     @Test func acceptedSendReturnsIdAndQueued() async throws {

@@ -1,8 +1,12 @@
 import Foundation
 import Store
+import HTTPTesting
 import Testing
 import TestSupport
 @testable import Dispatcher
+import Support
+import HTTP
+import Sandbox
 
 /// Exactly once when the provider misbehaves: late commits, lagging lists, bodies normalised
 /// on store, 5xx after accepting, outages, and a database that refuses completions for a while.

@@ -1,8 +1,10 @@
 import Foundation
 import Store
 import TestSupport
+import HTTPTesting
 import Testing
 @testable import Dispatcher
+import HTTP
 
 /// The reconciliation endpoints of a running `dispatcher run` on 127.0.0.1, as a provider or
 /// an attacker reaches them.

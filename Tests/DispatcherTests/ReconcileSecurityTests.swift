@@ -1,8 +1,11 @@
 import Foundation
 import Store
 import TestSupport
+import HTTPTesting
 import Testing
 @testable import Dispatcher
+import Support
+import HTTP
 
 /// Who may speak to the reconciliation endpoints, what they can break, and what replays cost.
 @Suite struct ReconcileSecurityTests {

@@ -5,6 +5,9 @@ import Testing
 @testable import Dispatcher
 #if canImport(FoundationXML)
 import FoundationXML
+import Support
+import HTTP
+import Sandbox
 #endif
 
 /// A dispatcher-side HTTP server with the reconciliation routes, over a test database.

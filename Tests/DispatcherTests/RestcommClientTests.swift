@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import HTTP
+import HTTPTesting
+import Sandbox
+import Support
 
 @Suite struct RestcommClientTests {
     @Test func acceptedSendReturnsSid() async throws {
@@ -88,5 +92,33 @@ import Testing
         #expect(RestcommClient.parseDate("Thu, 19 Nov 2015 07:21:35 -0500") == Date(timeIntervalSince1970: 1447935695))
         let callback = RestcommClient.parseCallback(["MessageSid": "SM1", "MessageStatus": "undelivered", "ErrorCode": "30005"])
         #expect(callback?.state == .undelivered && callback?.failure?.code == .unknownDestination)
+    }
+
+    /// A `next_page_uri` on another port (servers scripted with `HostileServer`): paging stops with an error, and the other server never
+    /// sees a request (nor the account's credentials).
+    @Test(arguments: ["http://127.0.0.1:OTHER/page2.json", "//127.0.0.1:OTHER/page2.json",
+                      "http://127.0.0.1:OTHER/2012-04-24/Accounts/AC1/SMS/Messages.json?Page=1"])
+    func aNextPageOnAnotherOriginIsRefused(next: String) async throws {
+        let otherRequests = LockedValue([String]())
+        let other = try HostileServer { fd, _ in
+            guard let head = HostileServer.readHead(fd) else { return }
+            otherRequests.withLock { $0.append(head) }
+            HostileServer.write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"messages\":[]}")
+        }
+        defer { other.stop() }
+        let page = #"{"messages": [{"sid": "SM1", "status": "delivered"}], "next_page_uri": "\#(next.replacingOccurrences(of: "OTHER", with: String(other.port)))"}"#
+        let base = try HostileServer { fd, _ in
+            while HostileServer.readHead(fd) != nil {
+                HostileServer.write(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(page.utf8.count)\r\n\r\n" + page)
+            }
+        }
+        defer { base.stop() }
+        let http = HTTPClient()
+        let client = RestcommClient(configuration: .init(baseURL: URL(string: "http://127.0.0.1:\(base.port)/restcomm")!,
+                                                         accountSID: "AC1", authToken: "secret-token"), http: http)
+        let error = await #expect(throws: ProviderError.self) { try await client.list(MessageFilter(pageSize: 10, maxResults: 100)) }
+        if case .invalidAnswer(let why)? = error { #expect(why.contains("another host")) } else { Issue.record("\(String(describing: error))") }
+        #expect(otherRequests.current.isEmpty, "\(otherRequests.current)")
+        await http.shutdown()
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import Support
+import HTTP
+import Sandbox
 
 /// The sandbox answers as the providers' documentation shows: every answer, list item and
 /// callback has exactly the field names and JSON types of the documented example

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import HTTP
+import Sandbox
 
 /// A running sandbox with clients for both APIs.
 struct SandboxFixture {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import Support
+import HTTP
+import HTTPTesting
+@testable import Sandbox
 
 @Suite struct SandboxTests {
     @Test func restcommCallbacksUseTheSeedFieldNames() async throws {

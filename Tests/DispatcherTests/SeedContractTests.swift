@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import Support
+import HTTP
 
 /// The provider documentation's examples (`Fixtures/seeds`, see its README) as a contract: the
 /// clients read every response example served over HTTP, the callback parsers read every

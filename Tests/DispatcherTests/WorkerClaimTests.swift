@@ -3,6 +3,7 @@ import Dispatcher
 import Store
 import Testing
 import TestSupport
+import Support
 
 /// The outbox statements against a real PostgreSQL: claim, fencing, expiry, opt-outs, rescue.
 @Suite("Worker claim statements")

@@ -1,8 +1,10 @@
 import Foundation
 import Store
+import HTTPTesting
 import Testing
 import TestSupport
 @testable import Dispatcher
+import Sandbox
 
 /// The worker against the sandbox over real HTTP and a real PostgreSQL.
 @Suite("Worker end to end")

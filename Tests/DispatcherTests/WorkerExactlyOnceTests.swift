@@ -1,8 +1,10 @@
 import Foundation
 import Store
+import HTTPTesting
 import Testing
 import TestSupport
 @testable import Dispatcher
+import Sandbox
 
 /// In-doubt sends, several workers, halts, and the shared rate.
 @Suite("Worker exactly once, halts and rate")

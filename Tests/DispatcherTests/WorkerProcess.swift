@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HTTPTesting
 import Store
 import TestSupport
 @testable import Dispatcher

@@ -1,9 +1,11 @@
 import Foundation
 import Glibc
 import Store
+import HTTPTesting
 import Testing
 import TestSupport
 @testable import Dispatcher
+import Sandbox
 
 /// `dispatcher run` as a subprocess against an in-process sandbox: SIGTERM and kill -9.
 @Suite("Worker shutdown")

@@ -1,7 +1,9 @@
 import Foundation
+import HTTPTesting
 import Store
 @testable import Dispatcher
 import TestSupport
+import Support
 
 /// One message for `insertMessages`.
 struct TestMessage {
@@ -72,17 +74,6 @@ func stateCounts(_ connection: Connection) async throws -> [String: Int] {
     var result: [String: Int] = [:]
     for row in rows { result[try row.decode(String.self, at: 0)] = try row.decode(Int.self, at: 1) }
     return result
-}
-
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(20), every: Duration = .milliseconds(50),
-                _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: every)
-    }
-    return try await condition()
 }
 
 /// A worker configuration pointing at an in-process sandbox, fast enough for tests.

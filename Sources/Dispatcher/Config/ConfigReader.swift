@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Support
 
 /// Reads the configuration's JSON tree, naming the path of every error.
 struct ConfigReader {

@@ -1,5 +1,6 @@
 public import Foundation
 public import Jobs
+import Support
 
 /// The worker's configuration: a JSON file, every field optional.
 ///

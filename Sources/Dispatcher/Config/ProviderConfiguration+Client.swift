@@ -1,4 +1,5 @@
 import Foundation
+public import HTTP
 
 extension ProviderConfiguration {
     /// The client for this account.

@@ -1,3 +1,5 @@
+import Support
+
 /// Process-wide counters, gauges and summaries, rendered in Prometheus text format.
 ///
 /// Names follow Prometheus conventions (`dispatcher_…_total` for counters); label values

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A provider that answers in-process and accepts everything: measures the worker itself
 /// (`run --bench`). Never configured for real campaigns: `run` refuses it without `--bench`.

@@ -1,4 +1,6 @@
 public import Foundation
+import Support
+public import HTTP
 
 /// Plum SMS REST API (as Plum documents it): `ws/sms/queue.json`, `status.json/{id}`, `messages.json`, with
 /// HTTP Basic auth and the `{"status","error","result"}` envelope.

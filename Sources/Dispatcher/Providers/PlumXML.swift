@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A tolerant reader of Plum's XML answers (`queue.xml`, `status.xml`, `messages.xml`, …), for a
 /// provider that answers XML although the client asked for JSON. It gives the envelope in the

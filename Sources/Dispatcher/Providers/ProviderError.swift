@@ -1,3 +1,5 @@
+public import HTTP
+
 /// Why a status lookup or list failed.
 public enum ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
     case transport(HTTPClientError)

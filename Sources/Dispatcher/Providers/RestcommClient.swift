@@ -1,4 +1,6 @@
 public import Foundation
+import Support
+public import HTTP
 
 /// Restcomm (Twilio-compatible) SMS API under `{base}/2012-04-24/Accounts/{sid}/SMS/…`,
 /// Basic auth with account SID and auth token, `next_page_uri` paging.

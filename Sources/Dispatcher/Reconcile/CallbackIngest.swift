@@ -1,4 +1,5 @@
 public import Store
+public import Support
 
 /// Makes callbacks durable in batches: each request waits until its callback is committed
 /// (or known to be forged), so a 2xx always means "in PostgreSQL", while one statement and

@@ -1,3 +1,5 @@
+public import HTTP
+
 /// The HTTP side of `dispatcher run`: callbacks, inbound SMS, health and metrics on `listen`.
 public final class CallbackServer: Sendable {
     private let server: HTTPServer

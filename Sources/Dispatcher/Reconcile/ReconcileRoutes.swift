@@ -1,6 +1,8 @@
 import Foundation
 import Jobs
 public import Store
+import Support
+public import HTTP
 
 /// The HTTP endpoints of `dispatcher run`: provider callbacks, inbound SMS, health and
 /// metrics.

@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+public import Support
 
 /// Runs a long-running loop as a `Service` that stops when the worker's shutdown is
 /// requested (its task is cancelled then), rather than waiting for the grace period.

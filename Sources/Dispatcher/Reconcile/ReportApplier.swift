@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+import Support
 
 /// Applies stored callbacks and poll results to messages, in batches, forward only
 /// (`Outbox.reportsApply`). Wakes when the ingest stores something, and polls every

@@ -1,5 +1,6 @@
 public import Foundation
 public import Store
+import Support
 
 /// Learns final states that callbacks did not bring: messages in `accepted`/`sent` are
 /// polled first `after` seconds after acceptance, then backing off (half their age, at

@@ -1,3 +1,5 @@
+import Support
+
 /// Counts consecutive transport failures per provider account in this worker: no connection,
 /// an unknown outcome (timeout or reset after sending), a 5xx. Any other answer resets the
 /// count. Reaching `threshold` opens the breaker: the sender marks the account unavailable in

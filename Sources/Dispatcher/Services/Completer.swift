@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+public import Support
 
 /// Records outcomes in batches: every ~50 ms, or at once when 100 are waiting, one
 /// `messagesComplete` statement per batch. Once the provider has answered, an outcome is never

@@ -1,5 +1,7 @@
 import Foundation
 public import Store
+public import Support
+import HTTP
 
 /// The worker of `dispatcher run`, wired: producer → work queue → senders (rate limiter,
 /// provider clients) → completer, with the rescuer and the provider prober beside them and,

@@ -1,4 +1,5 @@
 public import Store
+public import Support
 
 /// `run --until-idle`: triggers the shutdown once this worker has nothing in hand and the
 /// database has no message this worker could act on now (`messagesOutstanding`: none

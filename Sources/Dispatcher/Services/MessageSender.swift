@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+public import Support
 
 /// Sends one claimed message and turns the provider's answer into the `Completion` to record:
 /// rate limit first, then the lease check, the request, and the error policy.

@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+public import Support
 
 /// Claims due messages into the work queue — never more than the queue's free slots — and
 /// wakes on `LISTEN dispatcher_work`, on a freed slot, or on a jittered poll. On shutdown it

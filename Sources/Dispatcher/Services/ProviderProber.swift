@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+public import Support
 
 /// Closes the circuit breaker: for each provider account marked unavailable (`rate_limits`),
 /// one probe — a message-list GET through the provider's client, never a send — per probe

@@ -1,5 +1,6 @@
 public import Foundation
 public import Store
+public import Support
 
 /// The worker's side of the shared rate limiter: reserves segments in the database bucket
 /// (GCRA, `RateLimits.rateLimitsReserve`) for the senders waiting — or about `prefetch` worth

@@ -1,5 +1,6 @@
 import Foundation
 public import Store
+public import Support
 
 /// Settles what a crash or a timeout left uncertain, about once a second:
 /// - pending messages past `expires_at` → `expired`;

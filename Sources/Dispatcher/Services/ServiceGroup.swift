@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+public import Support
 
 /// Runs services together as child tasks of one task group, with a two-step shutdown:
 /// `shutdown` triggered (SIGTERM/SIGINT, `--until-idle`, or a service that failed) asks every

@@ -1,3 +1,5 @@
+import Support
+
 /// A graceful-shutdown request shared by the services of one worker: once triggered, the
 /// producer stops claiming and the others drain. Handlers run once, on the first trigger.
 public final class Shutdown: Sendable {

@@ -1,4 +1,5 @@
 public import Store
+public import Support
 
 /// Claimed messages between the producer and the senders, with the slot accounting that
 /// keeps the producer from claiming more than it can send: free = capacity − queued − in flight.

@@ -1,5 +1,6 @@
 import Dispatcher
 import Foundation
+import HTTP
 
 /// Benchmark helper for bench/http.sh: pushes sends through a provider client and prints
 /// sends/s and CPU µs per send of this process (the sandbox runs elsewhere).

@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 import Jobs
 import Store
+import Support
+import Sandbox
 
 /// `dispatcher demo`: the whole system on an embedded default, start to finish.
 enum DemoCommand: CLICommand {

@@ -1,6 +1,7 @@
 import Dispatcher
 import Foundation
 import Store
+import Support
 
 enum RunCommand: CLICommand {
     static let name = "run"

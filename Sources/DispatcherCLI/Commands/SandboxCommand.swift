@@ -1,6 +1,7 @@
 import Dispatcher
 import Dispatch
 import Foundation
+import Sandbox
 
 enum SandboxCommand: CLICommand {
     static let name = "sandbox"

@@ -1,3 +1,5 @@
+import Support
+
 /// Reads one job file and hands out its messages one at a time, validated.
 ///
 /// The file can be:

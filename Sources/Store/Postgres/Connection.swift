@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import Glibc
+import Support
 
 /// One PostgreSQL connection over libpq.
 ///
@@ -11,8 +12,7 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     let worker: ThreadWorker
     /// Touched only on `worker`'s thread.
     private var pg: OpaquePointer?
-    private let brokenLock = NSLock()
-    private var _broken = false
+    private let broken = LockedValue(false)
     private var transactionDepth = 0
     /// Named prepared statements of this session, by text and parameter types. Touched only
     /// on `worker`'s thread.
@@ -158,17 +158,11 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// True once the connection is known to be unusable (server gone, socket closed).
-    public var isBroken: Bool {
-        brokenLock.lock()
-        defer { brokenLock.unlock() }
-        return _broken
-    }
+    public var isBroken: Bool { broken.current }
 
     private func markBrokenIfBad() {
         guard let pg, PQstatus(pg) == CONNECTION_BAD else { return }
-        brokenLock.lock()
-        _broken = true
-        brokenLock.unlock()
+        broken.withLock { $0 = true }
     }
 
     // MARK: Statements

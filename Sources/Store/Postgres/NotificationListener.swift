@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import Glibc
+import Support
 
 /// One `NOTIFY` received.
 public struct PostgresNotification: Sendable, Equatable {
@@ -20,9 +21,7 @@ public final class NotificationListener: @unchecked Sendable {
     private let continuation: AsyncStream<PostgresNotification>.Continuation
     private let conninfo: String
     private let channels: [String]
-    private let lock = NSLock()
-    private var stopping = false
-    private var reconnects = 0
+    private let state = LockedValue((stopping: false, reconnects: 0))
 
     private init(conninfo: String, channels: [String]) {
         self.conninfo = conninfo
@@ -46,24 +45,14 @@ public final class NotificationListener: @unchecked Sendable {
     }
 
     /// How many times the connection was re-established.
-    public var reconnectCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return reconnects
-    }
+    public var reconnectCount: Int { state.current.reconnects }
 
     /// Stops listening; the thread closes its connection within a fraction of a second.
     public func stop() {
-        lock.lock()
-        stopping = true
-        lock.unlock()
+        state.withLock { $0.stopping = true }
     }
 
-    private var isStopping: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopping
-    }
+    private var isStopping: Bool { state.current.stopping }
 
     private func connectAndListen() async throws -> OpaquePointer {
         let connection = try await Connection.connect(conninfo, applicationName: "dispatcher-listen")
@@ -83,7 +72,7 @@ public final class NotificationListener: @unchecked Sendable {
                 pg = reconnectBlocking()
                 if pg != nil {
                     backoff = 0.2
-                    lock.lock(); reconnects += 1; lock.unlock()
+                    state.withLock { $0.reconnects += 1 }
                 }
                 continue
             }

@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Support
 #endif
 
 /// HTTP through URLSession: used for `https://` (certificate and host name verification by the

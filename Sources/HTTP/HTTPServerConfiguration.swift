@@ -1,3 +1,5 @@
+public import Support
+
 /// Limits and timeouts of `HTTPServer`. Durations are wall-clock; sizes are bytes.
 public struct HTTPServerConfiguration: Sendable {
     /// Address to bind (IPv4 literal or `localhost`).

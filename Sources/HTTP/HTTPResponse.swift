@@ -1,4 +1,5 @@
 public import Foundation
+import Support
 
 /// A response a handler returns. The server adds `Content-Length` and `Connection`.
 public struct HTTPResponse: Sendable {
@@ -53,8 +54,8 @@ public struct HTTPResponse: Sendable {
 }
 
 /// Reason phrases and serialization of status lines.
-enum HTTPStatus {
-    static func reason(_ code: Int) -> String {
+public enum HTTPStatus {
+    public static func reason(_ code: Int) -> String {
         switch code {
         case 100: "Continue"
         case 200: "OK"

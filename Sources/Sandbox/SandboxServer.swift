@@ -1,4 +1,5 @@
 public import Foundation
+public import HTTP
 
 /// A local SMS provider speaking both providers' APIs on one port, as their documentation shows them
 /// (the examples are pinned in `Tests/DispatcherTests/Fixtures/seeds`):

@@ -1,5 +1,6 @@
 /// Wakes one waiting task: `notify` before `wait` is remembered, so no wake-up is lost.
-/// Used by the producer (work arrived, a slot freed, shutdown).
+/// Used by the producer (work arrived, a slot freed, shutdown) and the sandbox's callback
+/// scheduler.
 public final class WakeSignal: Sendable {
     private struct State {
         var pending = false

@@ -1,3 +1,5 @@
+import Support
+
 /// What the server's loops share: configuration, router, counters. Immutable or lock-protected.
 final class HTTPServerContext: Sendable {
     struct Counters {

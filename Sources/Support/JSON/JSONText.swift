@@ -6,8 +6,8 @@ import Foundation
 /// `JSONSerialization`'s `.sortedKeys` compares keys as localised strings — a locale object per
 /// comparison — which made it most of the sandbox's CPU per Restcomm send. Anything this does
 /// not know gives nil, and the caller falls back to `JSONSerialization`.
-enum JSONText {
-    static func write(_ object: Any) -> [UInt8]? {
+public enum JSONText {
+    public static func write(_ object: Any) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         return append(object, to: &out) ? out : nil

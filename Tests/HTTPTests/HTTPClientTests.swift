@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Dispatcher
+import HTTPTesting
+import Support
+@testable import HTTP
 
 @Suite struct HTTPClientTests {
     @Test(arguments: [HTTPClient.Transport.sockets, .urlSession])

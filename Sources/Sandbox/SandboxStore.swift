@@ -13,7 +13,7 @@ public actor SandboxStore {
         case accepted(SandboxMessage, slowAnswer: Double?, status: Int?, callbacks: [SandboxCallbackEvent], callbacksAfter: Double)
     }
 
-    private(set) var knobs: SandboxKnobs
+    public private(set) var knobs: SandboxKnobs
     private var random: SandboxRandom
     private var messages: [String: SandboxMessage] = [:]
     private var order: [SandboxMessage.API: [String]] = [:]
@@ -116,7 +116,7 @@ public actor SandboxStore {
     }
 
     /// One message, once list and status answers show it.
-    func message(id: String) -> SandboxMessage? {
+    public func message(id: String) -> SandboxMessage? {
         guard let m = messages[id], m.isVisible(at: Date()) else { return nil }
         return m
     }
@@ -127,7 +127,8 @@ public actor SandboxStore {
         return (order[api] ?? []).compactMap { messages[$0] }.filter { $0.isVisible(at: now) }
     }
 
-    func allMessages() -> [SandboxMessage] {
+    /// Every accepted message, visible or not, in acceptance order.
+    public func allMessages() -> [SandboxMessage] {
         messages.values.sorted { $0.acceptedAt < $1.acceptedAt }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Support
+import HTTP
 
 /// Posts status callbacks like a provider's webhook dispatcher: each message's events in plan
 /// order at their times, at most `maxInFlight` requests at once (the rest wait their turn).

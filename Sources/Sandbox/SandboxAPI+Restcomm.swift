@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 /// The Restcomm SMS API as the provider documents it, under
 /// `/restcomm/2012-04-24/Accounts/{sid}/SMS/Messages…`. Each answer has exactly the fields (and

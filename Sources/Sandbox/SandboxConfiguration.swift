@@ -1,4 +1,6 @@
 public import Foundation
+public import Support
+public import HTTP
 
 /// The sandbox's address, credentials and knobs.
 ///

@@ -1,81 +1,9 @@
 import Foundation
 import Glibc
 import Testing
-@testable import Dispatcher
-
-/// A tiny HTTP server that answers whatever a test scripts, over plain blocking sockets: one
-/// thread accepts, one thread per connection runs `handler(fd, index)`, then closes it.
-final class HostileServer: @unchecked Sendable {
-    let port: Int
-    private let fd: Int32
-    let connections = LockedValue(0)
-
-    init(receiveBuffer: Int32? = nil, handler: @escaping @Sendable (Int32, Int) -> Void) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if var size = receiveBuffer {  // inherited by accepted sockets: the client's writes block soon
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var address = Socket.resolve(host: "127.0.0.1", port: 0)!
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else { close(fd); throw SystemError(call: "bind/listen", errno: errno) }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        self.fd = fd
-        self.port = Int(UInt16(bigEndian: actual.sin_port))
-        let connections = connections
-        Thread.detachNewThread {
-            while true {
-                let client = accept(fd, nil, nil)
-                if client < 0 { if errno == EINTR { continue } else { return } }
-                let index = connections.withLock { c -> Int in c += 1; return c }
-                var noSigPipe = timeval(tv_sec: 60, tv_usec: 0)
-                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &noSigPipe, socklen_t(MemoryLayout<timeval>.size))
-                Thread.detachNewThread {
-                    handler(client, index)
-                    close(client)
-                }
-            }
-        }
-    }
-
-    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
-
-    /// Reads up to the end of a request head; nil at EOF first.
-    static func readHead(_ fd: Int32) -> String? {
-        var data: [UInt8] = []
-        var byte: UInt8 = 0
-        while !data.ends(with: Array("\r\n\r\n".utf8)) {
-            guard recv(fd, &byte, 1, 0) == 1 else { return nil }
-            data.append(byte)
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    @discardableResult
-    static func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            sent += n
-        }
-        return true
-    }
-
-    @discardableResult
-    static func write(_ fd: Int32, _ text: String) -> Bool { write(fd, Array(text.utf8)) }
-}
-
-extension Array where Element == UInt8 {
-    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
-}
+import HTTPTesting
+import Support
+@testable import HTTP
 
 /// The HTTP client against servers that answer too much, too often, or point elsewhere.
 @Suite struct HostileServerTests {
@@ -142,34 +70,6 @@ extension Array where Element == UInt8 {
         let error = await #expect(throws: HTTPClientError.self) { try await client.execute(request) }
         #expect(error == .invalidResponse("more than 10 informational (1xx) answers"))
         await client.shutdown()
-    }
-
-    /// A `next_page_uri` on another port: paging stops with an error, and the other server never
-    /// sees a request (nor the account's credentials).
-    @Test(arguments: ["http://127.0.0.1:OTHER/page2.json", "//127.0.0.1:OTHER/page2.json",
-                      "http://127.0.0.1:OTHER/2012-04-24/Accounts/AC1/SMS/Messages.json?Page=1"])
-    func aNextPageOnAnotherOriginIsRefused(next: String) async throws {
-        let otherRequests = LockedValue([String]())
-        let other = try HostileServer { fd, _ in
-            guard let head = HostileServer.readHead(fd) else { return }
-            otherRequests.withLock { $0.append(head) }
-            HostileServer.write(fd, "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"messages\":[]}")
-        }
-        defer { other.stop() }
-        let page = #"{"messages": [{"sid": "SM1", "status": "delivered"}], "next_page_uri": "\#(next.replacingOccurrences(of: "OTHER", with: String(other.port)))"}"#
-        let base = try HostileServer { fd, _ in
-            while HostileServer.readHead(fd) != nil {
-                HostileServer.write(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(page.utf8.count)\r\n\r\n" + page)
-            }
-        }
-        defer { base.stop() }
-        let http = HTTPClient()
-        let client = RestcommClient(configuration: .init(baseURL: URL(string: "http://127.0.0.1:\(base.port)/restcomm")!,
-                                                         accountSID: "AC1", authToken: "secret-token"), http: http)
-        let error = await #expect(throws: ProviderError.self) { try await client.list(MessageFilter(pageSize: 10, maxResults: 100)) }
-        if case .invalidAnswer(let why)? = error { #expect(why.contains("another host")) } else { Issue.record("\(String(describing: error))") }
-        #expect(otherRequests.current.isEmpty, "\(otherRequests.current)")
-        await http.shutdown()
     }
 
     /// An answer that comes before the whole request went out (an early error): the connection

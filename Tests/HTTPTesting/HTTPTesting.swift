@@ -1,9 +1,28 @@
 import Foundation
 import Glibc
-@testable import Dispatcher
+public import HTTP
+
+// Socket-level helpers for the tests of HTTP servers: raw clients that send exact bytes, a
+// lenient response reader, an echo router, and a port that refuses connections.
+
+/// 127.0.0.1:`port`.
+func loopbackAddress(port: Int) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+    return address
+}
+
+/// A failed socket call of a test client.
+public struct SocketError: Error, CustomStringConvertible {
+    public var call: String
+    public var errno: Int32
+    public var description: String { "\(call): errno \(errno)" }
+}
 
 /// Runs blocking work on its own thread (never on the cooperative pool) and awaits it.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+public func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
         let thread = Thread { continuation.resume(returning: body()) }
         thread.start()
@@ -11,17 +30,17 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 }
 
 /// A raw TCP client for poking the server with exact bytes. Blocking calls run on own threads.
-final class RawClient: @unchecked Sendable {
-    let fd: Int32
+public final class RawClient: @unchecked Sendable {
+    public let fd: Int32
 
     /// Connects to 127.0.0.1:port with a receive timeout.
-    init(port: Int, receiveTimeout: Double = 5) throws {
+    public init(port: Int, receiveTimeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Socket.resolve(host: "127.0.0.1", port: port)!
+        var address = loopbackAddress(port: port)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { close(fd); throw SystemError(call: "connect", errno: errno) }
+        guard result == 0 else { close(fd); throw SocketError(call: "connect", errno: errno) }
         var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var sendTimeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -31,11 +50,11 @@ final class RawClient: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Half-closes: the server sees end of input.
-    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Sends all bytes; returns how many went out before an error.
     @discardableResult
-    func send(_ bytes: [UInt8]) async -> Int {
+    public func send(_ bytes: [UInt8]) async -> Int {
         let fd = fd
         return await onThread {
             var sent = 0
@@ -49,10 +68,10 @@ final class RawClient: @unchecked Sendable {
     }
 
     @discardableResult
-    func send(_ text: String) async -> Int { await send(Array(text.utf8)) }
+    public func send(_ text: String) async -> Int { await send(Array(text.utf8)) }
 
     /// Reads until `count` complete responses arrived, EOF, or the receive timeout.
-    func readResponses(_ count: Int) async -> [RawResponse] {
+    public func readResponses(_ count: Int) async -> [RawResponse] {
         let fd = fd
         return await onThread {
             var data: [UInt8] = []
@@ -68,7 +87,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// Reads until EOF or timeout; true when the peer closed the connection.
-    func readUntilClosed() async -> (bytes: [UInt8], closed: Bool) {
+    public func readUntilClosed() async -> (bytes: [UInt8], closed: Bool) {
         let fd = fd
         return await onThread {
             var data: [UInt8] = []
@@ -84,12 +103,12 @@ final class RawClient: @unchecked Sendable {
 }
 
 /// A response parsed leniently from raw bytes (Content-Length bodies only).
-struct RawResponse: Sendable {
-    var status: Int
-    var headers: [String: String]
-    var body: String
+public struct RawResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: String
 
-    static func parseAll(_ data: [UInt8]) -> [RawResponse] {
+    public static func parseAll(_ data: [UInt8]) -> [RawResponse] {
         var result: [RawResponse] = []
         var rest = data[...]
         while let headEnd = rest.firstRange(of: Array("\r\n\r\n".utf8)) {
@@ -113,7 +132,7 @@ struct RawResponse: Sendable {
 }
 
 /// An echo router for server tests.
-func testRouter() -> HTTPRouter {
+public func testRouter() -> HTTPRouter {
     var router = HTTPRouter()
     router.get("/hello") { _ in .text("hello") }
     router.post("/echo") { request in
@@ -138,7 +157,7 @@ func testRouter() -> HTTPRouter {
     return router
 }
 
-func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> (HTTPServer, Int) {
+public func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> (HTTPServer, Int) {
     var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
     configure(&configuration)
     let server = HTTPServer(configuration: configuration, router: testRouter())
@@ -148,13 +167,13 @@ func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }
 
 /// A loopback port bound but not listening, held until `release`: connecting to it is
 /// refused, and no parallel test can take it meanwhile (a port from a stopped server could be).
-final class RefusedPort: @unchecked Sendable {
-    let port: Int
+public final class RefusedPort: @unchecked Sendable {
+    public let port: Int
     private let fd: Int32
 
-    init() {
+    public init() {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Socket.resolve(host: "127.0.0.1", port: 0)!
+        var address = loopbackAddress(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
@@ -163,5 +182,16 @@ final class RefusedPort: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func release() { close(fd) }
+    public func release() { close(fd) }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+public func eventually(timeout: Duration = .seconds(20), every: Duration = .milliseconds(50),
+                _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: every)
+    }
+    return try await condition()
 }

@@ -2,14 +2,14 @@ import Foundation
 
 /// Lenient typed access to a decoded JSON object: providers send numbers as strings and strings
 /// as numbers ("total":"2", "request_timestamp":1330464356).
-struct JSONFields {
-    let object: [String: Any]
+public struct JSONFields {
+    public let object: [String: Any]
 
-    init(_ object: [String: Any]) { self.object = object }
+    public init(_ object: [String: Any]) { self.object = object }
 
     /// Parses a JSON object; tolerates the trailing commas (`"error":"…",}`) and `// comments` of
     /// the provider documentation's examples.
-    init?(data: [UInt8]) {
+    public init?(data: [UInt8]) {
         if let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] {
             self.object = object
         } else if let object = (try? JSONSerialization.jsonObject(with: Data(Self.withoutTrailingCommas(Self.withoutComments(data))))) as? [String: Any] {
@@ -74,7 +74,7 @@ struct JSONFields {
         return out
     }
 
-    func string(_ key: String) -> String? {
+    public func string(_ key: String) -> String? {
         switch object[key] {
         case let s as String: s == "null" ? nil : s
         case let n as NSNumber: n.stringValue
@@ -82,7 +82,7 @@ struct JSONFields {
         }
     }
 
-    func int(_ key: String) -> Int? {
+    public func int(_ key: String) -> Int? {
         switch object[key] {
         case let n as NSNumber: n.intValue
         case let s as String: Int(s)
@@ -90,11 +90,11 @@ struct JSONFields {
         }
     }
 
-    func fields(_ key: String) -> JSONFields? {
+    public func fields(_ key: String) -> JSONFields? {
         (object[key] as? [String: Any]).map(JSONFields.init)
     }
 
-    func array(_ key: String) -> [JSONFields] {
+    public func array(_ key: String) -> [JSONFields] {
         (object[key] as? [Any])?.compactMap { ($0 as? [String: Any]).map(JSONFields.init) } ?? []
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Dispatcher
+import HTTPTesting
+import Support
+@testable import HTTP
 
 /// The HTTP parsers on their own, fed the way a socket delivers bytes: the answer must not
 /// depend on how the stream is split into reads. Cases found by fuzzing (fuzz/http-request.swift).

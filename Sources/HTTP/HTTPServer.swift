@@ -1,4 +1,5 @@
 internal import Glibc
+import Support
 
 /// A small HTTP/1.1 server: poll()-based event-loop threads with non-blocking sockets, requests
 /// parsed on the loop, handlers run as tasks that prefer the loop as their executor, responses

@@ -1,5 +1,6 @@
 import Foundation
 internal import Glibc
+import HTTP
 
 /// The sandbox's routes: credentials, the store, the callback poster.
 final class SandboxAPI: Sendable {

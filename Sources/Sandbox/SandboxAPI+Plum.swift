@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 
 /// The Plum SMS REST API as the provider documents it: envelope `{"status","error","result"}`,
 /// Basic auth. Each answer has exactly the fields (and JSON types) of the documentation's example
@@ -64,7 +65,7 @@ extension SandboxAPI {
         let start = Int(q["start_timestamp"] ?? "") ?? 0
         let end = Int(q["end_timestamp"] ?? "") ?? 0
         let msgType = q["msg_type"] ?? ""
-        let phone = q["phone_number"].map(PlumClient.plumNumber) ?? ""
+        let phone = q["phone_number"].map(Self.plumNumber) ?? ""
         let numberType = q["number_type"] ?? ""
         if msgType == "inbound" {
             return Self.plumSuccess(["offset": offset, "limit": limit, "total": "0", "sms_messages": [[String: Any]]()])
@@ -74,7 +75,7 @@ extension SandboxAPI {
             if start > 0 && t < start { return false }
             if end > 0 && t > end { return false }
             if !phone.isEmpty {
-                let to = PlumClient.plumNumber(m.to), from = PlumClient.plumNumber(m.from)
+                let to = Self.plumNumber(m.to), from = Self.plumNumber(m.from)
                 switch numberType {
                 case "customer": if to != phone { return false }
                 case "account": if from != phone { return false }
@@ -150,5 +151,13 @@ extension SandboxAPI {
         var response = Self.plumFailure("Unauthorized access to sms service", status: 401)
         response.headers.set("WWW-Authenticate", "Basic realm=\"plum\"")
         return response
+    }
+
+    /// Plum's number form, as its documents give it: 10-digit NANP numbers (`+12025550143` →
+    /// `2025550143`); others lose the `+`.
+    static func plumNumber(_ number: String) -> String {
+        let digits = number.hasPrefix("+") ? String(number.dropFirst()) : number
+        if digits.count == 11 && digits.hasPrefix("1") && digits.allSatisfy(\.isNumber) { return String(digits.dropFirst()) }
+        return digits
     }
 }
