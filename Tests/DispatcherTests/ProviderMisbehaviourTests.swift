@@ -16,8 +16,8 @@ struct ProviderMisbehaviourTests {
     /// A configuration for sends that time out: 0.3 s client timeout, short in-doubt horizon.
     func inDoubtConfiguration(_ sandbox: SandboxFixture, horizon: Double) -> DispatcherConfiguration {
         var configuration = workerConfiguration(sandbox: sandbox.base)
-        configuration.providers["plum"]!.timeoutSeconds = 0.3
-        configuration.providers["restcomm"]!.timeoutSeconds = 0.3
+        configuration.accounts["plum"]!.timeoutSeconds = 0.3
+        configuration.accounts["restcomm"]!.timeoutSeconds = 0.3
         configuration.leaseSeconds = 5
         configuration.inDoubt.horizonSeconds = horizon
         configuration.inDoubt.lookupEverySeconds = 0.3
@@ -166,7 +166,7 @@ struct ProviderMisbehaviourTests {
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(20))
         var configuration = workerConfiguration(sandbox: sandbox.base, concurrency: 2)
-        configuration.providers["plum"]!.timeoutSeconds = 1
+        configuration.accounts["plum"]!.timeoutSeconds = 1
         configuration.leaseSeconds = 3
         configuration.retry.maxAttempts = 2
         configuration.inDoubt.horizonSeconds = 20

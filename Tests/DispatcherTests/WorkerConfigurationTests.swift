@@ -16,8 +16,8 @@ struct WorkerConfigurationTests {
         #expect(c.retry.maxAttempts == 5 && c.retry.baseDelaySeconds == 30 && c.retry.maxDelaySeconds == 3600)
         #expect(c.poll.afterSeconds == 120 && c.poll.giveUpAfterSeconds == 604_800)
         #expect(c.optOutScope == .sender)
-        #expect(c.providers["plum"]?.baseURL.absoluteString == "http://127.0.0.1:8787")
-        #expect(c.providers["restcomm"]?.accountSID == "ACsandbox")
+        #expect(c.accounts["plum"]?.baseURL.absoluteString == "http://127.0.0.1:8787")
+        #expect(c.accounts["restcomm"]?.accountSID == "ACsandbox")
         #expect(try DispatcherConfiguration.load(path: nil).listen == "127.0.0.1:8080" || FileManager.default.fileExists(atPath: "dispatcher.json"))
     }
 
@@ -31,14 +31,14 @@ struct WorkerConfigurationTests {
              "retry": {"max_attempts": 5, "base_delay_s": 30, "max_delay_s": 3600},
              "poll": {"after_s": 120, "give_up_after_s": 604800}, "lease_s": 60, "opt_out_scope": "global"}
             """, env: ["PLUM_PASSWORD": "s3cret-plum", "RESTCOMM_TOKEN": "s3cret-token"])
-        #expect(c.providers["plum"]?.password.value == "s3cret-plum")
-        #expect(c.providers["restcomm"]?.authToken.value == "s3cret-token")
-        #expect(c.providers["restcomm"]?.rateLimit == RateLimit(perSecond: 100, burst: 100))
+        #expect(c.accounts["plum"]?.password.value == "s3cret-plum")
+        #expect(c.accounts["restcomm"]?.authToken.value == "s3cret-token")
+        #expect(c.accounts["restcomm"]?.rateLimit == RateLimit(perSecond: 100, burst: 100))
         #expect(c.rateLimit(sender: "+12435678910") == RateLimit(perSecond: 1, burst: 1))
         #expect(c.rateLimit(sender: "+19999999999") == c.defaultSenderRate)
         #expect(c.optOutScope == .global)
         #expect(!c.description.contains("s3cret"))
-        #expect(!"\(c.providers["plum"]!)".contains("s3cret"))
+        #expect(!"\(c.accounts["plum"]!)".contains("s3cret"))
     }
 
     @Test func badSettingsNameTheirPath() {

@@ -16,7 +16,7 @@ struct WorkerExactlyOnceTests {
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(10))
         var configuration = workerConfiguration(sandbox: sandbox.base)
-        configuration.providers["plum"]!.timeoutSeconds = 0.3
+        configuration.accounts["plum"]!.timeoutSeconds = 0.3
         let running = RunningEngine.start(configuration, database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(40)))
         #expect(try await stateCounts(c) == ["accepted": 10])
@@ -43,7 +43,7 @@ struct WorkerExactlyOnceTests {
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(3))
         var configuration = workerConfiguration(sandbox: sandbox.base)
-        configuration.providers["plum"]!.timeoutSeconds = 0.3
+        configuration.accounts["plum"]!.timeoutSeconds = 0.3
         configuration.poll.afterSeconds = 7
         let running = RunningEngine.start(configuration, database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(40)))
@@ -75,9 +75,9 @@ struct WorkerExactlyOnceTests {
         })
         var configuration = workerConfiguration(sandbox: sandbox.base, concurrency: 16)
         // 4 segments/s and a lease leaving 2 s for the rate: two messages per claim fit
-        configuration.senders["+12435678910"] = .init(number: "+12435678910", provider: "plum", rateLimit: RateLimit(perSecond: 4, burst: 1))
+        configuration.senders["+12435678910"] = .init(number: "+12435678910", account: "plum", rateLimit: RateLimit(perSecond: 4, burst: 1))
         configuration.leaseSeconds = 4
-        configuration.providers["plum"]!.timeoutSeconds = 1
+        configuration.accounts["plum"]!.timeoutSeconds = 1
         let running = RunningEngine.start(configuration, database: db)
         let drained = try await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
             try await stateCounts(c) == ["accepted": 20]
@@ -119,7 +119,7 @@ struct WorkerExactlyOnceTests {
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(30))
         var configuration = workerConfiguration(sandbox: sandbox.base, concurrency: 4)
-        configuration.providers["plum"]!.password = Secret("wrong")
+        configuration.accounts["plum"]!.password = Secret("wrong")
         let halted = RunningEngine.start(configuration, database: db, untilIdle: true)
         // Halted work is not "due": the until-idle worker ends with everything pending.
         #expect(try await halted.finish())
@@ -134,7 +134,7 @@ struct WorkerExactlyOnceTests {
         let resume = try await DispatcherBinary.run(["resume", "--provider", "plum"], environment: ["DATABASE_URL": db.conninfo])
         #expect(resume.status == 0, "\(resume.stderr)")
         #expect(try await RateLimits.rateLimitsHalted(c).isEmpty)
-        configuration.providers["plum"]!.password = Secret("sandbox")
+        configuration.accounts["plum"]!.password = Secret("sandbox")
         let resumed = RunningEngine.start(configuration, database: db, untilIdle: true)
         #expect(try await resumed.finish())
         #expect(try await stateCounts(c) == ["accepted": 30])
@@ -156,7 +156,7 @@ struct WorkerExactlyOnceTests {
         messages.shuffle()
         try await insertMessages(c, campaign: campaign, messages)  // 200 segments: about 10 s at 20/s
         var configuration = workerConfiguration(sandbox: sandbox.base)
-        configuration.senders["+12435678910"] = .init(number: "+12435678910", provider: "plum", rateLimit: RateLimit(perSecond: 20, burst: 5))
+        configuration.senders["+12435678910"] = .init(number: "+12435678910", account: "plum", rateLimit: RateLimit(perSecond: 20, burst: 5))
         let one = RunningEngine.start(configuration, database: db, workerID: "w1", untilIdle: true)
         let two = RunningEngine.start(configuration, database: db, workerID: "w2", untilIdle: true)
         #expect(try await one.finish())

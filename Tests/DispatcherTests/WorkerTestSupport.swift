@@ -79,7 +79,7 @@ func stateCounts(_ connection: Connection) async throws -> [String: Int] {
 /// A worker configuration pointing at an in-process sandbox, fast enough for tests.
 func workerConfiguration(sandbox: URL, rate: Double = 10_000, concurrency: Int = 8) -> DispatcherConfiguration {
     var configuration = DispatcherConfiguration()
-    configuration.providers = ["plum": .sandboxPlum(baseURL: sandbox), "restcomm": .sandboxRestcomm(baseURL: sandbox)]
+    configuration.accounts = ["plum": .sandboxPlum(baseURL: sandbox), "restcomm": .sandboxRestcomm(baseURL: sandbox)]
     configuration.defaultSenderRate = RateLimit(perSecond: rate, burst: rate)
     configuration.concurrency = concurrency
     configuration.retry.baseDelaySeconds = 0.1

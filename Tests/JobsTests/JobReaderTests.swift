@@ -123,7 +123,7 @@ import Testing
         """)
         #expect(job.errors.isEmpty)
         #expect(job.isValid)
-        #expect(job.header?.provider == .restcomm)
+        #expect(job.header?.kind == .restcomm)
         #expect(job.messages.map(\.to.address) == ["client:alice", "+442079460958"])
         #expect(job.messages[0].segments == SegmentCount(encoding: .ucs2, segments: 1, units: 8))
         #expect(job.messages[1].body == "Robert'); DROP TABLE messages;--")

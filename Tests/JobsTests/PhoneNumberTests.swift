@@ -56,12 +56,12 @@ import Testing
     }
 
     @Test func clientRecipientsOnlyForRestcomm() throws {
-        #expect(try Recipient(parsing: "client:alice", provider: .restcomm) == .client("alice"))
-        #expect(try Recipient(parsing: "client:alice", provider: .restcomm).address == "client:alice")
-        #expect(throws: RecipientError.clientNotSupported(.plum)) { try Recipient(parsing: "client:alice", provider: .plum) }
-        #expect(throws: RecipientError.invalidClientName("empty name")) { try Recipient(parsing: "client:", provider: .restcomm) }
-        #expect(throws: RecipientError.self) { try Recipient(parsing: "client:al ice", provider: .restcomm) }
-        #expect(throws: RecipientError.self) { try Recipient(parsing: "client:" + String(repeating: "a", count: 65), provider: .restcomm) }
-        #expect(try Recipient(parsing: "+1 202 555 0143", provider: .plum) == .phone(try PhoneNumber(parsing: "2025550143")))
+        #expect(try Recipient(parsing: "client:alice", kind: .restcomm) == .client("alice"))
+        #expect(try Recipient(parsing: "client:alice", kind: .restcomm).address == "client:alice")
+        #expect(throws: RecipientError.clientNotSupported(.plum)) { try Recipient(parsing: "client:alice", kind: .plum) }
+        #expect(throws: RecipientError.invalidClientName("empty name")) { try Recipient(parsing: "client:", kind: .restcomm) }
+        #expect(throws: RecipientError.self) { try Recipient(parsing: "client:al ice", kind: .restcomm) }
+        #expect(throws: RecipientError.self) { try Recipient(parsing: "client:" + String(repeating: "a", count: 65), kind: .restcomm) }
+        #expect(try Recipient(parsing: "+1 202 555 0143", kind: .plum) == .phone(try PhoneNumber(parsing: "2025550143")))
     }
 }

@@ -141,7 +141,7 @@ struct ConfigReader {
                 c.defaultSenderRate = r
             case "providers":
                 guard case .object(let entries) = m.value else { throw fail("providers", "must be an object, not \(m.value.typeName)") }
-                c.providers = [:]
+                c.accounts = [:]
                 for e in entries {
                     // the name goes into callback URLs and `resume --provider NAME`
                     guard !e.key.isEmpty, e.key.count <= 64,
@@ -149,7 +149,7 @@ struct ConfigReader {
                     else {
                         throw fail("providers.\(e.key)", "a provider account's name is 1–64 letters, digits, '-', '_' or '.'")
                     }
-                    c.providers[e.key] = try provider(name: e.key, e.value)
+                    c.accounts[e.key] = try account(name: e.key, e.value)
                 }
             default:  // senders
                 guard case .object(let entries) = m.value else { throw fail("senders", "must be an object, not \(m.value.typeName)") }
@@ -160,23 +160,23 @@ struct ConfigReader {
                     let members = try object(e.value, path, allowed: ["provider", "rate_per_second", "burst"])
                     let provider = try members.first(where: { $0.key == "provider" }).map { p throws(ConfigurationError) in try string(p.value, "\(path).provider") }
                     guard let limit = try rate(members, path) else { throw fail(path, "needs rate_per_second") }
-                    c.senders[number.e164] = .init(number: number.e164, provider: provider, rateLimit: limit)
+                    c.senders[number.e164] = .init(number: number.e164, account: provider, rateLimit: limit)
                 }
             }
         }
         // A send must be able to finish inside its lease, with time to spare for the rate limiter.
-        if let slowest = c.providers.values.max(by: { $0.timeoutSeconds < $1.timeoutSeconds }), c.leaseSeconds < slowest.timeoutSeconds + 2 {
+        if let slowest = c.accounts.values.max(by: { $0.timeoutSeconds < $1.timeoutSeconds }), c.leaseSeconds < slowest.timeoutSeconds + 2 {
             throw fail("lease_s", "must be at least providers.\(slowest.name).timeout_s + 2 s (\((slowest.timeoutSeconds + 2).formatted()))")
         }
         for (number, sender) in c.senders {
-            if let p = sender.provider, c.providers[p] == nil {
-                throw fail("senders.\(number).provider", "no provider named '\(p)' (configured: \(c.providers.keys.sorted().joined(separator: ", ")))")
+            if let p = sender.account, c.accounts[p] == nil {
+                throw fail("senders.\(number).provider", "no provider named '\(p)' (configured: \(c.accounts.keys.sorted().joined(separator: ", ")))")
             }
         }
         return c
     }
 
-    func provider(name: String, _ value: JSONValue) throws(ConfigurationError) -> ProviderConfiguration {
+    func account(name: String, _ value: JSONValue) throws(ConfigurationError) -> AccountConfiguration {
         let path = "providers.\(name)"
         let members = try object(value, path, allowed: [
             "kind", "base_url", "username", "password", "password_env", "account_sid", "auth_token", "auth_token_env",
@@ -184,36 +184,17 @@ struct ConfigReader {
         ])
         func member(_ key: String) -> JSONValue? { members.first(where: { $0.key == key })?.value }
         let kindText = try member("kind").map { v throws(ConfigurationError) in try string(v, "\(path).kind") } ?? name
-        guard let kind = ProviderConfiguration.Kind(rawValue: kindText) else {
-            throw fail("\(path).kind", "unknown provider kind '\(kindText)' (plum, restcomm, null)")
+        guard let kind = ProviderKind(rawValue: kindText) else {
+            throw fail("\(path).kind", "unknown provider kind '\(kindText)' (\(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        var p: ProviderConfiguration
-        switch kind {
-        case .plum: p = .sandboxPlum(name: name)
-        case .restcomm: p = .sandboxRestcomm(name: name)
-        case .null: p = ProviderConfiguration(name: name, kind: .null, baseURL: URL(string: "http://null.invalid")!)
-        }
-        if let v = member("base_url") { p.baseURL = try url(v, "\(path).base_url") }
-        if let v = member("timeout_s") { p.timeoutSeconds = try number(v, "\(path).timeout_s", min: 0, minInclusive: false) }
-        p.rateLimit = try rate(members, path)
-        switch kind {
-        case .plum:
-            if let v = member("username") { p.username = try string(v, "\(path).username") }
-            if let s = try secret(members, path, key: "password") { p.password = s }
-            // (a command that sends nothing gets an empty key for an unset variable: no inbound then)
-            if let s = try secret(members, path, key: "inbound_key"), !s.value.isEmpty || member("inbound_key") != nil {
-                let key = member("inbound_key") != nil ? "inbound_key" : "inbound_key_env"
-                if let problem = InboundKey.problem(s.value) { throw fail("\(path).\(key)", "the inbound key \(problem)") }
-                p.inboundKey = s
-            }
-        case .restcomm:
-            if let v = member("account_sid") { p.accountSID = try string(v, "\(path).account_sid") }
-            if let s = try secret(members, path, key: "auth_token") { p.authToken = s }
-        case .null: break
-        }
-        if kind != .plum, let m = members.first(where: { $0.key.hasPrefix("inbound_key") }) {
+        var account = AccountConfiguration.sandbox(kind, name: name)
+        if let v = member("base_url") { account.baseURL = try url(v, "\(path).base_url") }
+        if let v = member("timeout_s") { account.timeoutSeconds = try number(v, "\(path).timeout_s", min: 0, minInclusive: false) }
+        account.rateLimit = try rate(members, path)
+        try kind.definition.readSettings(members, path: path, reader: self, into: &account)
+        if !kind.definition.takesInboundSMS, let m = members.first(where: { $0.key.hasPrefix("inbound_key") }) {
             throw fail("\(path).\(m.key)", "only Plum accounts take inbound SMS")
         }
-        return p
+        return account
     }
 }

@@ -79,14 +79,16 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public struct Sender: Sendable, Equatable {
         /// E.164.
         public var number: String
-        public var provider: String?
+        /// The account that owns the number (`senders.NUMBER.provider`), if any.
+        public var account: String?
         public var rateLimit: RateLimit
     }
 
     public var listen = "127.0.0.1:8080"
     public var publicURL: URL?
     public var spool = "jobs/incoming"
-    public var providers: [String: ProviderConfiguration] = [
+    /// The provider accounts (`providers` in the file), by name.
+    public var accounts: [String: AccountConfiguration] = [
         "plum": .sandboxPlum(), "restcomm": .sandboxRestcomm(),
     ]
     /// By E.164 number.
@@ -106,19 +108,16 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public init() {}
 
     /// The provider accounts and which sender number belongs to which, for routing
-    /// campaigns (accounts of kind `null` count as neither Plum nor Restcomm).
+    /// campaigns. A job names plum or restcomm, never null: an account of kind `null` (a
+    /// benchmark's) routes as the kind its name spells, else as Plum.
     public var providerAccounts: ProviderAccounts {
-        var accounts: [String: Jobs.Provider] = [:]
-        for (name, p) in providers {
-            switch p.kind {
-            case .plum: accounts[name] = .plum
-            case .restcomm: accounts[name] = .restcomm
-            case .null: accounts[name] = Jobs.Provider(rawValue: name) ?? .plum
-            }
+        var kinds: [String: ProviderKind] = [:]
+        for (name, account) in accounts {
+            kinds[name] = account.kind == .null ? ProviderKind(jobName: name) ?? .plum : account.kind
         }
         var owners: [String: String] = [:]
-        for (number, sender) in senders { if let p = sender.provider { owners[number] = p } }
-        return ProviderAccounts(accounts: accounts, senderAccounts: owners)
+        for (number, sender) in senders { if let p = sender.account { owners[number] = p } }
+        return ProviderAccounts(accounts: kinds, senderAccounts: owners)
     }
 
     /// The limits of `number` (E.164).
@@ -128,7 +127,7 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
 
     public var description: String {
         var lines = ["listen \(listen)", "public_url \(publicURL?.absoluteString ?? "-")", "spool \(spool)"]
-        for name in providers.keys.sorted() { lines.append("provider \(providers[name]!)") }
+        for name in accounts.keys.sorted() { lines.append("provider \(accounts[name]!)") }
         for number in senders.keys.sorted() { lines.append("sender \(number) \(senders[number]!.rateLimit)") }
         lines.append("default sender \(defaultSenderRate)")
         lines.append("retry max_attempts=\(retry.maxAttempts) base_delay_s=\(retry.baseDelaySeconds) max_delay_s=\(retry.maxDelaySeconds)")

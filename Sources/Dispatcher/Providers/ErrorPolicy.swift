@@ -35,8 +35,9 @@ public struct ErrorRule: Sendable, Equatable {
     }
 }
 
-/// THE error policy: every normalised code and every Restcomm SMS error code with its action.
-/// One table, read by the sender; tested in ErrorPolicyTests.
+/// THE error policy: every normalised code with its action. One table, read by the sender;
+/// tested in ErrorPolicyTests. Each kind normalises its own codes and texts in its folder
+/// (`Restcomm/ErrorPolicy+Restcomm.swift`, `PlumClient.normalise(failureText:)`).
 ///
 /// Exactly once hinges on one question: does the answer prove the provider did not take the
 /// message? Only then is it retried directly — no connection, or a request that failed before
@@ -80,39 +81,12 @@ public enum ErrorPolicy {
         .priceExceeded: ErrorRule(.haltAccount),                  // 30010: the account's max price setting
     ]
 
-    /// Restcomm's documented SMS error codes and the Twilio-compatible request errors the
-    /// sandbox uses, normalised.
-    public static let restcommCodes: [Int: ErrorCode] = [
-        30001: .queueOverflow,
-        30002: .accountSuspended,
-        30003: .unreachable,
-        30004: .blocked,
-        30005: .unknownDestination,
-        30006: .landline,
-        30007: .carrierViolation,
-        30008: .unknownError,
-        30009: .missingSegment,
-        30010: .priceExceeded,
-        30090: .noResponse,
-        20003: .authFailed,
-        20429: .rateLimited,
-        21211: .invalidNumber,
-        21610: .unsubscribed,
-        21614: .landline,
-        21617: .messageTooLong,
-    ]
-
     public static func rule(for code: ErrorCode) -> ErrorRule {
         table[code] ?? ErrorRule(.fail)
     }
 
     public static func rule(for failure: ProviderFailure) -> ErrorRule {
         rule(for: failure.code)
-    }
-
-    /// The normalised code of a Restcomm error code (unknown codes: `providerError`).
-    public static func normalise(restcommCode: Int) -> ErrorCode {
-        restcommCodes[restcommCode] ?? .providerError
     }
 
     /// The code of a failure answer the provider wrote (its envelope) with `status`, when its

@@ -1,5 +1,5 @@
 import Foundation
-import Jobs
+public import Jobs
 public import Store
 import Support
 public import HTTP
@@ -36,20 +36,20 @@ public struct ReconcileRoutes: Sendable {
         /// `/healthz` asks the database at most this often; requests in between get the last answer.
         public var healthMaxAge: Duration = .seconds(1)
         /// The provider accounts callbacks may name (`providers` keys) and their kinds.
-        public var accounts: [String: ProviderConfiguration.Kind]
+        public var accounts: [String: ProviderKind]
         /// Plum accounts that take inbound SMS, and their keys (the last segment of `/inbound/plum/{key}`).
         public var inboundKeys: [String: Secret] = [:]
         /// The sender numbers (E.164) inbound SMS may be addressed to, and the account each
         /// belongs to (nil: any account's).
         public var senders: [String: String?] = [:]
-        public init(accounts: [String: ProviderConfiguration.Kind]) { self.accounts = accounts }
+        public init(accounts: [String: ProviderKind]) { self.accounts = accounts }
 
         /// The routes' settings from the worker's configuration.
         public init(_ configuration: DispatcherConfiguration) {
-            self.init(accounts: configuration.providers.mapValues(\.kind))
+            self.init(accounts: configuration.accounts.mapValues(\.kind))
             globalOptOut = configuration.optOutScope == .global
-            inboundKeys = configuration.providers.compactMapValues { $0.kind == .plum ? $0.inboundKey : nil }
-            senders = configuration.senders.mapValues(\.provider)
+            inboundKeys = configuration.accounts.compactMapValues { $0.kind.definition.takesInboundSMS ? $0.inboundKey : nil }
+            senders = configuration.senders.mapValues(\.account)
         }
     }
 
@@ -92,7 +92,7 @@ public struct ReconcileRoutes: Sendable {
         func count(_ verdict: String) { metrics.increment("dispatcher_callbacks_received_total", ["provider": account, "verdict": verdict]) }
         let notFound = HTTPResponse.text("not found\n", status: 404)
         // 1. The key: the account, then the message's id and token.
-        guard let kind = configuration.accounts[account], kind != .null else {
+        guard let callbacks = configuration.accounts[account]?.definition.callbacks else {
             metrics.increment("dispatcher_callbacks_received_total", ["provider": "unknown", "verdict": "unknown_token"])
             return notFound
         }
@@ -121,9 +121,8 @@ public struct ReconcileRoutes: Sendable {
         case .failure(.notAForm): return await badRequest("the body must be application/x-www-form-urlencoded\n")
         case .failure(.notText(let problem)): return await badRequest("\(problem)\n")
         }
-        guard let message = kind == .plum ? PlumClient.parseCallback(form) : RestcommClient.parseCallback(form) else {
-            let fields = kind == .plum ? "sms_message_id and status (or delivery_status)" : "MessageSid and MessageStatus"
-            return await badRequest("missing \(fields)\n")
+        guard let message = callbacks.parse(form) else {
+            return await badRequest("missing \(callbacks.requiredFields)\n")
         }
         // the fields as received: the form body itself (first 4,000 bytes), not decoded and re-encoded
         let raw = String(decoding: request.body.prefix(4_000), as: UTF8.self)

@@ -49,7 +49,7 @@ public final class DispatchEngine: Sendable {
         completer = Completer(pool: pool, configuration: completerConfiguration, logger: logger)
         let http = HTTPClient()
         self.http = http
-        self.providers = providers ?? configuration.providers.mapValues { $0.makeClient(http: http) }
+        self.providers = providers ?? configuration.accounts.mapValues { $0.makeClient(http: http) }
     }
 
     public static func defaultWorkerID() -> String {
@@ -78,7 +78,7 @@ public final class DispatchEngine: Sendable {
                                                          globalOptOut: configuration.optOutScope == .global)
         rescuerConfiguration.interval = options.rescueInterval
         rescuerConfiguration.maxAttempts = configuration.retry.maxAttempts
-        rescuerConfiguration.lookupDelaySeconds = (configuration.providers.values.map(\.timeoutSeconds).max() ?? 10) + 1
+        rescuerConfiguration.lookupDelaySeconds = (configuration.accounts.values.map(\.timeoutSeconds).max() ?? 10) + 1
         rescuerConfiguration.holdSeconds = configuration.leaseSeconds
         rescuerConfiguration.horizonSeconds = configuration.inDoubt.horizonSeconds
         rescuerConfiguration.lookupEverySeconds = configuration.inDoubt.lookupEverySeconds

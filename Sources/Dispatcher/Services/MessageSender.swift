@@ -57,7 +57,7 @@ public struct MessageSender: Sendable {
         var slot: Date?
         // the latest slot this claim can use: the request (up to its timeout) must end
         // inside the lease, with a second to spare
-        let timeout = configuration.providers[m.provider]?.timeoutSeconds ?? 10
+        let timeout = configuration.accounts[m.provider]?.timeoutSeconds ?? 10
         let lastSlot = item.claimedAt + .milliseconds(Int64((configuration.leaseSeconds - timeout - 1) * 1000))
         do {
             let senderKey = RateLimits.senderKey(m.from)
@@ -72,7 +72,7 @@ public struct MessageSender: Sendable {
                 return c
             }
             var open = slot != nil
-            if open, let providerLimit = configuration.providers[m.provider]?.rateLimit {
+            if open, let providerLimit = configuration.accounts[m.provider]?.rateLimit {
                 open = try await limiter.acquire(key: RateLimits.providerKey(m.provider), limit: providerLimit, segments: m.segments)
             }
             if !open { return release(m, "sender or provider halted") }
@@ -122,7 +122,7 @@ public struct MessageSender: Sendable {
 
     func callbackURL(provider: any SMSProvider, key: CallbackKey) -> URL? {
         // the account's name: the endpoint reads the body as that account's kind
-        guard let base = configuration.publicURL, let kind = configuration.providers[provider.name]?.kind, kind != .null else { return nil }
+        guard let base = configuration.publicURL, configuration.accounts[provider.name]?.kind.definition.callbacks != nil else { return nil }
         return base.appending(path: "callbacks/\(provider.name)/\(key)")
     }
 

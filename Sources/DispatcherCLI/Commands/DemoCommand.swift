@@ -80,7 +80,7 @@ enum DemoCommand: CLICommand {
 
             // 4. The worker, its callback server and poller, all in this process.
             var configuration = DispatcherConfiguration()
-            configuration.providers = [
+            configuration.accounts = [
                 "plum": .sandboxPlum(baseURL: sandboxURL), "restcomm": .sandboxRestcomm(baseURL: sandboxURL),
             ]
             configuration.listen = "127.0.0.1:0"

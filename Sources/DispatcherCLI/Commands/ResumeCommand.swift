@@ -44,9 +44,9 @@ enum ResumeCommand: CLICommand {
             } else if let provider {
                 // a provider account of the configuration
                 let configuration = try loadConfiguration(configPath, needsSecrets: false)
-                guard configuration.providers[provider] != nil else {
+                guard configuration.accounts[provider] != nil else {
                     throw CLIFailure(exitCode: ExitCode.dataError,
-                                     message: "--provider: no provider account named '\(provider)' (configured: \(configuration.providers.keys.sorted().joined(separator: ", ")))")
+                                     message: "--provider: no provider account named '\(provider)' (configured: \(configuration.accounts.keys.sorted().joined(separator: ", ")))")
                 }
                 key = RateLimits.providerKey(provider)
             }

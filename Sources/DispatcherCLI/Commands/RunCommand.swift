@@ -59,7 +59,7 @@ enum RunCommand: CLICommand {
             let rest = try args.positionals()
             guard rest.isEmpty else { throw CLIFailure.usage("run takes no arguments (got '\(rest[0])')") }
             var configuration = try loadConfiguration(configPath, needsSecrets: true)
-            if !bench, let null = configuration.providers.values.first(where: { $0.kind == .null }) {
+            if !bench, let null = configuration.accounts.values.first(where: { $0.kind == .null }) {
                 throw CLIFailure(exitCode: ExitCode.dataError,
                                  message: "providers.\(null.name): kind \"null\" accepts everything without sending; it is for benchmarks (run --bench)")
             }
@@ -96,13 +96,13 @@ enum RunCommand: CLICommand {
                 conninfo: target.conninfo, report: { logger.info("\($0)") })
             let extra = reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: spool)
             let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
-            logger.info("worker \(options.workerID) started: providers \(configuration.providers.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
+            logger.info("worker \(options.workerID) started: providers \(configuration.accounts.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
             // the bound address (a `listen` port of 0 picks one)
             let listening = reconcile.port.flatMap { port in
                 configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
             } ?? configuration.listen
             logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
-            let inboundAccounts = configuration.providers.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
+            let inboundAccounts = configuration.accounts.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
             if inboundAccounts.isEmpty {
                 logger.info("inbound SMS is off (every /inbound request gets 404): no Plum account has an inbound_key or inbound_key_env")
             } else {

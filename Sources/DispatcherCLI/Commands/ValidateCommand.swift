@@ -103,12 +103,12 @@ enum ValidateCommand: CLICommand {
                 fileReports.append([
                     "file": file,
                     "campaign": reader.header?.campaign ?? NSNull(),
-                    "provider": reader.header?.provider.rawValue ?? NSNull(),
+                    "provider": reader.header?.kind.rawValue ?? NSNull(),
                     "errors": fileErrors,
                     "summary": summaryObject(reader.summary),
                 ])
             } else {
-                let name = reader.header.map { "campaign \($0.campaign) (\($0.provider))" } ?? "campaign fields invalid"
+                let name = reader.header.map { "campaign \($0.campaign) (\($0.kind))" } ?? "campaign fields invalid"
                 print("\(file): \(name): \(count(reader.summary.messages, "valid message")), \(count(reader.summary.segments, "segment")), \(count(fileErrors, "error"))")
             }
         }

@@ -10,19 +10,19 @@
 ///   must name one).
 public struct ProviderAccounts: Sendable, Equatable {
     /// Account name → kind.
-    public var accounts: [String: Provider]
+    public var accounts: [String: ProviderKind]
     /// Sender number (E.164) → the account that owns it.
     public var senderAccounts: [String: String]
 
-    public init(accounts: [String: Provider], senderAccounts: [String: String] = [:]) {
+    public init(accounts: [String: ProviderKind], senderAccounts: [String: String] = [:]) {
         self.accounts = accounts
         self.senderAccounts = senderAccounts
     }
 
     /// The account a campaign goes through, or why there is none.
-    public func account(for provider: String, sender: String) -> Result<(name: String, kind: Provider), RoutingError> {
+    public func account(for provider: String, sender: String) -> Result<(name: String, kind: ProviderKind), RoutingError> {
         let named = accounts[provider]
-        let kind = named == nil ? Provider(rawValue: provider.lowercased()) : nil
+        let kind = named == nil ? ProviderKind(jobName: provider) : nil
         guard named != nil || kind != nil else {
             return .failure(RoutingError("unknown provider '\(provider)' (configured accounts: \(list(accounts.keys)); kinds: plum, restcomm)"))
         }
@@ -47,7 +47,7 @@ public struct ProviderAccounts: Sendable, Equatable {
         }
     }
 
-    private func list(_ names: Dictionary<String, Provider>.Keys) -> String {
+    private func list(_ names: Dictionary<String, ProviderKind>.Keys) -> String {
         names.isEmpty ? "none" : names.sorted().joined(separator: ", ")
     }
 

@@ -6,14 +6,14 @@ public enum Recipient: Sendable, Hashable, CustomStringConvertible {
     public static let clientPrefix = "client:"
     static let maxClientNameLength = 64
 
-    /// Parses a `to` value. `client:NAME` needs a provider that accepts client recipients;
+    /// Parses a `to` value. `client:NAME` needs a kind that accepts client recipients;
     /// NAME is 1–64 of `A-Z a-z 0-9 _ - . @`.
-    public init(parsing text: String, provider: Provider?) throws(RecipientError) {
+    public init(parsing text: String, kind: ProviderKind?) throws(RecipientError) {
         let trimmed = text.trimmingASCIISpaces()
         if trimmed.lowercased().hasPrefix(Self.clientPrefix) {
             let name = String(trimmed.dropFirst(Self.clientPrefix.count))
-            if let provider, !provider.acceptsClientRecipients {
-                throw .clientNotSupported(provider)
+            if let kind, !kind.acceptsClientRecipients {
+                throw .clientNotSupported(kind)
             }
             guard !name.isEmpty else { throw .invalidClientName("empty name") }
             guard name.unicodeScalars.count <= Self.maxClientNameLength else {
@@ -46,7 +46,7 @@ public enum Recipient: Sendable, Hashable, CustomStringConvertible {
 
 public enum RecipientError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidNumber(PhoneNumberError)
-    case clientNotSupported(Provider)
+    case clientNotSupported(ProviderKind)
     case invalidClientName(String)
 
     public var description: String {

@@ -5,8 +5,8 @@ public struct CampaignHeader: Sendable, Hashable {
     public var campaign: String
     /// The default sender; a message may name its own `from`.
     public var from: PhoneNumber
-    /// The provider's kind (its wire format).
-    public var provider: Provider
+    /// The kind of the account it goes through (its wire format).
+    public var kind: ProviderKind
     /// The provider account the campaign goes through (a configured `providers` key;
     /// without a configuration, the kind's name).
     public var account: String
@@ -19,13 +19,13 @@ public struct CampaignHeader: Sendable, Hashable {
     public var window: SendWindow?
 
     public init(
-        campaign: String, from: PhoneNumber, provider: Provider, account: String? = nil, template: MessageTemplate? = nil,
+        campaign: String, from: PhoneNumber, kind: ProviderKind, account: String? = nil, template: MessageTemplate? = nil,
         sendAt: Date? = nil, expiresAt: Date? = nil, window: SendWindow? = nil
     ) {
         self.campaign = campaign
         self.from = from
-        self.provider = provider
-        self.account = account ?? provider.rawValue
+        self.kind = kind
+        self.account = account ?? kind.rawValue
         self.template = template
         self.sendAt = sendAt
         self.expiresAt = expiresAt
@@ -69,7 +69,7 @@ struct CampaignDefaults: Sendable {
 
     var campaign: String?
     var from: PhoneNumber?
-    var provider: Provider?
+    var kind: ProviderKind?
     /// The provider account (see `ProviderAccounts`).
     var account: String?
     /// How per-message senders are checked against the campaign's account.
@@ -88,8 +88,8 @@ struct CampaignDefaults: Sendable {
     var failed = false
 
     var header: CampaignHeader? {
-        guard !failed, let campaign, let from, let provider else { return nil }
-        return CampaignHeader(campaign: campaign, from: from, provider: provider, account: account, template: template,
+        guard !failed, let campaign, let from, let kind else { return nil }
+        return CampaignHeader(campaign: campaign, from: from, kind: kind, account: account, template: template,
                               sendAt: sendAt, expiresAt: expiresAt, window: window)
     }
 
@@ -122,19 +122,19 @@ struct CampaignDefaults: Sendable {
                 // a configured account or a kind, and it must agree with the sender's account
                 switch accounts.account(for: provider, sender: sender?.e164 ?? "") {
                 case .success(let (name, kind)):
-                    d.provider = kind
+                    d.kind = kind
                     d.account = name
                 case .failure(let error):
                     // an unusable sender number is the `from` error given below
-                    if let kind = accounts.accounts[provider] ?? Provider(rawValue: provider.lowercased()), sender == nil {
-                        d.provider = kind
+                    if let kind = accounts.accounts[provider] ?? ProviderKind(jobName: provider), sender == nil {
+                        d.kind = kind
                     } else {
                         d.providerFailed = true
                         fail(.provider, error.description)
                     }
                 }
-            } else if let p = Provider(rawValue: provider.lowercased()) {
-                d.provider = p
+            } else if let p = ProviderKind(jobName: provider) {
+                d.kind = p
                 d.account = p.rawValue
             } else {
                 d.providerFailed = true

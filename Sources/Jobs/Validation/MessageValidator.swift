@@ -39,7 +39,7 @@ struct MessageValidator {
         var to: Recipient?
         if let text = input.to, !text.isBlank {
             do {
-                to = try Recipient(parsing: text, provider: defaults.provider)
+                to = try Recipient(parsing: text, kind: defaults.kind)
             } catch {
                 fail(.to, "\(error)")
             }

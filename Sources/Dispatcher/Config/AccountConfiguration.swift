@@ -1,15 +1,13 @@
 public import Foundation
+public import Jobs
 
-/// One configured provider account (`providers.NAME` in the configuration).
-public struct ProviderConfiguration: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Equatable, CaseIterable {
-        case plum, restcomm
-        /// Answers in-process and accepts everything: for benchmarks only (`run --bench`).
-        case null
-    }
-
+/// One configured provider account (`providers.NAME` in the configuration): a name, the kind
+/// of API it speaks, and that kind's settings. What each kind reads and builds from it is in
+/// its folder under `Providers/` (see `ProviderKind.definition`).
+public struct AccountConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// The key under `providers`: callback URLs, logs and `resume --provider` use it.
     public var name: String
-    public var kind: Kind
+    public var kind: ProviderKind
     public var baseURL: URL
     /// Plum user name.
     public var username: String
@@ -28,7 +26,7 @@ public struct ProviderConfiguration: Sendable, Equatable, CustomStringConvertibl
     /// Nil: this account takes no inbound SMS.
     public var inboundKey: Secret?
 
-    public init(name: String, kind: Kind, baseURL: URL, username: String = "", password: Secret = Secret(""),
+    public init(name: String, kind: ProviderKind, baseURL: URL, username: String = "", password: Secret = Secret(""),
                 accountSID: String = "", authToken: Secret = Secret(""), timeoutSeconds: Double = 10, rateLimit: RateLimit? = nil) {
         self.name = name
         self.kind = kind
@@ -44,24 +42,24 @@ public struct ProviderConfiguration: Sendable, Equatable, CustomStringConvertibl
     /// The sandbox's default address and credentials (`dispatcher sandbox`).
     public static let sandboxURL = URL(string: "http://127.0.0.1:8787")!
 
-    public static func sandboxPlum(name: String = "plum", baseURL: URL = sandboxURL) -> ProviderConfiguration {
-        ProviderConfiguration(name: name, kind: .plum, baseURL: baseURL, username: "sandbox", password: Secret("sandbox"))
+    /// An account of `kind` named `name` with the kind's defaults: the sandbox's address and
+    /// credentials for the kinds it serves.
+    public static func sandbox(_ kind: ProviderKind, name: String? = nil, baseURL: URL = sandboxURL) -> AccountConfiguration {
+        kind.definition.defaultAccount(name: name ?? kind.rawValue, sandboxURL: baseURL)
     }
 
-    public static func sandboxRestcomm(name: String = "restcomm", baseURL: URL = sandboxURL) -> ProviderConfiguration {
-        ProviderConfiguration(name: name, kind: .restcomm, baseURL: baseURL.appending(path: "restcomm"),
-                              accountSID: "ACsandbox", authToken: Secret("sandbox"))
+    public static func sandboxPlum(name: String = "plum", baseURL: URL = sandboxURL) -> AccountConfiguration {
+        sandbox(.plum, name: name, baseURL: baseURL)
     }
 
+    public static func sandboxRestcomm(name: String = "restcomm", baseURL: URL = sandboxURL) -> AccountConfiguration {
+        sandbox(.restcomm, name: name, baseURL: baseURL)
+    }
+
+    /// Safe to log: secrets print as `Secret` does.
     public var description: String {
         var parts = ["kind=\(kind.rawValue)", "base_url=\(baseURL.absoluteString)", "timeout_s=\(timeoutSeconds)"]
-        switch kind {
-        case .plum:
-            parts += ["username=\(username)", "password=\(password)"]
-            if let inboundKey { parts.append("inbound_key=\(inboundKey)") }
-        case .restcomm: parts += ["account_sid=\(accountSID)", "auth_token=\(authToken)"]
-        case .null: break
-        }
+        parts += kind.definition.describe(self)
         if let rateLimit { parts.append("rate=\(rateLimit)") }
         return "\(name)(" + parts.joined(separator: " ") + ")"
     }

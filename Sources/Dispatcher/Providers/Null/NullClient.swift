@@ -3,7 +3,7 @@ import Support
 
 /// A provider that answers in-process and accepts everything: measures the worker itself
 /// (`run --bench`). Never configured for real campaigns: `run` refuses it without `--bench`.
-public struct NullProvider: SMSProvider {
+public struct NullClient: SMSProvider {
     public let name: String
     private let counter = LockedValue(0)
 
