@@ -52,7 +52,7 @@ import Sandbox
         // every item, not only the first
         let items = try #require(JSONFields(data: answer.body)?.fields("result")?.array("sms_messages"))
         #expect(items.count == 3)
-        #expect(items.allSatisfy { Set($0.object.keys) == ["sms_message_id", "to", "from", "body", "request_timestamp",
+        #expect(items.allSatisfy { Set($0.members.map(\.key)) == ["sms_message_id", "to", "from", "body", "request_timestamp",
                                                           "response_timestamp", "result_url", "status"] })
         #expect(items.map { $0.string("status") } == ["sent", "sent", "failed"])
         await f.stop()
@@ -139,14 +139,14 @@ import Sandbox
         #expect(item == example["messages"])
         // paging: first page's previous and last page's next are the string "null"
         let json = try #require(JSONFields(data: first.body))
-        #expect(json.object["previous_page_uri"] as? String == "null")
-        let next = try #require(json.object["next_page_uri"] as? String)
+        #expect(json["previous_page_uri"] == .string("null"))
+        guard case .string(let next)? = json["next_page_uri"] else { Issue.record("no next_page_uri"); return }
         #expect(next.hasPrefix("/api/2012-04-24/Accounts/ACsandbox/SMS/Messages?") && next.contains("Page=1"))
         let second = try await f.restcommRaw("GET", next.replacingOccurrences(of: "/api/", with: "/restcomm/"))
         let last = try #require(JSONFields(data: second.body))
         #expect(last.array("messages").map { $0.string("body") } == ["m2"])
-        #expect(last.object["next_page_uri"] as? String == "null")
-        #expect(last.object["start"] as? String == "2" && last.object["end"] as? String == "2")
+        #expect(last["next_page_uri"] == .string("null"))
+        #expect(last["start"] == .string("2") && last["end"] == .string("2"))
         await f.stop()
     }
 
@@ -266,7 +266,7 @@ import Sandbox
         let shown = try await f.http.execute(HTTPClientRequest(url: f.base.appending(path: "sandbox/knobs")))
         let knobs = try #require(JSONFields(data: shown.body))
         #expect(knobs.string("plum_callback_delivery") == "none")
-        #expect(knobs.object["plum_list_delivery_status"] as? Bool == false && knobs.object["delivery_callbacks"] as? Bool == true)
+        #expect(knobs["plum_list_delivery_status"] == .bool(false) && knobs["delivery_callbacks"] == .bool(true))
         var set = HTTPClientRequest(method: "POST", url: f.base.appending(path: "sandbox/knobs"))
         set.body = Array("{\"plum_callback_delivery\": \"delivery_status\", \"delivery_callbacks\": false}".utf8)
         #expect(try await f.http.execute(set).status == 200)
@@ -284,22 +284,22 @@ indirect enum JSONShape: Equatable, CustomStringConvertible {
     case array(JSONShape?)
     case string, number, bool, null
 
-    init(_ value: Any) {
+    init(_ value: JSONValue) {
         switch value {
-        case let o as [String: Any]: self = .object(o.mapValues(JSONShape.init))
-        case let a as [Any]: self = .array(a.first.map(JSONShape.init))
-        case is String: self = .string
-        case is NSNull: self = .null
-        // (Foundation's booleans are NSNumbers of their own class; numbers also cast to Bool)
-        case let n as NSNumber: self = String(describing: type(of: n)).contains("Boolean") ? .bool : .number
-        default: self = .null
+        case .object(let members):
+            self = .object(Dictionary(members.map { ($0.key, JSONShape($0.value)) }, uniquingKeysWith: { _, last in last }))
+        case .array(let items): self = .array(items.first.map(JSONShape.init))
+        case .string: self = .string
+        case .number: self = .number
+        case .bool: self = .bool
+        case .null: self = .null
         }
     }
 
     /// The shape of a JSON answer (the documentation's trailing commas tolerated).
     init(_ body: [UInt8]) throws {
         let fields = try #require(JSONFields(data: body), "not JSON: \(String(decoding: body, as: UTF8.self))")
-        self.init(fields.object)
+        self.init(JSONValue.object(fields.members))
     }
 
     init(fixture: String) throws {

@@ -1,22 +1,32 @@
-import Foundation
+/// Lenient typed access to a JSON object, for answers written by others: providers send
+/// numbers as strings and strings as numbers ("total":"2", "request_timestamp":1330464356),
+/// repeat keys (the last counts), and their documentation's examples carry trailing commas and
+/// `// comments`. Read with the one parser (`JSONParser`); anything but an object gives nil.
+public struct JSONFields: Sendable {
+    /// The object's members, in document order.
+    public let members: [JSONMember]
 
-/// Lenient typed access to a decoded JSON object: providers send numbers as strings and strings
-/// as numbers ("total":"2", "request_timestamp":1330464356).
-public struct JSONFields {
-    public let object: [String: Any]
+    /// The fields of `value`, nil when it is not an object.
+    public init?(_ value: JSONValue) {
+        guard case .object(let members) = value else { return nil }
+        self.members = members
+    }
 
-    public init(_ object: [String: Any]) { self.object = object }
-
-    /// Parses a JSON object; tolerates the trailing commas (`"error":"…",}`) and `// comments` of
-    /// the provider documentation's examples.
+    /// Parses a JSON object; tolerates repeated keys, and the trailing commas (`"error":"…",}`)
+    /// and `// comments` of the provider documentation's examples.
     public init?(data: [UInt8]) {
-        if let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] {
-            self.object = object
-        } else if let object = (try? JSONSerialization.jsonObject(with: Data(Self.withoutTrailingCommas(Self.withoutComments(data))))) as? [String: Any] {
-            self.object = object
+        if let value = try? JSONParser.parse(data, allowingDuplicateKeys: true) {
+            self.init(value)
+        } else if let value = try? JSONParser.parse(Self.withoutTrailingCommas(Self.withoutComments(data)), allowingDuplicateKeys: true) {
+            self.init(value)
         } else {
             return nil
         }
+    }
+
+    /// The value of `key` (the last one when the key repeats).
+    public subscript(key: String) -> JSONValue? {
+        members.last(where: { $0.key == key })?.value
     }
 
     /// Drops `// …` to the end of the line (outside strings).
@@ -74,27 +84,40 @@ public struct JSONFields {
         return out
     }
 
+    /// A string, a number's text (integers as digits; `"null"` reads as no value).
     public func string(_ key: String) -> String? {
-        switch object[key] {
-        case let s as String: s == "null" ? nil : s
-        case let n as NSNumber: n.stringValue
+        switch self[key] {
+        case .string(let s)?: s == "null" ? nil : s
+        case .number(let text)?: Self.canonical(number: text)
+        case .bool(let b)?: b ? "true" : "false"
         default: nil
         }
     }
 
+    /// A number, or a string of an integer; a fractional number is truncated.
     public func int(_ key: String) -> Int? {
-        switch object[key] {
-        case let n as NSNumber: n.intValue
-        case let s as String: Int(s)
+        switch self[key] {
+        case .number(let text)?: Int(text) ?? Double(text).flatMap { Int(exactly: $0.rounded(.towardZero)) }
+        case .string(let s)?: Int(s)
+        case .bool(let b)?: b ? 1 : 0
         default: nil
         }
     }
 
     public func fields(_ key: String) -> JSONFields? {
-        (object[key] as? [String: Any]).map(JSONFields.init)
+        self[key].flatMap(JSONFields.init)
     }
 
+    /// The objects of an array (other elements are skipped); empty when `key` is no array.
     public func array(_ key: String) -> [JSONFields] {
-        (object[key] as? [Any])?.compactMap { ($0 as? [String: Any]).map(JSONFields.init) } ?? []
+        guard case .array(let items)? = self[key] else { return [] }
+        return items.compactMap(JSONFields.init)
+    }
+
+    /// A number as written, integral values as plain digits (`1.0`, `1e3` → `1`, `1000`).
+    static func canonical(number text: String) -> String {
+        if let i = Int(text) { return String(i) }
+        guard let d = Double(text) else { return text }
+        return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
     }
 }

@@ -15,12 +15,21 @@ public struct JSONParser {
     public static let maxDepth = 64
 
     private let bytes: [UInt8]
+    /// Lenient readers (`JSONFields`) take a repeated key; its last value counts there.
+    private var allowsDuplicateKeys = false
     private var pos = 0
     private var line = 1
     private var lineStart = 0
 
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+        try parse(bytes, allowingDuplicateKeys: false)
+    }
+
+    /// As `parse(_:)`; with `allowingDuplicateKeys` an object may repeat a key (both members
+    /// are kept, in order).
+    public static func parse(_ bytes: [UInt8], allowingDuplicateKeys: Bool) throws(SyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
+        parser.allowsDuplicateKeys = allowingDuplicateKeys
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
             parser.pos = 3
             parser.lineStart = 3
@@ -103,7 +112,7 @@ public struct JSONParser {
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
             let keyStart = pos
             let key = try parseString()
-            guard keys.insert(key).inserted else { throw error("duplicate key '\(key)'", at: keyStart) }
+            guard keys.insert(key).inserted || allowsDuplicateKeys else { throw error("duplicate key '\(key)'", at: keyStart) }
             skipWhitespace()
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected ':' after the key") }
             pos += 1

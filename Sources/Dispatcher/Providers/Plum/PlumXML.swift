@@ -17,8 +17,8 @@ import Support
 enum PlumXML {
     /// The envelope as `JSONFields`, or nil when the body is not an XML document with a `<status>`.
     static func envelope(_ data: [UInt8]) -> JSONFields? {
-        guard let root = parse(data), case .object(let fields) = value(root), fields["status"] is String else { return nil }
-        return JSONFields(fields)
+        guard let root = parse(data), let fields = JSONFields(value(root)), case .string? = fields["status"] else { return nil }
+        return fields
     }
 
     final class Element {
@@ -28,28 +28,14 @@ enum PlumXML {
         init(name: String) { self.name = name }
     }
 
-    enum Value {
-        case string(String)
-        case object([String: Any])
-        case array([Any])
-
-        var any: Any {
-            switch self {
-            case .string(let s): s
-            case .object(let o): o
-            case .array(let a): a
-            }
-        }
-    }
-
-    static func value(_ element: Element) -> Value {
+    /// The element as JSON: a string, an array or an object (a repeated child name: the last
+    /// counts, as `JSONFields` reads it).
+    static func value(_ element: Element) -> JSONValue {
         guard let first = element.children.first else { return .string(element.text) }
         if element.name == first.name + "s", element.children.allSatisfy({ $0.name == first.name }) {
-            return .array(element.children.map { value($0).any })
+            return .array(element.children.map { value($0) })
         }
-        var object: [String: Any] = [:]
-        for child in element.children { object[child.name] = value(child).any }
-        return .object(object)
+        return .object(element.children.map { JSONMember(key: $0.name, value: value($0)) })
     }
 
     /// The document's root element; nil when there is none.
