@@ -5,8 +5,8 @@
 #   FUZZ_TARGETS=csv,json bash bench/fuzz.sh      # a subset
 #
 # The targets are built with swiftc (-O, -sanitize=fuzzer,address), not SwiftPM: the module
-# sources they exercise are compiled into small modules of the same names (Jobs, a Dispatcher
-# with only its HTTP parsing, form and configuration files, a Store with only CallbackKey) so
+# sources they exercise are compiled into modules of the same names (Support, Jobs, HTTP, a
+# Dispatcher with only its configuration and provider files, a Store with only CallbackKey) so
 # the targets can `@testable import` them. Everything goes to FUZZ_BUILD (default .build/fuzz).
 # Each run starts from the repository's seed corpus fuzz/corpus/TARGET (read only) and writes
 # what it finds to FUZZ_BUILD/run/TARGET/corpus; a crash, hang (over 10 s on one input), leak or
@@ -24,9 +24,10 @@ IFS=, read -r -a targets <<<"${FUZZ_TARGETS:-$(IFS=,; echo "${all[*]}")}"
 # What each target is built from: its file, extra files of fuzz/, the modules it imports.
 declare -A extra=([job-json]=JobChecks.swift [job-csv]=JobChecks.swift)
 declare -A modules=(
-  [csv]=Jobs [json]=Jobs [job-json]=Jobs [job-csv]=Jobs [phone]=Jobs [template]=Jobs [segments]=Jobs
-  [http-request]="Jobs Dispatcher" [http-response]="Jobs Dispatcher" [form]="Jobs Dispatcher"
-  [config]="Jobs Dispatcher" [callback-key]=Store
+  [csv]="Support Jobs" [json]=Support [job-json]="Support Jobs" [job-csv]="Support Jobs" [phone]="Support Jobs"
+  [template]="Support Jobs" [segments]="Support Jobs"
+  [http-request]="Support HTTP" [http-response]="Support HTTP" [form]="Support HTTP"
+  [config]="Support Jobs HTTP Dispatcher" [callback-key]=Store
 )
 # The longest input tried: a job file or a CSV of a few dozen rows, an HTTP exchange, short texts.
 declare -A maxlen=(
@@ -39,15 +40,14 @@ for t in "${targets[@]}"; do
 done
 
 swift_flags=(-O -sanitize=fuzzer,address -parse-as-library -swift-version 6 -use-ld=lld
-             -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault)
+             -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault
+             -I Sources/CEpoll)
 D=Sources/Dispatcher
 declare -A sources=(
+  [Support]="$(find Sources/Support -name '*.swift' | sort | tr '\n' ' ')"
   [Jobs]="$(find Sources/Jobs -name '*.swift' | sort | tr '\n' ' ')"
-  [Dispatcher]="$D/HTTP/HTTPRequestParser.swift $D/HTTP/HTTPHeadParsing.swift $D/HTTP/HTTPHeaders.swift
-    $D/HTTP/HTTPRequest.swift $D/HTTP/FormEncoding.swift $D/HTTP/HTTPResponseParser.swift
-    $D/HTTP/HTTPClientResponse.swift $D/HTTP/HTTPClientError.swift
-    $D/Config/ConfigReader.swift $D/Config/ConfigurationError.swift $D/Config/DispatcherConfiguration.swift
-    $D/Config/ProviderConfiguration.swift $D/Config/Secret.swift"
+  [HTTP]="$(find Sources/HTTP -name '*.swift' | sort | tr '\n' ' ')"
+  [Dispatcher]="$(find $D/Config $D/Providers -name '*.swift' | sort | tr '\n' ' ')"
   [Store]="Sources/Store/Outbox/CallbackKey.swift"
 )
 
@@ -63,11 +63,16 @@ stale() {
   return 1
 }
 
+# The modules each module imports: it is rebuilt when one of them was.
+declare -A imports=([Support]="" [Jobs]=Support [HTTP]=Support [Dispatcher]="Support Jobs HTTP" [Store]="")
+
 build_module() {
   local m=$1
   # shellcheck disable=SC2086
   local files=(${sources[$m]})
-  stale "$build/$m.o" "${files[@]}" || return 0
+  local d deps=()
+  for d in ${imports[$m]}; do deps+=("$build/$d.o"); done
+  stale "$build/$m.o" "${files[@]}" "${deps[@]}" || return 0
   echo "building module $m (${#files[@]} files)"
   swiftc "${swift_flags[@]}" -wmo -enable-testing -module-name "$m" -I "$build" \
     -emit-module -emit-module-path "$build/$m.swiftmodule" -c -o "$build/$m.o" "${files[@]}" \
@@ -75,8 +80,8 @@ build_module() {
 }
 
 declare -A needed=()
-for t in "${targets[@]}"; do for m in ${modules[$t]}; do needed[$m]=1; done; done
-for m in Jobs Dispatcher Store; do [ -n "${needed[$m]:-}" ] && build_module "$m"; done
+for t in "${targets[@]}"; do for m in ${modules[$t]}; do needed[$m]=1; for d in ${imports[$m]}; do needed[$d]=1; done; done; done
+for m in Support Jobs HTTP Dispatcher Store; do [ -n "${needed[$m]:-}" ] && build_module "$m"; done
 
 for t in "${targets[@]}"; do
   files=("fuzz/$t.swift")

@@ -28,7 +28,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             if c.rateLimit(sender: number).burst < 1 || !(c.rateLimit(sender: number).perSecond > 0) { fatalError("rate of \(number)") }
         }
         if c.concurrency < 1 || c.retry.maxAttempts < 1 || !(c.leaseSeconds >= 1) { fatalError("limits below their minimum: \(text)") }
-        for p in c.providers.values where !(p.timeoutSeconds > 0) || c.leaseSeconds < p.timeoutSeconds + 2 {
+        for p in c.accounts.values where !(p.timeoutSeconds > 0) || c.leaseSeconds < p.timeoutSeconds + 2 {
             fatalError("provider \(p.name): timeout \(p.timeoutSeconds) with lease \(c.leaseSeconds)")
         }
     }

@@ -1,12 +1,12 @@
 // Fuzz target `form`: application/x-www-form-urlencoded decoding and encoding
-// (Sources/Dispatcher/HTTP/FormEncoding.swift), as used for callback bodies and query strings.
+// (Sources/HTTP/FormEncoding.swift), as used for callback bodies and query strings.
 //
 // Checks beyond "does not crash":
 // - decode → encode → decode gives the same pairs;
 // - pairs cut from the input (at NUL bytes: `name NUL value NUL name …`), encoded then
 //   decoded, come back exactly, and each name and value unescapes from its escape;
 // - `decode` keeps the last value of a repeated name.
-@testable import Dispatcher
+@testable import HTTP
 
 private func same(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }

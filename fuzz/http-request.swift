@@ -1,5 +1,5 @@
 // Fuzz target `http-request`: the server's incremental HTTP/1.1 request parser
-// (Sources/Dispatcher/HTTP/HTTPRequestParser.swift, HTTPHeadParsing.swift), with the request
+// (Sources/HTTP/HTTPRequestParser.swift, HTTPHeadParsing.swift), with the request
 // accessors a route uses (path, query, form body, Basic credentials).
 //
 // The input is the byte stream a client sends on one connection. Checks beyond "does not crash":
@@ -7,7 +7,7 @@
 //   arrives at once or in small pieces, with the default limits and with small ones;
 // - a request's body never exceeds the body limit, its headers never the header count limit;
 // - the parser ends: each event consumes input.
-@testable import Dispatcher
+@testable import HTTP
 
 private enum Seen: Equatable {
     case request(method: String, target: String, minor: Int, headers: [String], body: [UInt8], keepAlive: Bool)

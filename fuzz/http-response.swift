@@ -1,12 +1,12 @@
 // Fuzz target `http-response`: the socket client's incremental HTTP/1.1 response parser
-// (Sources/Dispatcher/HTTP/HTTPResponseParser.swift, HTTPHeadParsing.swift).
+// (Sources/HTTP/HTTPResponseParser.swift, HTTPHeadParsing.swift).
 //
 // The input is what a server sends before closing the connection; it is parsed as the answer
 // to a GET and to a HEAD. Checks beyond "does not crash":
 // - the answer (status, headers, body) is the same whether the bytes arrive at once or in
 //   small pieces, and whether or not the end of the connection is needed to complete it;
 // - a body never exceeds the limit; a HEAD answer has no body; 1xx answers are skipped.
-@testable import Dispatcher
+@testable import HTTP
 
 private enum Outcome: Equatable {
     case response(status: Int, headers: [String], body: [UInt8])

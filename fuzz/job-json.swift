@@ -8,6 +8,7 @@
 // A manifest (`"csv"`) would make the reader open the file it names: the `job-csv` target
 // covers manifests with a CSV beside them, so such inputs are skipped here.
 import Foundation
+import Support
 @testable import Jobs
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,10 +1,10 @@
-// Fuzz target `json`: the strict JSON parser (Sources/Jobs/JSON).
+// Fuzz target `json`: the strict JSON parser (Sources/Support/JSON).
 //
 // Checks beyond "does not crash":
 // - an error's line and column are 1-based;
 // - a parsed value, written back as JSON (once with UTF-8 as is, once with every non-ASCII
 //   character as \u escapes, surrogate pairs included), parses to the same value.
-@testable import Jobs
+@testable import Support
 
 private func render(_ value: JSONValue, asciiOnly: Bool, into out: inout String) {
     switch value {

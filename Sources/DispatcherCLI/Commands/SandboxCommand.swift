@@ -66,7 +66,7 @@ enum SandboxCommand: CLICommand {
 
     Credentials: Plum sandbox/sandbox, Restcomm account ACsandbox token sandbox.
     Test recipients +1 202-555-01xx trigger the documented cases (table in
-    Sources/Dispatcher/Sandbox/SandboxTestNumbers.swift): 10 invalid number, 11 unsubscribed,
+    Sources/Sandbox/SandboxTestNumbers.swift): 10 invalid number, 11 unsubscribed,
     12 landline, 13 unreachable (30003), 14 unknown handset (30005), 15 30006, 16 blocked
     (30004), 17 account suspended (30002), 18 unconfirmed, 19 carrier violation (30007),
     20 unknown error (30008), 21 price exceeds max (30010); anything else is delivered.
