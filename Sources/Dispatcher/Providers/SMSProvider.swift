@@ -1,6 +1,7 @@
-/// An SMS provider account the dispatcher sends through. Implementations own the wire format.
+/// The client of one provider account the dispatcher sends through. Implementations (one per
+/// kind, in its folder) own the wire format; `AccountConfiguration.makeClient` builds them.
 public protocol SMSProvider: Sendable {
-    /// The configured name ("plum", "restcomm").
+    /// The account's name (its key under the configuration's `providers`).
     var name: String { get }
     /// Sends one message. Never throws: every outcome, including transport errors, is a result.
     func send(_ message: OutgoingSMS) async -> SendResult
