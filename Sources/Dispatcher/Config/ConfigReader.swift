@@ -158,9 +158,9 @@ struct ConfigReader {
                     let number: PhoneNumber
                     do { number = try PhoneNumber(parsing: e.key) } catch { throw fail(path, "not a phone number: \(error)") }
                     let members = try object(e.value, path, allowed: ["provider", "rate_per_second", "burst"])
-                    let provider = try members.first(where: { $0.key == "provider" }).map { p throws(ConfigurationError) in try string(p.value, "\(path).provider") }
+                    let owner = try members.first(where: { $0.key == "provider" }).map { p throws(ConfigurationError) in try string(p.value, "\(path).provider") }
                     guard let limit = try rate(members, path) else { throw fail(path, "needs rate_per_second") }
-                    c.senders[number.e164] = .init(number: number.e164, account: provider, rateLimit: limit)
+                    c.senders[number.e164] = .init(number: number.e164, account: owner, rateLimit: limit)
                 }
             }
         }
@@ -178,10 +178,9 @@ struct ConfigReader {
 
     func account(name: String, _ value: JSONValue) throws(ConfigurationError) -> AccountConfiguration {
         let path = "providers.\(name)"
-        let members = try object(value, path, allowed: [
-            "kind", "base_url", "username", "password", "password_env", "account_sid", "auth_token", "auth_token_env",
-            "timeout_s", "rate_per_second", "burst", "inbound_key", "inbound_key_env",
-        ])
+        // the keys of every kind are known; only the inbound keys are refused on kinds without inbound SMS (below)
+        let members = try object(value, path, allowed: Set(["kind", "base_url", "timeout_s", "rate_per_second", "burst"])
+            .union(ProviderKind.allCases.flatMap { $0.definition.settingKeys }))
         func member(_ key: String) -> JSONValue? { members.first(where: { $0.key == key })?.value }
         let kindText = try member("kind").map { v throws(ConfigurationError) in try string(v, "\(path).kind") } ?? name
         guard let kind = ProviderKind(rawValue: kindText) else {

@@ -10,8 +10,10 @@ protocol ProviderDefinition {
     /// An account named `name` with this kind's defaults (the sandbox's address and
     /// credentials, for the kinds the sandbox serves).
     static func defaultAccount(name: String, sandboxURL: URL) -> AccountConfiguration
-    /// The `providers.NAME` settings of this kind beyond the common ones (kind, base_url,
+    /// The keys of `providers.NAME` this kind reads beyond the common ones (kind, base_url,
     /// timeout_s, rate_per_second, burst).
+    static var settingKeys: [String] { get }
+    /// Reads those settings into `account`.
     static func readSettings(_ members: [JSONMember], path: String, reader: ConfigReader,
                              into account: inout AccountConfiguration) throws(ConfigurationError)
     /// The client for `account`.

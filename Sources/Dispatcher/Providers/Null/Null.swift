@@ -9,6 +9,8 @@ enum Null: ProviderDefinition {
         AccountConfiguration(name: name, kind: .null, baseURL: URL(string: "http://null.invalid")!)
     }
 
+    static let settingKeys: [String] = []
+
     static func readSettings(_ members: [JSONMember], path: String, reader: ConfigReader,
                                     into account: inout AccountConfiguration) throws(ConfigurationError) {}
 

@@ -10,6 +10,8 @@ enum Plum: ProviderDefinition {
         AccountConfiguration(name: name, kind: .plum, baseURL: sandboxURL, username: "sandbox", password: Secret("sandbox"))
     }
 
+    static let settingKeys: [String] = ["username", "password", "password_env", "inbound_key", "inbound_key_env"]
+
     static func readSettings(_ members: [JSONMember], path: String, reader: ConfigReader,
                                     into account: inout AccountConfiguration) throws(ConfigurationError) {
         func member(_ key: String) -> JSONValue? { members.first(where: { $0.key == key })?.value }

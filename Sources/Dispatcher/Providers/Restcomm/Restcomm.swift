@@ -11,6 +11,8 @@ enum Restcomm: ProviderDefinition {
                              accountSID: "ACsandbox", authToken: Secret("sandbox"))
     }
 
+    static let settingKeys: [String] = ["account_sid", "auth_token", "auth_token_env"]
+
     static func readSettings(_ members: [JSONMember], path: String, reader: ConfigReader,
                                     into account: inout AccountConfiguration) throws(ConfigurationError) {
         if let v = members.first(where: { $0.key == "account_sid" })?.value { account.accountSID = try reader.string(v, "\(path).account_sid") }
