@@ -21,7 +21,7 @@ let package = Package(
         ),
         // Linux epoll for the HTTP event loops (not part of the Glibc module).
         .systemLibrary(name: "CEpoll"),
-        // Shared primitives: LockedValue, Logger, JSON (parse, write, typed fields).
+        // Shared primitives: LockedValue, WakeSignal, Logger, JSON (parse, typed fields, write).
         .target(name: "Support", swiftSettings: strict),
         .target(name: "Jobs", dependencies: ["Support"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["CLibPQ", "Jobs", "Support"], swiftSettings: strict),
@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: strict),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: strict),
         // Raw-socket clients and servers for the tests of HTTP servers.
-        .target(name: "HTTPTesting", dependencies: ["HTTP"], path: "Tests/HTTPTesting", swiftSettings: strict),
+        .target(name: "HTTPTesting", dependencies: ["HTTP", "Support"], path: "Tests/HTTPTesting", swiftSettings: strict),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTesting", "Support"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Jobs", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Sandbox", "HTTP", "Store", "Jobs", "Support", "HTTPTesting", "TestSupport"],
