@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "HTTPTesting", dependencies: ["HTTP", "Support"], path: "Tests/HTTPTesting", swiftSettings: strict),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "HTTPTesting", "Support"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Jobs", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DispatcherTests", dependencies: ["Dispatcher", "Sandbox", "HTTP", "Store", "Jobs", "Support", "HTTPTesting", "TestSupport"],
+        .testTarget(name: "DispatcherTests",
+                    dependencies: ["Dispatcher", "Sandbox", "HTTP", "Store", "Jobs", "Support", "HTTPTesting", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
