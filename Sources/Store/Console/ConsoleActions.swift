@@ -71,12 +71,15 @@ public enum ConsoleActions {
         }
     }
 
-    /// Clears the halt of a sender number (`sender:+NUMBER`) or provider account
-    /// (`provider:NAME`) with `RateLimits.rateLimitsResume`, wakes the workers, and gives
-    /// each pending message held by that key a `resumed` event.
+    /// Resumes a sender number (`sender:+NUMBER`) or provider account (`provider:NAME`):
+    /// clears its halt (`RateLimits.rateLimitsResume`) and its unavailable mark
+    /// (`RateLimits.rateLimitsMarkAvailable`, as a successful probe would), wakes the
+    /// workers, and gives each pending message held by that key a `resumed` event.
     public static func rateLimitResume(_ c: Connection, key: String, user: String) async throws -> Outcome {
         try await c.withTransaction { tx in
-            guard try await RateLimits.rateLimitsResume(tx, key: key) else { return Outcome(changed: false, messages: 0) }
+            let halted = try await RateLimits.rateLimitsResume(tx, key: key)
+            let unavailable = try await RateLimits.rateLimitsMarkAvailable(tx, key: key) != nil
+            guard halted || unavailable else { return Outcome(changed: false, messages: 0) }
             let detail = "\(key) resumed by \(user) (console)"
             let sender: String? = key.hasPrefix("sender:") ? String(key.dropFirst("sender:".count)) : nil
             let provider: String? = key.hasPrefix("provider:") ? String(key.dropFirst("provider:".count)) : nil
