@@ -234,7 +234,8 @@ public final class ConsoleRoutes: Sendable {
             let rows = searched
                 ? try await pool.withConnection { try await ConsoleQueries.messagesSearch($0, search, limit: Self.listLimit) }.map(redaction.apply)
                 : []
-            return Self.html(pages(principal).messageSearch(query: text, filters: filters, rows: rows, searched: searched))
+            // a viewer's own search is not echoed with a full number either
+            return Self.html(pages(principal).messageSearch(query: redaction.freeText(text), filters: filters, rows: rows, searched: searched))
         } catch {
             return unavailable(principal, error)
         }

@@ -87,7 +87,7 @@ public enum ConsoleQueries {
                   FROM messages m WHERE m.campaign_id = \(campaignID)
             ),
             grid AS (
-                SELECT generate_series(last.t - make_interval(mins => \(minutes) - 1), last.t, interval '1 minute') AS minute
+                SELECT generate_series(last.t - make_interval(mins => (\(minutes) - 1)::int), last.t, interval '1 minute') AS minute
                   FROM last
             ),
             -- 2. Each series, per minute, inside the window.
