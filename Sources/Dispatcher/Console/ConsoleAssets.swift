@@ -8,7 +8,7 @@ enum ConsoleAssets {
     (function () {
       var body = document.body;
       if (!document.querySelector('[data-live]')) return;
-      var every = parseInt(body.getAttribute('data-refresh-ms') || '15000', 10);
+      var every = parseInt(body.getAttribute('data-refresh-ms') || '10000', 10);
       var busy = false, timer = null, failures = 0;
 
       function typing() {

@@ -53,7 +53,7 @@ public struct ConsoleConfiguration: Sendable {
     public var access: Access
     public var liveUpdates: LiveUpdates = .listen
     /// Pages refresh at least this often (and this often when `LISTEN` is unavailable).
-    public var refreshInterval: Duration = .seconds(15)
+    public var refreshInterval: Duration = .seconds(10)
     /// At most one change event per this interval, however many notifications arrive.
     public var debounceInterval: Duration = .seconds(1)
 
