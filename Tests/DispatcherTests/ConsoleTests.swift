@@ -231,7 +231,7 @@ import Testing
              WHERE e.source = 'operator' ORDER BY m.external_id
             """).map { try $0.decode((String, String).self) }
         #expect(events.count == 2)  // a-4 and a-5 are pending
-        #expect(events.allSatisfy { $0.0 == "paused" && $0.1 == "campaign paused by olivia (console)" })
+        #expect(events.allSatisfy { $0.0 == "state" && $0.1 == "campaign paused by olivia (console)" })
         #expect(try await s.request(done.headers["Location"]!).text.contains("Campaign paused."))
         // resume, then cancel (which needs its confirmation box)
         #expect(try await s.request("POST", ConsoleURL.campaignAction(name, "resume"), form: [("csrf", token)]).status == 303)
@@ -253,7 +253,8 @@ import Testing
         #expect(resumed.status == 303)
         #expect(try await s.connection.query("SELECT count(*) FROM rate_limits WHERE halted_at IS NOT NULL").scalar(Int.self) == 0)
         #expect(try await s.connection.query("""
-            SELECT count(*) FROM message_events WHERE kind = 'resumed' AND detail = 'sender:+12435678910 resumed by olivia (console)'
+            SELECT count(*) FROM message_events WHERE kind = 'state' AND source = 'operator'
+               AND detail = 'sender:+12435678910 resumed by olivia (console)'
             """).scalar(Int.self) == 1)  // d-5, the only pending message left
         let provider = try await s.request("POST", ConsoleURL.limitResume, form: [("csrf", token), ("key", "provider:plum")])
         #expect(provider.status == 303)

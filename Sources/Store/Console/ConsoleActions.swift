@@ -1,6 +1,9 @@
 /// The operator console's actions. Each runs in one transaction with its record: the schema
 /// has no campaign-level history, so every action writes an `operator` event naming the user
 /// on each message it changes or holds (`detail`: what was done, by whom, from the console).
+/// Cancelling writes the `cancelled` events `dispatcher cancel` writes; the others, which
+/// move no message, write `state` events without a transition (the kinds the lifecycle
+/// already has, so no vocabulary grows for the console).
 public enum ConsoleActions {
     /// The channel the console's live updates listen on besides `Outbox.workChannel`;
     /// every action notifies it.
@@ -14,13 +17,12 @@ public enum ConsoleActions {
         public var messages: Int
     }
 
-    /// Pauses a campaign (`Outbox.campaignSetPaused`): each pending message gets a `paused`
-    /// event. Throws `Outbox.CampaignControlError` for an unknown or cancelled campaign.
+    /// Pauses a campaign (`Outbox.campaignSetPaused`): each pending message gets an event. Throws `Outbox.CampaignControlError` for an unknown or cancelled campaign.
     public static func campaignPause(_ c: Connection, name: String, user: String) async throws -> Outcome {
         try await setPaused(c, name: name, paused: true, user: user)
     }
 
-    /// Resumes a paused campaign: each pending message gets a `resumed` event.
+    /// Resumes a paused campaign: each pending message gets an event.
     public static func campaignResume(_ c: Connection, name: String, user: String) async throws -> Outcome {
         try await setPaused(c, name: name, paused: false, user: user)
     }
@@ -31,12 +33,11 @@ public enum ConsoleActions {
             _ = try await Outbox.campaignSetPaused(tx, name: name, paused: paused)
             let target = paused ? "paused" : "active"
             guard before != target else { return Outcome(changed: false, messages: 0) }
-            let kind = paused ? "paused" : "resumed"
-            let detail = "campaign \(kind) by \(user) (console)"
+            let detail = "campaign \(paused ? "paused" : "resumed") by \(user) (console)"
             let n = try await tx.execute("""
                 -- the messages the change holds back or releases
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT m.id, \(kind), 'operator', 'pending', 'pending', \(detail)
+                INSERT INTO message_events (message_id, kind, source, detail)
+                SELECT m.id, 'state', 'operator', \(detail)
                   FROM messages m JOIN campaigns c ON c.id = m.campaign_id
                  WHERE c.name = \(name) AND m.state = 'pending'
                 """)
@@ -74,7 +75,7 @@ public enum ConsoleActions {
     /// Resumes a sender number (`sender:+NUMBER`) or provider account (`provider:NAME`):
     /// clears its halt (`RateLimits.rateLimitsResume`) and its unavailable mark
     /// (`RateLimits.rateLimitsMarkAvailable`, as a successful probe would), wakes the
-    /// workers, and gives each pending message held by that key a `resumed` event.
+    /// workers, and gives each pending message held by that key an event.
     public static func rateLimitResume(_ c: Connection, key: String, user: String) async throws -> Outcome {
         try await c.withTransaction { tx in
             let halted = try await RateLimits.rateLimitsResume(tx, key: key)
@@ -84,8 +85,8 @@ public enum ConsoleActions {
             let sender: String? = key.hasPrefix("sender:") ? String(key.dropFirst("sender:".count)) : nil
             let provider: String? = key.hasPrefix("provider:") ? String(key.dropFirst("provider:".count)) : nil
             let n = try await tx.execute("""
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT m.id, 'resumed', 'operator', 'pending', 'pending', \(detail)
+                INSERT INTO message_events (message_id, kind, source, detail)
+                SELECT m.id, 'state', 'operator', \(detail)
                   FROM messages m
                  WHERE m.state = 'pending'
                    AND (m.from_number = \(sender) OR m.provider = \(provider))
