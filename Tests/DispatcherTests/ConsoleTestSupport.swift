@@ -115,8 +115,9 @@ struct ConsoleDataSet {
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+12025550102', \(sender), 'inbound')")
         // the shared limiter: a halted sender, an unavailable provider account
         try await c.execute("""
-            INSERT INTO rate_limits (key, rate, burst, slow_factor, halted_at, halt_reason)
-            VALUES (\(RateLimits.senderKey(sender)), 5, 10, 0.5, now() - interval '3 minutes', \(hostileHalt))
+            -- refreshed in the future: the slow-down has not begun to recover, however long the test takes
+            INSERT INTO rate_limits (key, rate, burst, slow_factor, refreshed_at, halted_at, halt_reason)
+            VALUES (\(RateLimits.senderKey(sender)), 5, 10, 0.5, now() + interval '1 day', now() - interval '3 minutes', \(hostileHalt))
             """)
         try await c.execute("""
             INSERT INTO rate_limits (key, rate, burst, unavailable_since, unavailable_until, probe_interval_s)
