@@ -12,19 +12,7 @@ public enum ConsoleQueries {
                                      limit: Int) async throws -> [ConsoleRows.Campaign] {
         let pattern = name.flatMap { $0.isEmpty ? nil : "%" + likeEscaped($0) + "%" }
         let rows = try await c.query("""
-            SELECT r.*, c.created_at,
-                   -- acceptances over the last five minutes, per minute
-                   (SELECT count(*) FROM messages m
-                     WHERE m.campaign_id = r.campaign_id AND m.accepted_at > now() - interval '5 minutes')::float8 / 5
-                                                                           AS per_minute,
-                   (SELECT count(*) FROM messages m
-                     WHERE m.campaign_id = r.campaign_id AND m.error_class IS NOT NULL) AS errors,
-                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
-                     WHERE m.campaign_id = r.campaign_id)                  AS replies,
-                   -- as `dispatcher report` counts them
-                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
-                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
-                       AND o.created_at >= c.created_at)                   AS opt_outs
+            SELECT \(campaignFigures)
               FROM campaign_report r
               JOIN campaigns c ON c.id = r.campaign_id
              WHERE (\(pattern)::text IS NULL OR r.campaign ILIKE \(pattern) ESCAPE '\\')
@@ -46,23 +34,31 @@ public enum ConsoleQueries {
     /// One campaign by name, or nil.
     public static func campaignGet(_ c: Connection, name: String) async throws -> ConsoleRows.Campaign? {
         let rows = try await c.query("""
-            SELECT r.*, c.created_at,
-                   (SELECT count(*) FROM messages m
-                     WHERE m.campaign_id = r.campaign_id AND m.accepted_at > now() - interval '5 minutes')::float8 / 5
-                                                                           AS per_minute,
-                   (SELECT count(*) FROM messages m
-                     WHERE m.campaign_id = r.campaign_id AND m.error_class IS NOT NULL) AS errors,
-                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
-                     WHERE m.campaign_id = r.campaign_id)                  AS replies,
-                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
-                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
-                       AND o.created_at >= c.created_at)                   AS opt_outs
+            SELECT \(campaignFigures)
               FROM campaign_report r
               JOIN campaigns c ON c.id = r.campaign_id
              WHERE r.campaign = \(name)
             """)
         return try rows.first.map(campaign)
     }
+
+    /// The columns of a campaign's row: `campaign_report` (as `r`, joined to `campaigns c`)
+    /// and the console's live figures.
+    private static let campaignFigures: SQL = """
+        r.*, c.created_at,
+               -- acceptances over the last five minutes, per minute
+               (SELECT count(*) FROM messages m
+                 WHERE m.campaign_id = r.campaign_id AND m.accepted_at > now() - interval '5 minutes')::float8 / 5
+                                                                       AS per_minute,
+               (SELECT count(*) FROM messages m
+                 WHERE m.campaign_id = r.campaign_id AND m.error_class IS NOT NULL) AS errors,
+               (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
+                 WHERE m.campaign_id = r.campaign_id)                  AS replies,
+               -- as `dispatcher report` counts them
+               (SELECT count(DISTINCT o.phone) FROM opt_outs o
+                 WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
+                   AND o.created_at >= c.created_at)                   AS opt_outs
+        """
 
     private static func campaign(_ row: Row) throws -> ConsoleRows.Campaign {
         var states: [String: Int] = [:]
