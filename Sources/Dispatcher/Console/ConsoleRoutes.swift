@@ -128,7 +128,8 @@ public final class ConsoleRoutes: Sendable {
         response.headers.set("Content-Security-Policy", contentSecurityPolicy)
         response.headers.set("X-Content-Type-Options", "nosniff")
         response.headers.set("Cache-Control", "no-store")
-        response.headers.set("Referrer-Policy", "no-referrer")
+        // not no-referrer: under it browsers post forms with `Origin: null`
+        response.headers.set("Referrer-Policy", "same-origin")
         response.headers.set("X-Frame-Options", "DENY")
         return response
     }
@@ -313,7 +314,8 @@ public final class ConsoleRoutes: Sendable {
                         _ perform: (ConsolePrincipal, [String: String]) async -> HTTPResponse) async -> HTTPResponse {
         await authorized(request) { principal in
             guard principal.role == .operator else { return .text("forbidden: viewers cannot act\n", status: 403) }
-            if let origin = request.headers["Origin"], !Self.sameOrigin(origin, host: request.headers["Host"]) {
+            // A browser names the page's origin; `null` (a privacy setting, a sandbox) leaves it to the token.
+            if let origin = request.headers["Origin"], origin != "null", !Self.sameOrigin(origin, host: request.headers["Host"]) {
                 return .text("forbidden: cross-origin request\n", status: 403)
             }
             guard case .success(let form) = request.formText() else { return .text("the body must be a form\n", status: 400) }
