@@ -17,6 +17,7 @@ let commands: [any CLICommand.Type] = [
     RetryCommand.self,
     PruneCommand.self,
     SandboxCommand.self,
+    ConsoleCommand.self,
     BenchClientCommand.self,
     BenchCopyCommand.self,
 ]
