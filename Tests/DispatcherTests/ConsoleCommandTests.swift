@@ -1,3 +1,6 @@
+import HTTPTesting
+import HTTP
+import Support
 import Foundation
 import Glibc
 import Store

@@ -1,3 +1,5 @@
+import HTTP
+import Support
 import Foundation
 @testable import Store
 import TestSupport

@@ -1,3 +1,5 @@
+import HTTP
+import Support
 /// The console's two static files, served as they are from the binary.
 enum ConsoleAssets {
     /// Live refresh: on each event from `/console/events` (Server-Sent Events), fetch the

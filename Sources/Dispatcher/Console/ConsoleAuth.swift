@@ -1,3 +1,5 @@
+import HTTP
+import Support
 import Foundation
 
 /// Who is asking: the user's name and role.

@@ -1,3 +1,5 @@
+import HTTP
+import Support
 /// Whether and for whom the operator console is served.
 ///
 /// The console shows recipients' numbers and message texts, so it is off unless configured:

@@ -1,3 +1,5 @@
+import HTTP
+import Support
 /// Change notifications for the console's live updates, debounced.
 ///
 /// Each notification on the listened channels calls `notified()`; the hub's generation

@@ -1,3 +1,5 @@
+import HTTP
+import Support
 import Foundation
 import Glibc
 

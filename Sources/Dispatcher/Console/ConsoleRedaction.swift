@@ -1,3 +1,5 @@
+import HTTP
+import Support
 import Store
 
 /// What a role may see, applied to every row before any page is rendered: the pages never

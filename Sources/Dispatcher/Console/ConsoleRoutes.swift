@@ -1,3 +1,5 @@
+public import HTTP
+public import Support
 import Foundation
 import Jobs
 public import Store

@@ -1,3 +1,5 @@
+import HTTP
+import Support
 /// HTML that is safe by construction.
 ///
 /// Markup comes only from string literals in the source (`StaticString`): a value from

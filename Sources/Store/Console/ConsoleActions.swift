@@ -1,3 +1,4 @@
+import Support
 /// The operator console's actions. Each runs in one transaction with its record: the schema
 /// has no campaign-level history, so every action writes an `operator` event naming the user
 /// on each message it changes or holds (`detail`: what was done, by whom, from the console).

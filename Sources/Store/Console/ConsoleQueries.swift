@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// The operator console's reads: one function per statement, every value a bound parameter.

@@ -1,3 +1,4 @@
+import Support
 public import Foundation
 
 /// What the operator console shows, one struct per kind of row, decoded by column name.
