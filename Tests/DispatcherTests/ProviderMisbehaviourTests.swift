@@ -85,9 +85,9 @@ struct ProviderMisbehaviourTests {
              WHERE id = \(id) RETURNING id || '.' || callback_token
             """).scalar(String.self))
         let verdicts = try await Outbox.callbacksStore(c, [ProviderReport(token: token, provider: "plum", providerMessageID: "pm-late-1",
-                                                                          providerStatus: "sent", state: "sent")])
+                                                                          providerStatus: "sent", state: .sent)])
         #expect(verdicts == [.stored])
-        var rescuerConfiguration = Rescuer.Configuration(owner: "r", providers: ["plum"], pollAfterSeconds: 60, globalOptOut: false)
+        var rescuerConfiguration = Rescuer.Configuration(owner: "r", providers: ["plum"], pollAfterSeconds: 60, optOutScope: .sender)
         rescuerConfiguration.horizonSeconds = 0  // the horizon has passed: only a sign of acceptance keeps it from a resend
         let pool = db.pool()
         let rescuer = Rescuer(configuration: rescuerConfiguration, pool: pool, providers: ["plum": sandbox.plum()],
@@ -97,7 +97,7 @@ struct ProviderMisbehaviourTests {
         let (state, pmid) = try row.decode((String, String?).self)
         #expect(state == "accepted" && pmid == "pm-late-1")
         // the stored report now applies to it
-        _ = try await Outbox.reportsApply(c)
+        _ = try await Outbox.reportsApply(c, limit: 1_000)
         #expect(try await states(c, [id]) == [id: "sent"])
         await pool.close()
         await c.close()

@@ -68,7 +68,7 @@ import Testing
 
     @Test func startRemovesOnlyTheOptOutAnInboundStopMadeInItsScope() async throws {
         for global in [false, true] {
-            let f = try await ReconcileFixture.start(globalOptOut: global)
+            let f = try await ReconcileFixture.start(optOutScope: global ? .global : .sender)
             // an operator's global opt-out, the provider's for this sender, an operator's for another sender
             try await Outbox.optOutAdd(f.conn, phone: Self.patient, sender: "", source: "operator")
             try await Outbox.optOutAdd(f.conn, phone: Self.patient, sender: "+12435678910", source: "provider")
@@ -87,7 +87,7 @@ import Testing
         #expect(try await optOuts(f) == ["+12435678910/inbound"])
         await f.stop()
         // in global scope, START removes the global inbound opt-out
-        let g = try await ReconcileFixture.start(globalOptOut: true)
+        let g = try await ReconcileFixture.start(optOutScope: .global)
         _ = try await g.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "a"), ("to", Self.sender), ("from", Self.patient), ("body", "STOP")])
         #expect(try await optOuts(g) == ["/inbound"])
         _ = try await g.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "b"), ("to", Self.sender), ("from", Self.patient), ("body", "START")])
@@ -193,7 +193,7 @@ import Testing
             for (i, (id, token)) in messages.enumerated() {
                 let poisoned = i % 11 == 5
                 let report = ProviderReport(token: token, provider: "restcomm", providerMessageID: sids[id]!,
-                                            providerStatus: poisoned ? "delivered\u{0}" : "delivered", state: "delivered",
+                                            providerStatus: poisoned ? "delivered\u{0}" : "delivered", state: .delivered,
                                             raw: "MessageSid=\(sids[id]!)")
                 group.addTask {
                     do {

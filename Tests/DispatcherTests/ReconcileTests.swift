@@ -22,7 +22,7 @@ struct ReconcileFixture {
     static let inboundKey = "fixture-inbound-key-0123456789abcdef"
     static var inboundPath: String { "/inbound/plum/\(inboundKey)" }
 
-    static func start(globalOptOut: Bool = false, stopReply: String? = nil,
+    static func start(optOutScope: OptOutScope = .sender, stopReply: String? = nil,
                       messageCountsMaxAge: Duration = .seconds(5), healthMaxAge: Duration = .seconds(1),
                       inboundKeys: [String: Secret] = ["plum": Secret(inboundKey)],
                       senders: [String: String?] = ["+12435678910": nil]) async throws -> ReconcileFixture {
@@ -35,7 +35,7 @@ struct ReconcileFixture {
         configuration.inboundKeys = inboundKeys
         configuration.senders = senders
         configuration.healthMaxAge = healthMaxAge
-        configuration.globalOptOut = globalOptOut
+        configuration.optOutScope = optOutScope
         if let stopReply { configuration.stopReply = stopReply }
         configuration.messageCountsMaxAge = messageCountsMaxAge
         var router = HTTPRouter()

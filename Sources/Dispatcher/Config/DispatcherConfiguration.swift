@@ -1,5 +1,6 @@
 public import Foundation
 public import Jobs
+public import Store
 
 /// The worker's configuration: a JSON file, every field optional.
 ///
@@ -30,7 +31,6 @@ public import Jobs
 /// environment variable named by `password_env` / `auth_token_env`; `description` shows them
 /// as `****`.
 public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
-    public enum OptOutScope: String, Sendable { case sender, global }
 
     public struct Retry: Sendable, Equatable {
         public var maxAttempts = 5

@@ -22,6 +22,8 @@ public final class StatusPoller: Sendable {
         /// How often to look for messages past `giveUpAfter` (a scan of every message waiting
         /// for a final state: 55 ms with 200,000 of them, too much for every poll pass).
         public var giveUpInterval: Double = 60
+        /// Messages given up on (`unconfirmed`) per statement; the rest wait for the next pass.
+        public var giveUpBatchSize = 10_000
         /// Below this many due messages of one provider, ask one by one instead of listing.
         public var listThreshold = 3
         /// Status requests in flight at once, per provider account.
@@ -64,7 +66,8 @@ public final class StatusPoller: Sendable {
             return true
         }
         let gaveUp = !sweep ? 0 : try await pool.withConnection {
-            try await Outbox.pollsGiveUp($0, cutoff: now.addingTimeInterval(-configuration.giveUpAfter))
+            try await Outbox.pollsGiveUp($0, cutoff: now.addingTimeInterval(-configuration.giveUpAfter),
+                                       limit: configuration.giveUpBatchSize)
         }
         if gaveUp > 0 { metrics.increment("dispatcher_unconfirmed_total", [:], by: Double(gaveUp)) }
         let due = try await pool.withConnection {

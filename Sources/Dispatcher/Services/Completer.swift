@@ -16,14 +16,14 @@ public actor Completer: Service {
         public var batchSize = 100
         /// First status poll after acceptance (`poll.after_s`).
         public var pollAfterSeconds: Double
-        /// Opt-outs recorded for unsubscribed recipients apply to every sender.
-        public var globalOptOut: Bool
+        /// Whose opt-outs a provider's "unsubscribed" answer records (`opt_out_scope`).
+        public var optOutScope: OptOutScope
         /// Above this many outcomes waiting to be written, senders wait before taking more
         /// work (`waitForRoom`), so claims never outrun what the database can record.
         public var maxBuffered = 400
-        public init(pollAfterSeconds: Double, globalOptOut: Bool) {
+        public init(pollAfterSeconds: Double, optOutScope: OptOutScope) {
             self.pollAfterSeconds = pollAfterSeconds
-            self.globalOptOut = globalOptOut
+            self.optOutScope = optOutScope
         }
     }
 
@@ -95,7 +95,7 @@ public actor Completer: Service {
             do {
                 _ = try await pool.withConnection { c in
                     try await Outbox.messagesComplete(c, batch, from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                      globalOptOut: configuration.globalOptOut)
+                                                      optOutScope: configuration.optOutScope)
                 }
                 buffer.removeFirst(batch.count)
                 recorded += batch.count
@@ -145,7 +145,7 @@ public actor Completer: Service {
             do {
                 _ = try await pool.withConnection { c in
                     try await Outbox.messagesComplete(c, [completion], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                      globalOptOut: configuration.globalOptOut)
+                                                      optOutScope: configuration.optOutScope)
                 }
                 recorded += 1
             } catch let error as PostgresError where error.sqlState == .uniqueViolation && completion.providerMessageID != nil {
@@ -158,7 +158,7 @@ public actor Completer: Service {
                 do {
                     _ = try await pool.withConnection { c in
                         try await Outbox.messagesComplete(c, [conflict], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                          globalOptOut: configuration.globalOptOut)
+                                                          optOutScope: configuration.optOutScope)
                     }
                     recorded += 1
                 } catch {

@@ -28,6 +28,12 @@ public actor RateLimiter {
     /// database round trip is paid once per wave of sends, not once per message.
     private var demand: [String: Double] = [:]
 
+    /// A slowed bucket's rate factor grows by this factor per second back to 1.
+    public static let recoveryPerSecond = 1.1
+    /// A 429 or queue overflow multiplies the shared rate by this, down to `slowDownFloor`.
+    public static let slowDownFactor = 0.5
+    public static let slowDownFloor = 0.05
+
     public init(pool: ConnectionPool, prefetch: Duration = .milliseconds(100), logger: Logger) {
         self.pool = pool
         self.prefetch = Double(prefetch.components.seconds) + Double(prefetch.components.attoseconds) / 1e18
@@ -118,7 +124,8 @@ public actor RateLimiter {
         // to everyone.
         let ahead = (bucket.effectiveRate * prefetch).rounded(.down)
         let ask = min(limit.burst, max(need, demand[key] ?? need, ahead >= 5 ? ahead : 0, 1))
-        let reservation = try await pool.withConnection { try await RateLimits.rateLimitsReserve($0, key: key, requested: ask) }
+        let reservation = try await pool.withConnection { try await RateLimits.rateLimitsReserve($0, key: key, requested: ask,
+                                                                                                     recoveryPerSecond: Self.recoveryPerSecond) }
         guard let reservation else {
             try await pool.withConnection { try await RateLimits.rateLimitsConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
             return true  // configured again; the caller loops and reserves
@@ -141,7 +148,7 @@ public actor RateLimiter {
     /// After a 429 / queue overflow: halves the shared rate (it recovers by itself).
     public func slowDown(key: String) async {
         do {
-            let factor = try await pool.withConnection { try await RateLimits.rateLimitsSlowDown($0, key: key) }
+            let factor = try await pool.withConnection { try await RateLimits.rateLimitsSlowDown($0, key: key, factor: Self.slowDownFactor, floor: Self.slowDownFloor) }
             if let factor {
                 buckets[key]?.effectiveRate = (buckets[key]?.limit.perSecond ?? 1) * factor
                 logger.warning("provider asked to slow down; rate factor now \(String(format: "%.2f", factor))", ["rate.key": key])

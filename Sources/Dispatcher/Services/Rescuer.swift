@@ -24,17 +24,19 @@ public struct Rescuer: Service {
         public var maxAttempts = 5
         /// First status poll after a message found at the provider is adopted (`poll.after_s`).
         public var pollAfterSeconds: Double
-        /// Opt-out scope of the completion statement (`opt_out_scope`).
-        public var globalOptOut: Bool
+        /// Whose opt-outs a provider's "unsubscribed" answer records (`opt_out_scope`).
+        public var optOutScope: OptOutScope
+        /// Expired pending messages and expired leases settled per statement, each pass.
+        public var sweepBatchSize = 1_000
         /// `in_doubt.horizon_s`: no resend before this long after the message went in doubt.
         public var horizonSeconds = 600.0
         /// `in_doubt.lookup_every_s`: the lookups' interval within the horizon.
         public var lookupEverySeconds = 30.0
-        public init(owner: String, providers: [String], pollAfterSeconds: Double, globalOptOut: Bool) {
+        public init(owner: String, providers: [String], pollAfterSeconds: Double, optOutScope: OptOutScope) {
             self.owner = owner
             self.providers = providers
             self.pollAfterSeconds = pollAfterSeconds
-            self.globalOptOut = globalOptOut
+            self.optOutScope = optOutScope
         }
     }
 
@@ -67,7 +69,8 @@ public struct Rescuer: Service {
     /// One round: expire, rescue leases, look up what is in doubt.
     public func pass() async throws {
         let (expired, rescued) = try await pool.withConnection { c in
-            (try await Outbox.messagesExpire(c), try await Outbox.messagesRescue(c, lookupDelaySeconds: configuration.lookupDelaySeconds))
+            (try await Outbox.messagesExpire(c, limit: configuration.sweepBatchSize),
+             try await Outbox.messagesRescue(c, limit: configuration.sweepBatchSize, lookupDelaySeconds: configuration.lookupDelaySeconds))
         }
         if expired > 0 { logger.info("expired \(expired) pending message(s) past expires_at") }
         if rescued > 0 { logger.warning("\(rescued) lease(s) expired: messages in doubt until looked up") }
@@ -162,7 +165,7 @@ public struct Rescuer: Service {
         try await pool.withConnection { c in
             _ = try await Outbox.messagesComplete(c, [completion], from: .inDoubt,
                                                  pollAfterSeconds: configuration.pollAfterSeconds,
-                                                 globalOptOut: configuration.globalOptOut)
+                                                 optOutScope: configuration.optOutScope)
         }
     }
 

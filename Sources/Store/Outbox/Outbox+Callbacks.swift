@@ -13,14 +13,14 @@ public struct ProviderReport: Sendable, Equatable {
     /// The provider's status word as given (`delivered`, `sent`, …).
     public var providerStatus: String
     /// What it means: accepted, sent, delivered, undelivered, failed, unconfirmed.
-    public var state: String
+    public var state: MessageState
     public var errorCode: String?
     public var errorClass: String?
     /// The fields as received, form-encoded, for the event timeline.
     public var raw: String?
 
     public init(token: String? = nil, messageID: Int64? = nil, provider: String, providerMessageID: String,
-                providerStatus: String, state: String, errorCode: String? = nil, errorClass: String? = nil, raw: String? = nil) {
+                providerStatus: String, state: MessageState, errorCode: String? = nil, errorClass: String? = nil, raw: String? = nil) {
         self.token = token
         self.messageID = messageID
         self.provider = provider
@@ -50,11 +50,18 @@ extension Outbox {
         guard !reports.isEmpty else { return [] }
         // a token that is not `ID.TOKEN` matches no message (id 0)
         let keys = reports.map { $0.token.flatMap(CallbackKey.init) ?? CallbackKey(messageID: 0, token: "") }
+        let rejectedEvents = eventsInsert(EventRow(
+            messageID: "message_id", kind: "\(EventKind.callbackRejected)", source: "\(EventSource.callback)",
+            providerStatus: "pstatus", errorCode: "ecode",
+            detail: "'rejected: provider id ' || pmid || ' is not this message''s; nothing changed; ' || coalesce(raw, '')"), """
+            FROM matched WHERE known_id IS NOT NULL AND known_id <> pmid
+            RETURNING 1
+            """)
         let rows = try await c.query("""
             WITH input AS (
                 SELECT * FROM unnest(\(keys.map(\.messageID)), \(keys.map(\.token)), \(reports.map(\.provider)),
                                      \(reports.map(\.providerMessageID)), \(reports.map(\.providerStatus)),
-                                     \(reports.map(\.state)), \(reports.map(\.errorCode)), \(reports.map(\.errorClass)),
+                                     \(reports.map(\.state.rawValue)), \(reports.map(\.errorCode)), \(reports.map(\.errorClass)),
                                      \(reports.map(\.raw)))
                     WITH ORDINALITY AS t(id, token, provider, pmid, pstatus, state, ecode, eclass, raw, ord)
             ), matched AS (
@@ -66,15 +73,11 @@ extension Outbox {
                 -- an unknown provider id is kept: the send's answer may still be on its way
                 INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
                                             state, error_code, error_class, raw)
-                SELECT message_id, 'callback', provider, pmid, pstatus, state, ecode, eclass, raw
+                SELECT message_id, \(EventSource.callback), provider, pmid, pstatus, state, ecode, eclass, raw
                   FROM matched WHERE known_id IS NULL OR known_id = pmid
                 RETURNING 1
             ), mismatched AS (
-                INSERT INTO message_events (message_id, kind, source, provider_status, error_code, detail)
-                SELECT message_id, 'callback_rejected', 'callback', pstatus, ecode,
-                       'rejected: provider id ' || pmid || ' is not this message''s; nothing changed; ' || coalesce(raw, '')
-                  FROM matched WHERE known_id IS NOT NULL AND known_id <> pmid
-                RETURNING 1
+                \(rejectedEvents)
             )
             SELECT CASE WHEN m.message_id IS NULL THEN 0
                         WHEN m.known_id IS NULL OR m.known_id = m.pmid THEN 1
@@ -91,9 +94,9 @@ extension Outbox {
         try await c.execute("""
             INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
                                         state, error_code, error_class, raw)
-            SELECT * FROM unnest(\(reports.map { $0.messageID ?? 0 }), \(reports.map { _ in "poll" }),
+            SELECT * FROM unnest(\(reports.map { $0.messageID ?? 0 }), \(reports.map { _ in EventSource.poll.rawValue }),
                                  \(reports.map(\.provider)), \(reports.map(\.providerMessageID)),
-                                 \(reports.map(\.providerStatus)), \(reports.map(\.state)),
+                                 \(reports.map(\.providerStatus)), \(reports.map(\.state.rawValue)),
                                  \(reports.map(\.errorCode)), \(reports.map(\.errorClass)), \(reports.map(\.raw)))
             """)
     }
@@ -117,7 +120,7 @@ extension Outbox {
     /// except callbacks that changed nothing past the first `keptDuplicateCallbacks` of their
     /// message, which only count in `messages.duplicate_callbacks`; and leaves the inbox.
     /// Safe with several workers (SKIP LOCKED).
-    public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
+    public static func reportsApply(_ c: Connection, limit: Int) async throws -> ApplyResult {
         try await c.withTransaction { tx in
             // Both statements are planned on every pass (not prepared): passes are at least
             // 100 ms apart, and a generic plan made while the inbox was empty (when a worker
@@ -150,6 +153,26 @@ extension Outbox {
     public static let keptDuplicateCallbacks = 3
 
     private static func reportsApplyLocked(_ c: Connection, ids: [Int64]) async throws -> ApplyResult {
+        // a report's event kind is its source: `callback` or `poll`
+        let events = eventsInsert(EventRow(
+            messageID: "message_id", kind: "source", source: "source",
+            fromState: "CASE WHEN outcome = 'applied' THEN old_state END",
+            toState: "CASE WHEN outcome = 'applied' THEN state END",
+            providerStatus: "provider_status", errorCode: "error_code", errorClass: "error_class",
+            latencyMs: "(lag * 1000)::integer",
+            detail: """
+                outcome || CASE outcome
+                    WHEN 'conflict' THEN ': ' || now_state || ' was recorded first and stands'
+                    WHEN 'stale' THEN ': message is already ' || now_state
+                    WHEN 'duplicate' THEN ': message is already ' || now_state
+                    ELSE '' END || coalesce('; ' || raw, '')
+                """), """
+              FROM marked
+             -- replayed callbacks: the first few are events, the rest only count
+             WHERE outcome = 'applied' OR source <> \(EventSource.callback) OR duplicate_number <= \(keptDuplicateCallbacks)
+             ORDER BY id
+            RETURNING 1
+            """)
         let rows = try await c.query("""
             WITH batch AS (
                 -- each report with its message's state, and which report of its message wins:
@@ -160,7 +183,7 @@ extension Outbox {
                        i.received_at, m.state AS old_state, m.duplicate_callbacks AS old_duplicates,
                        first_value(i.id) OVER w AS winner_id,
                        first_value(i.state) OVER w AS winner_state,
-                       count(*) FILTER (WHERE i.source = 'callback') OVER (PARTITION BY i.message_id) AS callbacks
+                       count(*) FILTER (WHERE i.source = \(EventSource.callback)) OVER (PARTITION BY i.message_id) AS callbacks
                   FROM callback_inbox i
                   JOIN messages m ON m.id = i.message_id
                  WHERE i.id = ANY(\(ids))
@@ -180,15 +203,15 @@ extension Outbox {
                 -- its callbacks that changed nothing
                 UPDATE messages m
                    SET state        = CASE WHEN l.advances THEN l.state ELSE m.state END,
-                       sent_at      = CASE WHEN l.advances AND l.state = 'sent' THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
+                       sent_at      = CASE WHEN l.advances AND l.state = \(MessageState.sent) THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
                        final_at     = CASE WHEN l.advances AND message_state_rank(l.state) = 4 THEN now() ELSE m.final_at END,
                        poll_next_at = CASE WHEN l.advances AND message_state_rank(l.state) = 4 THEN NULL ELSE m.poll_next_at END,
-                       error_code   = CASE WHEN l.advances AND l.state IN ('undelivered', 'failed')
+                       error_code   = CASE WHEN l.advances AND l.state IN (\([MessageState.undelivered, .failed]))
                                            THEN coalesce(l.error_code, m.error_code) ELSE m.error_code END,
-                       error_class  = CASE WHEN l.advances AND l.state IN ('undelivered', 'failed')
+                       error_class  = CASE WHEN l.advances AND l.state IN (\([MessageState.undelivered, .failed]))
                                            THEN coalesce(l.error_class, m.error_class, l.state) ELSE m.error_class END,
                        duplicate_callbacks = m.duplicate_callbacks + l.callbacks
-                                             - CASE WHEN l.advances AND l.source = 'callback' THEN 1 ELSE 0 END
+                                             - CASE WHEN l.advances AND l.source = \(EventSource.callback) THEN 1 ELSE 0 END
                   FROM locked l
                  WHERE m.id = l.message_id
                    AND (l.advances OR l.callbacks > 0)
@@ -201,7 +224,7 @@ extension Outbox {
                 -- and for a callback that changed nothing, how many such its message has had
                 SELECT b.*, b.id = ANY(a.ids) AS is_applied,
                        CASE WHEN b.winner_id = ANY(a.ids) THEN b.winner_state ELSE b.old_state END AS now_state,
-                       b.old_duplicates + count(*) FILTER (WHERE b.source = 'callback' AND NOT b.id = ANY(a.ids))
+                       b.old_duplicates + count(*) FILTER (WHERE b.source = \(EventSource.callback) AND NOT b.id = ANY(a.ids))
                                           OVER (PARTITION BY b.message_id ORDER BY b.id) AS duplicate_number
                   FROM batch b
                  CROSS JOIN applied a
@@ -221,22 +244,7 @@ extension Outbox {
                           s.error_code, s.error_class, s.raw, extract(epoch FROM now() - s.received_at)::float8 AS lag,
                           s.duplicate_number
             ), events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, provider_status,
-                                            error_code, error_class, latency_ms, detail)
-                SELECT message_id, source, source,
-                       CASE WHEN outcome = 'applied' THEN old_state END,
-                       CASE WHEN outcome = 'applied' THEN state END,
-                       provider_status, error_code, error_class, (lag * 1000)::integer,
-                       outcome || CASE outcome
-                           WHEN 'conflict' THEN ': ' || now_state || ' was recorded first and stands'
-                           WHEN 'stale' THEN ': message is already ' || now_state
-                           WHEN 'duplicate' THEN ': message is already ' || now_state
-                           ELSE '' END || coalesce('; ' || raw, '')
-                  FROM marked
-                 -- replayed callbacks: the first few are events, the rest only count
-                 WHERE outcome = 'applied' OR source <> 'callback' OR duplicate_number <= \(keptDuplicateCallbacks)
-                 ORDER BY id
-                RETURNING 1
+                \(events)
             )
             SELECT outcome, lag FROM marked
             """)
@@ -266,7 +274,7 @@ extension Outbox {
         try await c.query("""
             WITH due AS (
                 SELECT id FROM messages
-                 WHERE state IN ('accepted', 'sent') AND poll_next_at <= \(now)
+                 WHERE state IN (\([MessageState.accepted, .sent])) AND poll_next_at <= \(now)
                  ORDER BY poll_next_at
                  LIMIT \(limit)
                    FOR UPDATE SKIP LOCKED
@@ -289,21 +297,23 @@ extension Outbox {
 
     /// Messages accepted before `cutoff` and still without a final state become
     /// `unconfirmed` (the provider's reporting window has passed).
-    public static func pollsGiveUp(_ c: Connection, cutoff: Date, limit: Int = 10_000) async throws -> Int {
-        try await c.execute("""
+    public static func pollsGiveUp(_ c: Connection, cutoff: Date, limit: Int) async throws -> Int {
+        let events = eventsInsert(EventRow(
+            messageID: "id", kind: "\(EventKind.unconfirmed)", source: "\(EventSource.poll)", fromState: "old_state",
+            toState: "\(MessageState.unconfirmed)", detail: "'no final status within the provider''s reporting window'"),
+            "FROM gone")
+        return try await c.execute("""
             WITH stale AS (
                 SELECT id, state FROM messages
-                 WHERE state IN ('accepted', 'sent') AND accepted_at < \(cutoff)
+                 WHERE state IN (\([MessageState.accepted, .sent])) AND accepted_at < \(cutoff)
                  LIMIT \(limit)
                    FOR UPDATE SKIP LOCKED
             ), gone AS (
-                UPDATE messages m SET state = 'unconfirmed', final_at = now(), poll_next_at = NULL
+                UPDATE messages m SET state = \(MessageState.unconfirmed), final_at = now(), poll_next_at = NULL
                   FROM stale s WHERE m.id = s.id
                 RETURNING m.id, s.state AS old_state
             )
-            INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-            SELECT id, 'unconfirmed', 'poll', old_state, 'unconfirmed', 'no final status within the provider''s reporting window'
-              FROM gone
+            \(events)
             """)
     }
 }

@@ -22,8 +22,12 @@ extension Outbox {
     /// finished by then). Returns how many moved.
     @discardableResult
     public static func messagesRescue(
-        _ connection: Connection, limit: Int = 1000, lookupDelaySeconds: Double = 0, now: Date? = nil
+        _ connection: Connection, limit: Int, lookupDelaySeconds: Double, now: Date? = nil
     ) async throws -> Int {
+        let events = eventsInsert(EventRow(
+            messageID: "id", kind: "\(EventKind.state)", source: "\(EventSource.dispatcher)",
+            fromState: "\(MessageState.sending)", toState: "\(MessageState.inDoubt)", errorClass: "'timeout'",
+            detail: "'lease expired'"), "FROM moved")
         let rows = try await connection.query("""
             WITH clock AS (
                 SELECT coalesce(\(now)::timestamptz, now()) AS now
@@ -32,7 +36,7 @@ extension Outbox {
             stale AS (
                 SELECT m.id
                   FROM messages m, clock
-                 WHERE m.state = 'sending'
+                 WHERE m.state = \(MessageState.sending)
                    AND m.lease_expires_at < clock.now
                  ORDER BY m.lease_expires_at
                  LIMIT \(limit)
@@ -41,7 +45,7 @@ extension Outbox {
             -- 2. In doubt until the provider lookup settles them.
             moved AS (
                 UPDATE messages m
-                   SET state = 'in_doubt',
+                   SET state = \(MessageState.inDoubt),
                        lease_owner = NULL,
                        lease_expires_at = NULL,
                        next_attempt_at = clock.now + make_interval(secs => \(lookupDelaySeconds)),
@@ -52,9 +56,7 @@ extension Outbox {
              RETURNING m.id, m.lease_owner
             ),
             events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
-                SELECT id, 'state', 'dispatcher', 'sending', 'in_doubt', 'timeout', 'lease expired'
-                  FROM moved
+                \(events)
             )
             SELECT count(*) FROM moved
             """)
@@ -76,7 +78,7 @@ extension Outbox {
             due AS (
                 SELECT m.id
                   FROM messages m, clock
-                 WHERE m.state = 'in_doubt'
+                 WHERE m.state = \(MessageState.inDoubt)
                    AND m.next_attempt_at <= clock.now
                    AND m.provider = ANY(\(providers))
                  ORDER BY m.next_attempt_at
@@ -116,7 +118,7 @@ extension Outbox {
             UPDATE messages
                SET next_attempt_at = \(at), lease_owner = NULL
              WHERE id = \(id)
-               AND state = 'in_doubt'
+               AND state = \(MessageState.inDoubt)
                AND lease_token = \(leaseToken)
             """) > 0
     }
@@ -154,7 +156,11 @@ extension Outbox {
     /// Finalises `pending` messages past `expires_at` as `expired`, due or not (a deferred
     /// retry or send window never outlives the expiry). Returns how many.
     @discardableResult
-    public static func messagesExpire(_ connection: Connection, limit: Int = 1000, now: Date? = nil) async throws -> Int {
+    public static func messagesExpire(_ connection: Connection, limit: Int, now: Date? = nil) async throws -> Int {
+        let events = eventsInsert(EventRow(
+            messageID: "id", kind: "\(EventKind.state)", source: "\(EventSource.dispatcher)",
+            fromState: "\(MessageState.pending)", toState: "\(MessageState.expired)",
+            detail: "'expires_at passed before sending'"), "FROM expired")
         let rows = try await connection.query("""
             WITH clock AS (
                 SELECT coalesce(\(now)::timestamptz, now()) AS now
@@ -163,7 +169,7 @@ extension Outbox {
             gone AS (
                 SELECT m.id
                   FROM messages m, clock
-                 WHERE m.state = 'pending'
+                 WHERE m.state = \(MessageState.pending)
                    AND m.expires_at <= clock.now
                  LIMIT \(limit)
                    FOR UPDATE OF m SKIP LOCKED
@@ -171,15 +177,13 @@ extension Outbox {
             -- 2. Final: never sent.
             expired AS (
                 UPDATE messages m
-                   SET state = 'expired', final_at = clock.now, error_class = coalesce(m.error_class, 'expired')
+                   SET state = \(MessageState.expired), final_at = clock.now, error_class = coalesce(m.error_class, 'expired')
                   FROM gone, clock
                  WHERE m.id = gone.id
              RETURNING m.id
             ),
             events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT id, 'state', 'dispatcher', 'pending', 'expired', 'expires_at passed before sending'
-                  FROM expired
+                \(events)
             )
             SELECT count(*) FROM expired
             """)
@@ -194,21 +198,18 @@ extension Outbox {
     public static func messagesOutstanding(_ connection: Connection, providers: [String], now: Date? = nil) async throws -> Bool {
         let rows = try await connection.query("""
             SELECT EXISTS (SELECT 1 FROM messages m
-                            WHERE m.state = 'sending' AND m.provider = ANY(\(providers)))
+                            WHERE m.state = \(MessageState.sending) AND m.provider = ANY(\(providers)))
                 OR EXISTS (SELECT 1 FROM messages m
-                            WHERE m.state = 'in_doubt' AND m.provider = ANY(\(providers)))
+                            WHERE m.state = \(MessageState.inDoubt) AND m.provider = ANY(\(providers)))
                 OR EXISTS (SELECT 1
                              FROM messages m
                              JOIN campaigns c ON c.id = m.campaign_id
-                            CROSS JOIN (SELECT coalesce(array_agg(key), '{}') AS keys
-                                          FROM rate_limits WHERE halted_at IS NOT NULL) AS halted
-                            WHERE m.state = 'pending'
+                            CROSS JOIN \(haltedKeys(.halted))
+                            WHERE m.state = \(MessageState.pending)
                               AND m.next_attempt_at <= coalesce(\(now)::timestamptz, now())
                               AND m.provider = ANY(\(providers))
-                              AND c.status = 'active'
-                              -- as in messagesClaim: halted keys once, not an anti-join per row
-                              AND NOT ('sender:' || m.from_number = ANY(halted.keys)
-                                       OR 'provider:' || m.provider = ANY(halted.keys)))
+                              AND c.status = \(CampaignState.active)
+                              AND \(messageNotHalted))
             """)
         return try rows.scalar(Bool.self) ?? false
     }

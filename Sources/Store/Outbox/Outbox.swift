@@ -4,5 +4,5 @@ public enum Outbox {
     public static let workChannel = "dispatcher_work"
 
     /// States in which a message is finished for good.
-    public static let finalStates = ["delivered", "undelivered", "failed", "expired", "cancelled", "suppressed", "unconfirmed"]
+    public static let finalStates = MessageState.finals
 }

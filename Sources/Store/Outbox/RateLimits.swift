@@ -40,7 +40,7 @@ public enum RateLimits {
     /// send them from `start` on, paced at `effectiveRate`. Nothing is reserved while the key
     /// is halted. Nil when the key is not configured.
     public static func rateLimitsReserve(
-        _ connection: Connection, key: String, requested: Double, recoveryPerSecond: Double = 1.1
+        _ connection: Connection, key: String, requested: Double, recoveryPerSecond: Double
     ) async throws -> Reservation? {
         let rows = try await connection.query("""
             -- 1. The bucket now: the slow factor recovered since refreshed_at, tat not in the past.
@@ -76,7 +76,7 @@ public enum RateLimits {
 
     @discardableResult
     public static func rateLimitsSlowDown(
-        _ connection: Connection, key: String, factor: Double = 0.5, floor: Double = 0.05
+        _ connection: Connection, key: String, factor: Double, floor: Double
     ) async throws -> Double? {
         let rows = try await connection.query("""
             UPDATE rate_limits
