@@ -123,21 +123,6 @@ extension Outbox {
             """) > 0
     }
 
-    /// The provider ids that stored callbacks and poll reports (not yet applied: the message
-    /// had no provider id when they came) name for a message, earliest first: a sign the
-    /// provider took it.
-    public static func callbackInboxProviderIDs(_ connection: Connection, messageID: Int64, provider: String) async throws -> [String] {
-        let rows = try await connection.query("""
-            SELECT provider_message_id
-              FROM callback_inbox
-             WHERE message_id = \(messageID)
-               AND provider = \(provider)
-             GROUP BY provider_message_id
-             ORDER BY min(id)
-            """)
-        return try rows.map { try $0.decode(String.self, at: 0) }
-    }
-
     /// Of `ids`, the provider message ids some message of `provider` other than `messageID`
     /// already carries (a lookup never adopts another message's send).
     public static func messagesProviderIDsKnown(_ connection: Connection, provider: String, ids: [String],
@@ -151,66 +136,5 @@ extension Outbox {
                AND id <> \(messageID)
             """)
         return Set(try rows.map { try $0.decode(String.self, at: 0) })
-    }
-
-    /// Finalises `pending` messages past `expires_at` as `expired`, due or not (a deferred
-    /// retry or send window never outlives the expiry). Returns how many.
-    @discardableResult
-    public static func messagesExpire(_ connection: Connection, limit: Int, now: Date? = nil) async throws -> Int {
-        let events = eventsInsert(EventRow(
-            messageID: "id", kind: "\(EventKind.state)", source: "\(EventSource.dispatcher)",
-            fromState: "\(MessageState.pending)", toState: "\(MessageState.expired)",
-            detail: "'expires_at passed before sending'"), "FROM expired")
-        let rows = try await connection.query("""
-            WITH clock AS (
-                SELECT coalesce(\(now)::timestamptz, now()) AS now
-            ),
-            -- 1. Pending rows whose time ran out.
-            gone AS (
-                SELECT m.id
-                  FROM messages m, clock
-                 WHERE m.state = \(MessageState.pending)
-                   AND m.expires_at <= clock.now
-                 LIMIT \(limit)
-                   FOR UPDATE OF m SKIP LOCKED
-            ),
-            -- 2. Final: never sent.
-            expired AS (
-                UPDATE messages m
-                   SET state = \(MessageState.expired), final_at = clock.now, error_class = coalesce(m.error_class, 'expired')
-                  FROM gone, clock
-                 WHERE m.id = gone.id
-             RETURNING m.id
-            ),
-            events AS (
-                \(events)
-            )
-            SELECT count(*) FROM expired
-            """)
-        return try rows.scalar(Int.self) ?? 0
-    }
-
-    /// Whether any message keeps `run --until-idle` running: `sending` or `in_doubt`, or
-    /// `pending` and due in an active campaign whose sender and provider are not halted (work
-    /// this worker could do now). Limited to `providers`. An existence check through the
-    /// partial indexes: it stops at the first such message (counting them all took 0.7 s per
-    /// call with 200,000 pending, and its snapshot kept dead index entries alive for the claims).
-    public static func messagesOutstanding(_ connection: Connection, providers: [String], now: Date? = nil) async throws -> Bool {
-        let rows = try await connection.query("""
-            SELECT EXISTS (SELECT 1 FROM messages m
-                            WHERE m.state = \(MessageState.sending) AND m.provider = ANY(\(providers)))
-                OR EXISTS (SELECT 1 FROM messages m
-                            WHERE m.state = \(MessageState.inDoubt) AND m.provider = ANY(\(providers)))
-                OR EXISTS (SELECT 1
-                             FROM messages m
-                             JOIN campaigns c ON c.id = m.campaign_id
-                            CROSS JOIN \(haltedKeys(.halted))
-                            WHERE m.state = \(MessageState.pending)
-                              AND m.next_attempt_at <= coalesce(\(now)::timestamptz, now())
-                              AND m.provider = ANY(\(providers))
-                              AND c.status = \(CampaignState.active)
-                              AND \(messageNotHalted))
-            """)
-        return try rows.scalar(Bool.self) ?? false
     }
 }

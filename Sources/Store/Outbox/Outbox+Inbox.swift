@@ -1,38 +1,5 @@
-public import Foundation
-
-/// A provider's word about one message — from a callback or a status poll — in the
-/// dispatcher's terms. Applied only through `reportsApply`, the one place where the
-/// lifecycle moves after acceptance, and only forward.
-public struct ProviderReport: Sendable, Equatable {
-    /// Callbacks: the `{token}` of the callback URL (`CallbackKey`: `ID.TOKEN`).
-    public var token: String?
-    /// Polls: the outbox id of the message polled.
-    public var messageID: Int64?
-    public var provider: String
-    public var providerMessageID: String
-    /// The provider's status word as given (`delivered`, `sent`, …).
-    public var providerStatus: String
-    /// What it means: accepted, sent, delivered, undelivered, failed, unconfirmed.
-    public var state: MessageState
-    public var errorCode: String?
-    public var errorClass: String?
-    /// The fields as received, form-encoded, for the event timeline.
-    public var raw: String?
-
-    public init(token: String? = nil, messageID: Int64? = nil, provider: String, providerMessageID: String,
-                providerStatus: String, state: MessageState, errorCode: String? = nil, errorClass: String? = nil, raw: String? = nil) {
-        self.token = token
-        self.messageID = messageID
-        self.provider = provider
-        self.providerMessageID = providerMessageID
-        self.providerStatus = providerStatus
-        self.state = state
-        self.errorCode = errorCode
-        self.errorClass = errorClass
-        self.raw = raw
-    }
-}
-
+/// The callback inbox (`callback_inbox`): provider reports — callbacks and poll results —
+/// stored before they are acknowledged, then applied forward only.
 extension Outbox {
     /// What happened to one callback handed to `callbacksStore`.
     public enum CallbackVerdict: Int, Sendable {
@@ -257,63 +224,18 @@ extension Outbox {
         return result
     }
 
-    /// A message due for a status poll.
-    public struct PollTarget: Sendable, Equatable {
-        public var id: Int64
-        public var provider: String
-        public var providerMessageID: String
-        public var to: String
-        public var from: String
-        public var acceptedAt: Date
-    }
-
-    /// Takes up to `limit` messages waiting for a final state whose poll is due, and
-    /// schedules their next poll (backing off: half their age, between `after` seconds and
-    /// an hour), so other workers skip them.
-    public static func pollsClaim(_ c: Connection, now: Date, after: Double, limit: Int) async throws -> [PollTarget] {
-        try await c.query("""
-            WITH due AS (
-                SELECT id FROM messages
-                 WHERE state IN (\([MessageState.accepted, .sent])) AND poll_next_at <= \(now)
-                 ORDER BY poll_next_at
-                 LIMIT \(limit)
-                   FOR UPDATE SKIP LOCKED
-            )
-            -- (no `provider_message_id IS NOT NULL` in here: beside it the planner walked that
-            -- key's partial index — every accepted message — on each pass; a message without
-            -- a provider id is skipped below)
-            UPDATE messages m
-               SET poll_next_at = \(now) + make_interval(secs => greatest(\(after),
-                                   least(3600, extract(epoch FROM \(now) - coalesce(m.accepted_at, \(now))) / 2)))
-              FROM due
-             WHERE m.id = due.id
-            RETURNING m.id, m.provider, m.provider_message_id, m.to_number, m.from_number, coalesce(m.accepted_at, \(now))
-            """).compactMap { r in
-                let (id, provider, pmid, to, from, at) = try r.decode((Int64, String, String?, String, String, Date).self)
-                guard let pmid else { return nil }
-                return PollTarget(id: id, provider: provider, providerMessageID: pmid, to: to, from: from, acceptedAt: at)
-            }
-    }
-
-    /// Messages accepted before `cutoff` and still without a final state become
-    /// `unconfirmed` (the provider's reporting window has passed).
-    public static func pollsGiveUp(_ c: Connection, cutoff: Date, limit: Int) async throws -> Int {
-        let events = eventsInsert(EventRow(
-            messageID: "id", kind: "\(EventKind.unconfirmed)", source: "\(EventSource.poll)", fromState: "old_state",
-            toState: "\(MessageState.unconfirmed)", detail: "'no final status within the provider''s reporting window'"),
-            "FROM gone")
-        return try await c.execute("""
-            WITH stale AS (
-                SELECT id, state FROM messages
-                 WHERE state IN (\([MessageState.accepted, .sent])) AND accepted_at < \(cutoff)
-                 LIMIT \(limit)
-                   FOR UPDATE SKIP LOCKED
-            ), gone AS (
-                UPDATE messages m SET state = \(MessageState.unconfirmed), final_at = now(), poll_next_at = NULL
-                  FROM stale s WHERE m.id = s.id
-                RETURNING m.id, s.state AS old_state
-            )
-            \(events)
+    /// The provider ids that stored callbacks and poll reports (not yet applied: the message
+    /// had no provider id when they came) name for a message, earliest first: a sign the
+    /// provider took it.
+    public static func callbackInboxProviderIDs(_ connection: Connection, messageID: Int64, provider: String) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT provider_message_id
+              FROM callback_inbox
+             WHERE message_id = \(messageID)
+               AND provider = \(provider)
+             GROUP BY provider_message_id
+             ORDER BY min(id)
             """)
+        return try rows.map { try $0.decode(String.self, at: 0) }
     }
 }
