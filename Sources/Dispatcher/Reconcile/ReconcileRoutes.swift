@@ -290,9 +290,8 @@ public struct ReconcileRoutes: Sendable {
         metrics.describe("dispatcher_messages", type: "gauge", "Messages in the outbox, by state")
         let now = ContinuousClock.now
         let fresh = messageCounts.withLock { $0.map { now - $0.at < configuration.messageCountsMaxAge } ?? false }
-        if !fresh, let rows = try? await pool.withConnection({ try await $0.query("SELECT state, count(*) FROM messages GROUP BY state") }) {
-            var counts = Dictionary(uniqueKeysWithValues: MessageState.allCases.map { ($0.rawValue, 0.0) })
-            for row in rows { if let (state, n) = try? row.decode((String, Int).self) { counts[state] = Double(n) } }
+        if !fresh, let byState = try? await pool.withConnection({ try await Outbox.messageCountByState($0) }) {
+            let counts = Dictionary(uniqueKeysWithValues: byState.map { ($0.key.rawValue, Double($0.value)) })
             for (state, n) in counts { metrics.set("dispatcher_messages", ["state": state], to: n) }
             messageCounts.withLock { $0 = (now, counts) }
         }

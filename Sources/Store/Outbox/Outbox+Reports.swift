@@ -110,6 +110,16 @@ extension Outbox {
         public var events: [Event]
     }
 
+    /// Messages in the outbox per state, every state present (0 when none): the
+    /// `dispatcher_messages` gauge. A scan of the outbox: callers cache it.
+    public static func messageCountByState(_ c: Connection) async throws -> [MessageState: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: MessageState.allCases.map { ($0, 0) })
+        for row in try await c.query("SELECT state, count(*) AS messages FROM messages GROUP BY state") {
+            counts[try row["state", as: MessageState.self]] = try row["messages"]
+        }
+        return counts
+    }
+
     /// Finds messages by outbox id, provider message id, or `campaign/external id`.
     public static func messageFind(_ c: Connection, id text: String) async throws -> [Int64] {
         var ids: [Int64] = []

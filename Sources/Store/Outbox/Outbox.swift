@@ -26,6 +26,7 @@
 ///   settled → `unconfirmed`.
 /// - `messagesRequeueFailed` (Outbox+Requeue): the operator's retry of failed messages.
 /// - `messageFind`, `messageStatus` (Outbox+Reports): `dispatcher status`.
+/// - `messageCountByState` (Outbox+Reports): the `dispatcher_messages` gauge.
 ///
 /// Callbacks and the inbox (`callback_inbox`)
 /// - `callbackKeyCheck`, `callbackNotUnderstoodRecord` (Outbox+CallbackKeys): a callback's
