@@ -55,7 +55,7 @@ extension Outbox {
             guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
                 throw CampaignControlError.unknownCampaign(name)
             }
-            let (id, status) = try row.decode((Int64, CampaignState).self)
+            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
             if status == .cancelled { throw CampaignControlError.cancelled(name) }
             try await tx.execute("""
                 UPDATE campaigns SET status = \(paused ? CampaignState.paused : .active), updated_at = now() WHERE id = \(id)
@@ -86,7 +86,7 @@ extension Outbox {
                AND coalesce((SELECT max(m.final_at) FROM messages m WHERE m.campaign_id = c.id), c.created_at) < \(before)
                AND EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id)
              ORDER BY c.id
-            """).map { try $0.decode((Int64, String).self) }
+            """).map { (try $0["id", as: Int64.self], try $0["name", as: String.self]) }
         var result = PruneResult()
         for (id, name) in candidates {
             while true {
@@ -104,9 +104,9 @@ extension Outbox {
                         -- bodies go with their messages (ON DELETE CASCADE)
                         DELETE FROM messages m USING doomed d WHERE m.id = d.id RETURNING 1
                     )
-                    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM events)
+                    SELECT (SELECT count(*) FROM gone) AS messages, (SELECT count(*) FROM events) AS events
                     """).first
-                let (messages, events) = try row?.decode((Int, Int).self) ?? (0, 0)
+                let (messages, events): (Int, Int) = try row.map { (try $0["messages"], try $0["events"]) } ?? (0, 0)
                 result.messages += messages
                 result.events += events
                 if messages == 0 { break }

@@ -217,7 +217,7 @@ extension Outbox {
             """)
         var result = ApplyResult()
         for row in rows {
-            let (outcome, lag) = try row.decode((String, Double).self)
+            let (outcome, lag): (String, Double) = (try row["outcome"], try row["lag"])
             result.outcomes[outcome, default: 0] += 1
             result.lags.append(lag)
         }

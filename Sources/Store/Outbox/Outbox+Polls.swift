@@ -33,11 +33,12 @@ extension Outbox {
                                    least(3600, extract(epoch FROM \(now) - coalesce(m.accepted_at, \(now))) / 2)))
               FROM due
              WHERE m.id = due.id
-            RETURNING m.id, m.provider, m.provider_message_id, m.to_number, m.from_number, coalesce(m.accepted_at, \(now))
+            RETURNING m.id, m.provider, m.provider_message_id, m.to_number, m.from_number,
+                      coalesce(m.accepted_at, \(now)) AS accepted_at
             """).compactMap { r in
-                let (id, provider, pmid, to, from, at) = try r.decode((Int64, String, String?, String, String, Date).self)
-                guard let pmid else { return nil }
-                return PollTarget(id: id, provider: provider, providerMessageID: pmid, to: to, from: from, acceptedAt: at)
+                guard let pmid: String = try r["provider_message_id"] else { return nil }
+                return PollTarget(id: try r["id"], provider: try r["provider"], providerMessageID: pmid,
+                                  to: try r["to_number"], from: try r["from_number"], acceptedAt: try r["accepted_at"])
             }
     }
 

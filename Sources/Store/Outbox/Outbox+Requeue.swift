@@ -21,7 +21,7 @@ extension Outbox {
             guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
                 throw CampaignControlError.unknownCampaign(name)
             }
-            let (id, status) = try row.decode((Int64, CampaignState).self)
+            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
             if status == .cancelled { throw CampaignControlError.cancelled(name) }
             let events = eventsInsert(EventRow(
                 messageID: "id", kind: "\(EventKind.state)", source: "\(EventSource.operator)",
