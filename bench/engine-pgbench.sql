@@ -12,8 +12,7 @@ WITH clock AS (
 due AS (
     SELECT m.id,
            m.expires_at IS NOT NULL AND m.expires_at <= clock.now AS is_expired,
-           EXISTS (SELECT 1 FROM opt_outs o
-                    WHERE o.phone = m.to_number AND (o.sender = m.from_number OR o.sender = '' OR false)) AS is_opted_out
+           EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m.to_number AND o.sender IN (m.from_number, '')) AS is_opted_out
       FROM messages m
       JOIN campaigns c ON c.id = m.campaign_id
      CROSS JOIN clock
