@@ -1,9 +1,9 @@
 -- bench/engine.sh's database ceiling: what `dispatcher run` asks of PostgreSQL per 100
 -- messages, as a pgbench script (run with -M extended: :ids etc. become bound parameters).
--- Two transactions, like the worker: the claim (Outbox.messagesClaim, same statement with
+-- Two transactions, like the worker: the claim (Outbox.messageClaimMany, same statement with
 -- its opt-out, halted-sender and expiry checks, the lease and fencing token, one `claimed`
 -- event per row and the bodies), then the completion of the batch as `accepted`
--- (Outbox.messagesComplete: fenced update, one `attempt` event per row that also records
+-- (Outbox.messageCompleteIfHeldMany: fenced update, one `attempt` event per row that also records
 -- its transition).
 -- The provider call in between is free (the null provider's).
 WITH clock AS (
@@ -12,8 +12,7 @@ WITH clock AS (
 due AS (
     SELECT m.id,
            m.expires_at IS NOT NULL AND m.expires_at <= clock.now AS is_expired,
-           EXISTS (SELECT 1 FROM opt_outs o
-                    WHERE o.phone = m.to_number AND (o.sender = m.from_number OR o.sender = '' OR false)) AS is_opted_out
+           EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m.to_number AND o.sender IN (m.from_number, '')) AS is_opted_out
       FROM messages m
       JOIN campaigns c ON c.id = m.campaign_id
      CROSS JOIN clock

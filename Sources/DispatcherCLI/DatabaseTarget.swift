@@ -70,7 +70,9 @@ func failure(from error: any Error) -> CLIFailure {
     if let pg = error as? PostgresError {
         if pg.isUnavailable { return CLIFailure(exitCode: ExitCode.unavailable, message: pg.description) }
         if pg.kind == .usage { return CLIFailure(exitCode: ExitCode.usage, message: pg.description) }
-        return CLIFailure(exitCode: ExitCode.software, message: "database error: \(pg.description)")
+        // a server error's description starts "database error (SQLSTATE …) in … at …"
+        return CLIFailure(exitCode: ExitCode.software,
+                          message: pg.description.hasPrefix("database error") ? pg.description : "database error: \(pg.description)")
     }
     return CLIFailure(exitCode: ExitCode.software, message: "\(error)")
 }

@@ -90,7 +90,7 @@ struct ConformanceEndToEndTests {
     }
 
     func finalCounts(_ c: Connection) async throws -> [String: Int] {
-        try await stateCounts(c).filter { Outbox.finalStates.contains($0.key) }
+        try await stateCounts(c).filter { Outbox.finalStates.map(\.rawValue).contains($0.key) }
     }
 
     /// Runs the worker until every message is final (or `timeout`), stops it with SIGTERM and

@@ -22,7 +22,7 @@ import Testing
         #expect(page.headers["Content-Type"] == "text/html; charset=utf-8")
         let report = try await s.connection.query("SELECT * FROM campaign_report ORDER BY campaign_id")
         #expect(report.count == ConsoleDataSet.campaigns.count)
-        let extras = try await Outbox.campaignReports(s.connection)
+        let extras = try await Outbox.campaignReportList(s.connection, campaign: nil)
         for row in report {
             let id: Int64 = try row["campaign_id"]
             let tr = try #require(Self.slice(page.text, from: "<tr data-campaign-id=\"\(id)\">", to: "</tr>"))

@@ -121,13 +121,13 @@ import Testing
         let c = try await db.connect()
         let dir = try TempDir()
         let cfg = try config(dir)
-        try await RateLimits.rateLimitsHalt(c, key: RateLimits.providerKey("plum-prod"), reason: "auth_failed")
+        try await RateLimits.rateLimitHalt(c, key: RateLimits.providerKey("plum-prod"), reason: "auth_failed")
         let unknown = try await DispatcherBinary.run(["resume", "--config", cfg, "--provider", "plum"], environment: ["DATABASE_URL": db.conninfo])
         #expect(unknown.status == 65)
         #expect(unknown.stderr.contains("no provider account named 'plum' (configured: plum-prod, plum-staging, rc-eu)"))
         let ok = try await DispatcherBinary.run(["resume", "--config", cfg, "--provider", "plum-prod"], environment: ["DATABASE_URL": db.conninfo])
         #expect(ok.status == 0, "\(ok.stderr)")
-        #expect(try await RateLimits.rateLimitsHalted(c).isEmpty)
+        #expect(try await RateLimits.rateLimitHaltedList(c).isEmpty)
         await c.close()
     }
 

@@ -88,10 +88,10 @@ struct ProviderMisbehaviourTests {
                                 next_attempt_at = now()
              WHERE id = \(id) RETURNING id || '.' || callback_token
             """).scalar(String.self))
-        let verdicts = try await Outbox.callbacksStore(c, [ProviderReport(token: token, provider: "plum", providerMessageID: "pm-late-1",
-                                                                          providerStatus: "sent", state: "sent")])
+        let verdicts = try await Outbox.inboxCallbackInsertMany(c, [ProviderReport(token: token, provider: "plum", providerMessageID: "pm-late-1",
+                                                                          providerStatus: "sent", state: .sent)])
         #expect(verdicts == [.stored])
-        var rescuerConfiguration = Rescuer.Configuration(owner: "r", providers: ["plum"], pollAfterSeconds: 60, globalOptOut: false)
+        var rescuerConfiguration = Rescuer.Configuration(owner: "r", providers: ["plum"], pollAfterSeconds: 60, optOutScope: .sender)
         rescuerConfiguration.horizonSeconds = 0  // the horizon has passed: only a sign of acceptance keeps it from a resend
         let pool = db.pool()
         let rescuer = Rescuer(configuration: rescuerConfiguration, pool: pool, providers: ["plum": sandbox.plum()],
@@ -101,7 +101,7 @@ struct ProviderMisbehaviourTests {
         let (state, pmid) = try row.decode((String, String?).self)
         #expect(state == "accepted" && pmid == "pm-late-1")
         // the stored report now applies to it
-        _ = try await Outbox.reportsApply(c)
+        _ = try await Outbox.inboxApplyMany(c, limit: 1_000)
         #expect(try await states(c, [id]) == [id: "sent"])
         await pool.close()
         await c.close()
@@ -235,7 +235,7 @@ struct ProviderMisbehaviourTests {
         let taken = await sandbox.plum().send(OutgoingSMS(from: "+12435678910", to: messages[2].to, body: messages[2].body))
         #expect(taken.providerID != nil)
 
-        let result = try await Outbox.messagesRequeueFailed(c, campaign: name, classes: ["no_connection", "service_unavailable", "http_5xx"])
+        let result = try await Outbox.messageRequeueFailedMany(c, campaign: name, classes: ["no_connection", "service_unavailable", "http_5xx"])
         #expect(result.requeued == 2 && result.inDoubt == 1)
         #expect(try await states(c, ids) == [ids[0]: "pending", ids[1]: "pending", ids[2]: "in_doubt", ids[3]: "failed"])
         let events = try await c.query("SELECT count(*) FROM message_events WHERE source = 'operator' AND from_state = 'failed'")

@@ -71,11 +71,11 @@ import HTTP
 
     @Test func startRemovesOnlyTheOptOutAnInboundStopMadeInItsScope() async throws {
         for global in [false, true] {
-            let f = try await ReconcileFixture.start(globalOptOut: global)
+            let f = try await ReconcileFixture.start(optOutScope: global ? .global : .sender)
             // an operator's global opt-out, the provider's for this sender, an operator's for another sender
-            try await Outbox.optOutAdd(f.conn, phone: Self.patient, sender: "", source: "operator")
-            try await Outbox.optOutAdd(f.conn, phone: Self.patient, sender: "+12435678910", source: "provider")
-            try await Outbox.optOutAdd(f.conn, phone: Self.patient, sender: "+12435678999", source: "operator")
+            try await Outbox.optOutInsert(f.conn, phone: Self.patient, sender: "", source: "operator")
+            try await Outbox.optOutInsert(f.conn, phone: Self.patient, sender: "+12435678910", source: "provider")
+            try await Outbox.optOutInsert(f.conn, phone: Self.patient, sender: "+12435678999", source: "operator")
             let before = try await optOuts(f)
             let start = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "s1"), ("to", Self.sender), ("from", Self.patient), ("body", "START")])
             #expect(start.status == 200)
@@ -90,7 +90,7 @@ import HTTP
         #expect(try await optOuts(f) == ["+12435678910/inbound"])
         await f.stop()
         // in global scope, START removes the global inbound opt-out
-        let g = try await ReconcileFixture.start(globalOptOut: true)
+        let g = try await ReconcileFixture.start(optOutScope: .global)
         _ = try await g.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "a"), ("to", Self.sender), ("from", Self.patient), ("body", "STOP")])
         #expect(try await optOuts(g) == ["/inbound"])
         _ = try await g.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "b"), ("to", Self.sender), ("from", Self.patient), ("body", "START")])
@@ -196,7 +196,7 @@ import HTTP
             for (i, (id, token)) in messages.enumerated() {
                 let poisoned = i % 11 == 5
                 let report = ProviderReport(token: token, provider: "restcomm", providerMessageID: sids[id]!,
-                                            providerStatus: poisoned ? "delivered\u{0}" : "delivered", state: "delivered",
+                                            providerStatus: poisoned ? "delivered\u{0}" : "delivered", state: .delivered,
                                             raw: "MessageSid=\(sids[id]!)")
                 group.addTask {
                     do {

@@ -25,7 +25,7 @@ struct ReconcileFixture {
     static let inboundKey = "fixture-inbound-key-0123456789abcdef"
     static var inboundPath: String { "/inbound/plum/\(inboundKey)" }
 
-    static func start(globalOptOut: Bool = false, stopReply: String? = nil,
+    static func start(optOutScope: OptOutScope = .sender, stopReply: String? = nil,
                       messageCountsMaxAge: Duration = .seconds(5), healthMaxAge: Duration = .seconds(1),
                       inboundKeys: [String: Secret] = ["plum": Secret(inboundKey)],
                       senders: [String: String?] = ["+12435678910": nil]) async throws -> ReconcileFixture {
@@ -38,7 +38,7 @@ struct ReconcileFixture {
         configuration.inboundKeys = inboundKeys
         configuration.senders = senders
         configuration.healthMaxAge = healthMaxAge
-        configuration.globalOptOut = globalOptOut
+        configuration.optOutScope = optOutScope
         if let stopReply { configuration.stopReply = stopReply }
         configuration.messageCountsMaxAge = messageCountsMaxAge
         var router = HTTPRouter()
@@ -425,11 +425,11 @@ struct ReconcileFixture {
             """)
         try await f.conn.execute("UPDATE messages SET provider_message_id = NULL WHERE id = \(ids[1])")
         let now = Date()
-        let due = try await Outbox.pollsClaim(f.conn, now: now, after: 60, limit: 10)
+        let due = try await Outbox.messagePollClaimMany(f.conn, now: now, after: 60, limit: 10)
         #expect(Set(due.map(\.id)) == [ids[0], ids[2]])
         #expect(due.allSatisfy { !$0.providerMessageID.isEmpty })
         // all three are rescheduled: none is due again right away
-        #expect(try await Outbox.pollsClaim(f.conn, now: now, after: 60, limit: 10).isEmpty)
+        #expect(try await Outbox.messagePollClaimMany(f.conn, now: now, after: 60, limit: 10).isEmpty)
         await f.stop()
     }
 

@@ -13,18 +13,18 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(10))
-        let first = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+        let first = try await Outbox.messageClaimMany(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
         #expect(first.count == 3)
         #expect(first.allSatisfy { $0.attempts == 1 && $0.body != nil && $0.leaseExpiresAt != nil })
         #expect(Set(first.map(\.leaseToken)).count == 3)
-        let rest = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+        let rest = try await Outbox.messageClaimMany(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
         #expect(rest.count == 7)
         #expect(Set(first.map(\.id)).isDisjoint(with: rest.map(\.id)))
-        let none = try await Outbox.messagesClaim(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+        let none = try await Outbox.messageClaimMany(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
         #expect(none.isEmpty)
         #expect(try await stateCounts(c) == ["sending": 10])
         // Other providers' messages are not ours.
-        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"], globalOptOut: false).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"], optOutScope: .sender).isEmpty)
         await c.close()
     }
 
@@ -39,7 +39,7 @@ struct WorkerClaimTests {
             for i in 0..<4 {
                 group.addTask {
                     try await pool.withTransaction { conn in
-                        let got = try await Outbox.messagesClaim(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+                        let got = try await Outbox.messageClaimMany(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
                         try await conn.execute("SELECT pg_sleep(0.2)")
                         return got.map(\.id)
                     }
@@ -62,14 +62,14 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(1))
-        let claimed = try #require(try await Outbox.messagesClaim(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).first)
+        let claimed = try #require(try await Outbox.messageClaimMany(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).first)
         let stale = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken - 1, kind: .accepted, providerMessageID: "P1")
-        #expect(try await Outbox.messagesComplete(c, [stale], from: .sending, pollAfterSeconds: 120, globalOptOut: false).isEmpty)
+        #expect(try await Outbox.messageCompleteIfHeldMany(c, [stale], from: .sending, pollAfterSeconds: 120, optOutScope: .sender).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "sending"])
         // The lease runs out: the rescuer puts it in doubt; the old holder's completion no longer applies.
-        #expect(try await Outbox.messagesRescue(c, now: Date().addingTimeInterval(120)) == 1)
+        #expect(try await Outbox.messageRescueMany(c, limit: 1_000, lookupDelaySeconds: 0, now: Date().addingTimeInterval(120)) == 1)
         let late = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken, kind: .accepted, providerMessageID: "P1")
-        #expect(try await Outbox.messagesComplete(c, [late], from: .sending, pollAfterSeconds: 120, globalOptOut: false).isEmpty)
+        #expect(try await Outbox.messageCompleteIfHeldMany(c, [late], from: .sending, pollAfterSeconds: 120, optOutScope: .sender).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "in_doubt"])
         // The attempt itself is still on record, with no transition (it changed nothing).
         let attempts = try await c.query("""
@@ -103,9 +103,9 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(4))
-        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
         let later = Date().addingTimeInterval(300)
-        let done = try await Outbox.messagesComplete(c, [
+        let done = try await Outbox.messageCompleteIfHeldMany(c, [
             Completion(messageID: claimed[0].id, leaseToken: claimed[0].leaseToken, kind: .accepted, providerMessageID: "P1",
                        providerStatus: "queued", httpStatus: 200, latencyMilliseconds: 12),
             Completion(messageID: claimed[1].id, leaseToken: claimed[1].leaseToken, kind: .retry, nextAttemptAt: later,
@@ -113,7 +113,7 @@ struct WorkerClaimTests {
             Completion(messageID: claimed[2].id, leaseToken: claimed[2].leaseToken, kind: .failedOptOut,
                        errorCode: "Attempt to send to unsubscribed recipient", errorClass: "unsubscribed", httpStatus: 200),
             Completion(messageID: claimed[3].id, leaseToken: claimed[3].leaseToken, kind: .released, attempted: false),
-        ], from: .sending, pollAfterSeconds: 120, globalOptOut: false)
+        ], from: .sending, pollAfterSeconds: 120, optOutScope: .sender)
         #expect(done == Set(claimed.map(\.id)))
         #expect(try await states(c, ids) == [ids[0]: "accepted", ids[1]: "pending", ids[2]: "failed", ids[3]: "pending"])
         let row = try #require(try await c.query("SELECT provider_message_id, accepted_at IS NOT NULL AS a, attempts FROM messages WHERE id = \(ids[0])").first)
@@ -135,7 +135,7 @@ struct WorkerClaimTests {
         let accepted = try await c.query("SELECT detail FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt'")
         #expect(try accepted.scalar(String.self) == "provider id P1")
         // The retry is not due yet.
-        #expect(try await Outbox.messagesClaim(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).map(\.id) == [ids[3]])
+        #expect(try await Outbox.messageClaimMany(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).map(\.id) == [ids[3]])
         await c.close()
     }
 
@@ -144,21 +144,21 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let paused = try await insertCampaign(c, status: "paused")
         try await insertMessages(c, campaign: paused, plainMessages(3))
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).isEmpty)
         try await c.execute("UPDATE campaigns SET status = 'active' WHERE id = \(paused)")
-        try await RateLimits.rateLimitsHalt(c, key: RateLimits.senderKey("+12435678910"), reason: "test")
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).isEmpty)
-        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]) == false)
-        #expect(try await RateLimits.rateLimitsResume(c, key: RateLimits.senderKey("+12435678910")))
-        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false).count == 3)
+        try await RateLimits.rateLimitHalt(c, key: RateLimits.senderKey("+12435678910"), reason: "test")
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).isEmpty)
+        #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]) == false)
+        #expect(try await RateLimits.rateLimitResume(c, key: RateLimits.senderKey("+12435678910")))
+        #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]))
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).count == 3)
         // claimed (sending), then in doubt: still outstanding; another provider's worker is idle
-        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
-        #expect(try await Outbox.messagesOutstanding(c, providers: ["restcomm"]) == false)
+        #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]))
+        #expect(try await Outbox.messageOutstandingExists(c, providers: ["restcomm"]) == false)
         try await c.execute("UPDATE messages SET state = 'in_doubt'")
-        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]))
+        #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]))
         try await c.execute("UPDATE messages SET state = 'accepted'")
-        #expect(try await Outbox.messagesOutstanding(c, providers: ["plum"]) == false)
+        #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]) == false)
         await c.close()
     }
 
@@ -177,12 +177,12 @@ struct WorkerClaimTests {
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000002', '+12435678910', 'inbound')")
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000003', '', 'operator')")
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
-        let claimed = try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
         #expect(claimed.map(\.id) == [ids[4]])  // opted out of another sender only
         #expect(try await states(c, ids) == [ids[0]: "expired", ids[1]: "suppressed", ids[2]: "suppressed",
                                              ids[3]: "pending", ids[4]: "sending"])
         // A deferred message whose expiry passes is expired without being due.
-        #expect(try await Outbox.messagesExpire(c, now: Date().addingTimeInterval(120)) == 1)
+        #expect(try await Outbox.messageExpireMany(c, limit: 1_000, now: Date().addingTimeInterval(120)) == 1)
         #expect(try await states(c, [ids[3]]) == [ids[3]: "expired"])
         let final = try await c.query("SELECT count(*) FROM messages WHERE final_at IS NOT NULL AND attempts = 0")
         #expect(try final.scalar(Int.self) == 4)
@@ -195,7 +195,7 @@ struct WorkerClaimTests {
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, [TestMessage(to: "+15550000005")])
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
-        #expect(try await Outbox.messagesClaim(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], globalOptOut: true).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .global).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "suppressed"])
         await c.close()
     }
@@ -204,26 +204,26 @@ struct WorkerClaimTests {
         let db = try await TestPostgres.database()
         let c = try await db.connect()
         let key = RateLimits.senderKey("+12435678910")
-        try await RateLimits.rateLimitsConfigure(c, key: key, rate: 1, burst: 5)
+        try await RateLimits.rateLimitConfigure(c, key: key, rate: 1, burst: 5)
         // a full bucket: the burst may go at once
-        let first = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 3))
+        let first = try #require(try await RateLimits.rateLimitReserve(c, key: key, requested: 3, recoveryPerSecond: 1.1))
         #expect(first.segments == 3)
         #expect(first.start.timeIntervalSinceNow < 1)
-        let second = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 2))
+        let second = try #require(try await RateLimits.rateLimitReserve(c, key: key, requested: 2, recoveryPerSecond: 1.1))
         #expect(second.start.timeIntervalSinceNow < 1)
         // the burst is spent: the next 3 start when 3 more have refilled (about 3 s at 1/s)
-        let third = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 3))
+        let third = try #require(try await RateLimits.rateLimitReserve(c, key: key, requested: 3, recoveryPerSecond: 1.1))
         #expect(third.start.timeIntervalSince(first.start) > 2.5)
         #expect(third.start.timeIntervalSince(first.start) < 3.5)
         // never more than the burst in one reservation
-        #expect(try await RateLimits.rateLimitsReserve(c, key: key, requested: 50)?.segments == 5)
-        #expect(try await RateLimits.rateLimitsReserve(c, key: "sender:unknown", requested: 1) == nil)
-        let slowed = try #require(try await RateLimits.rateLimitsSlowDown(c, key: key))
+        #expect(try await RateLimits.rateLimitReserve(c, key: key, requested: 50, recoveryPerSecond: 1.1)?.segments == 5)
+        #expect(try await RateLimits.rateLimitReserve(c, key: "sender:unknown", requested: 1, recoveryPerSecond: 1.1) == nil)
+        let slowed = try #require(try await RateLimits.rateLimitSlowDown(c, key: key, factor: 0.5, floor: 0.05))
         #expect(slowed == 0.5)
-        try await RateLimits.rateLimitsHalt(c, key: key, reason: "auth_failed")
-        let halted = try #require(try await RateLimits.rateLimitsReserve(c, key: key, requested: 1))
+        try await RateLimits.rateLimitHalt(c, key: key, reason: "auth_failed")
+        let halted = try #require(try await RateLimits.rateLimitReserve(c, key: key, requested: 1, recoveryPerSecond: 1.1))
         #expect(halted.halted && halted.segments == 0)
-        #expect(try await RateLimits.rateLimitsHalted(c).map(\.key) == [key])
+        #expect(try await RateLimits.rateLimitHaltedList(c).map(\.key) == [key])
         await c.close()
     }
 }
@@ -236,9 +236,9 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(3))
-        let claimed = try await Outbox.messagesClaim(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], globalOptOut: false)
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
         let pool = db.pool(maxConnections: 2)
-        let completer = Completer(pool: pool, configuration: .init(pollAfterSeconds: 120, globalOptOut: false),
+        let completer = Completer(pool: pool, configuration: .init(pollAfterSeconds: 120, optOutScope: .sender),
                                   logger: Logger(label: "test", level: .critical))
         await completer.submit(claimed.enumerated().map { i, m in
             Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .accepted,

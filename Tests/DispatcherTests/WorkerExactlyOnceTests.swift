@@ -124,7 +124,7 @@ struct WorkerExactlyOnceTests {
         // Halted work is not "due": the until-idle worker ends with everything pending.
         #expect(try await halted.finish())
         #expect(try await stateCounts(c) == ["pending": 30])
-        let halts = try await RateLimits.rateLimitsHalted(c)
+        let halts = try await RateLimits.rateLimitHaltedList(c)
         #expect(halts.map(\.key) == ["provider:plum"])
         #expect(halts.first?.reason == "auth_failed")
         let stats = await sandbox.sandbox.stats()
@@ -133,7 +133,7 @@ struct WorkerExactlyOnceTests {
         // The operator fixes the password and resumes.
         let resume = try await DispatcherBinary.run(["resume", "--provider", "plum"], environment: ["DATABASE_URL": db.conninfo])
         #expect(resume.status == 0, "\(resume.stderr)")
-        #expect(try await RateLimits.rateLimitsHalted(c).isEmpty)
+        #expect(try await RateLimits.rateLimitHaltedList(c).isEmpty)
         configuration.accounts["plum"]!.password = Secret("sandbox")
         let resumed = RunningEngine.start(configuration, database: db, untilIdle: true)
         #expect(try await resumed.finish())

@@ -31,7 +31,7 @@ import Testing
         #expect(try await c.query("""
             SELECT string_agg(m.external_id, ',' ORDER BY m.external_id) FROM callback_inbox i JOIN messages m ON m.id = i.message_id
             """).scalar(String.self) == "m2,m3")
-        let applied = try await Outbox.reportsApply(c)
+        let applied = try await Outbox.inboxApplyMany(c, limit: 1_000)
         #expect(applied.outcomes == ["applied": 2])
         #expect(try await c.query("SELECT count(*) FROM callback_inbox").scalar(Int.self) == 0)
         // events survive without their key; a provider id is still unique per provider

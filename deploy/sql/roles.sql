@@ -91,7 +91,8 @@ GRANT SELECT, INSERT         ON inbound_messages TO dispatcher_worker;  -- inbou
 GRANT SELECT, INSERT, UPDATE ON rate_limits      TO dispatcher_worker;  -- shared token buckets, halts
 GRANT SELECT, INSERT, DELETE ON callback_inbox   TO dispatcher_worker;  -- callbacks and polls; applying one deletes it
 GRANT SELECT                 ON schema_migrations TO dispatcher_worker; -- schema version check at start
-GRANT SELECT ON message_report, campaign_report  TO dispatcher_worker;  -- report, status
+GRANT SELECT ON message_report, campaign_report, campaign_error_report, campaign_reply_report
+      TO dispatcher_worker;  -- report, status
 -- Fencing tokens (nextval on message_lease_tokens); identity columns need nothing more.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO dispatcher_worker;
 

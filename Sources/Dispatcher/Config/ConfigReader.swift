@@ -1,6 +1,7 @@
 import Foundation
 import Jobs
 import Support
+import Store
 
 /// Reads the configuration's JSON tree, naming the path of every error.
 struct ConfigReader {
@@ -94,7 +95,7 @@ struct ConfigReader {
             case "concurrency": c.concurrency = try integer(m.value, "concurrency", min: 1)
             case "opt_out_scope":
                 let s = try string(m.value, "opt_out_scope")
-                guard let scope = DispatcherConfiguration.OptOutScope(rawValue: s) else { throw fail("opt_out_scope", "must be \"sender\" or \"global\", got '\(s)'") }
+                guard let scope = OptOutScope(rawValue: s) else { throw fail("opt_out_scope", "must be \"sender\" or \"global\", got '\(s)'") }
                 c.optOutScope = scope
             case "retry":
                 for r in try object(m.value, "retry", allowed: ["max_attempts", "base_delay_s", "max_delay_s"]) {

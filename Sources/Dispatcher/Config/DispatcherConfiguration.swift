@@ -1,6 +1,7 @@
 public import Foundation
 public import Jobs
 import Support
+public import Store
 
 /// The worker's configuration: a JSON file, every field optional.
 ///
@@ -31,7 +32,6 @@ import Support
 /// environment variable named by `password_env` / `auth_token_env`; `description` shows them
 /// as `****`.
 public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
-    public enum OptOutScope: String, Sendable { case sender, global }
 
     public struct Retry: Sendable, Equatable {
         public var maxAttempts = 5

@@ -44,7 +44,7 @@ public actor CallbackIngest {
             let batch = Array(queue.prefix(maxBatch))
             queue.removeFirst(batch.count)
             do {
-                let verdicts = try await pool.withConnection { try await Outbox.callbacksStore($0, batch.map(\.0)) }
+                let verdicts = try await pool.withConnection { try await Outbox.inboxCallbackInsertMany($0, batch.map(\.0)) }
                 for (i, item) in batch.enumerated() { item.1.resume(returning: verdicts[i]) }
                 if verdicts.contains(.stored) { onStored() }
             } catch where batch.count > 1 && Self.mayBeOneRow(error) {
@@ -53,7 +53,7 @@ public actor CallbackIngest {
                 var stored = false
                 for item in batch {
                     do {
-                        let verdict = try await pool.withConnection { try await Outbox.callbacksStore($0, [item.0]) }[0]
+                        let verdict = try await pool.withConnection { try await Outbox.inboxCallbackInsertMany($0, [item.0]) }[0]
                         stored = stored || verdict == .stored
                         item.1.resume(returning: verdict)
                     } catch {

@@ -26,8 +26,11 @@ public import HTTP
 /// and `/healthz` asks the database on `healthPool`, at most once per `healthMaxAge`.
 public struct ReconcileRoutes: Sendable {
     public struct Configuration: Sendable {
-        /// Opt-outs apply to every sender (`opt_out_scope: global`) rather than the one texted.
-        public var globalOptOut = false
+        /// Whose opt-outs an inbound STOP or START changes (`opt_out_scope`).
+        public var optOutScope = OptOutScope.sender
+        /// Seconds within which an inbound SMS without a provider id, with the same numbers and
+        /// body as one already recorded, is a replay of it.
+        public var inboundReplayWindowSeconds = Outbox.inboundReplayWindow
         public var stopReply = "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
         public var startReply = "You are resubscribed. Reply STOP to unsubscribe."
         /// `/metrics` counts messages by state (a scan of the outbox) at most this often;
@@ -47,7 +50,7 @@ public struct ReconcileRoutes: Sendable {
         /// The routes' settings from the worker's configuration.
         public init(_ configuration: DispatcherConfiguration) {
             self.init(accounts: configuration.accounts.mapValues(\.kind))
-            globalOptOut = configuration.optOutScope == .global
+            optOutScope = configuration.optOutScope
             inboundKeys = configuration.accounts.compactMapValues { $0.kind.definition.takesInboundSMS ? $0.inboundKey : nil }
             senders = configuration.senders.mapValues(\.account)
         }
@@ -161,14 +164,14 @@ public struct ReconcileRoutes: Sendable {
     }
 
     /// The lifecycle state a provider report means; nil for reports we do not act on.
-    static func lifecycleState(_ state: ProviderMessage.State) -> String? {
+    static func lifecycleState(_ state: ProviderMessage.State) -> MessageState? {
         switch state {
-        case .accepted: "accepted"
-        case .sent: "sent"
-        case .delivered: "delivered"
-        case .undelivered: "undelivered"
-        case .failed: "failed"
-        case .unconfirmed: "unconfirmed"
+        case .accepted: .accepted
+        case .sent: .sent
+        case .delivered: .delivered
+        case .undelivered: .undelivered
+        case .failed: .failed
+        case .unconfirmed: .unconfirmed
         case .received, .unknown: nil
         }
     }
@@ -214,7 +217,8 @@ public struct ReconcileRoutes: Sendable {
                 try await Outbox.inboundRecord(
                     c, provider: provider, providerMessageID: form["sms_message_id"].flatMap { $0.isEmpty ? nil : $0 },
                     from: from, to: to, body: String(body.prefix(10_000)), keyword: keyword.isEmpty ? "empty" : keyword,
-                    action: action, global: configuration.globalOptOut)
+                    action: action, optOutScope: configuration.optOutScope,
+                    replayWindow: configuration.inboundReplayWindowSeconds)
             }
             metrics.increment("dispatcher_inbound_total", ["action": action.rawValue])
             if result.suppressed > 0 { metrics.increment("dispatcher_suppressed_total", [:], by: Double(result.suppressed)) }
@@ -287,9 +291,8 @@ public struct ReconcileRoutes: Sendable {
         metrics.describe("dispatcher_messages", type: "gauge", "Messages in the outbox, by state")
         let now = ContinuousClock.now
         let fresh = messageCounts.withLock { $0.map { now - $0.at < configuration.messageCountsMaxAge } ?? false }
-        if !fresh, let rows = try? await pool.withConnection({ try await $0.query("SELECT state, count(*) FROM messages GROUP BY state") }) {
-            var counts = Dictionary(uniqueKeysWithValues: Outbox.reportStates.map { ($0, 0.0) })
-            for row in rows { if let (state, n) = try? row.decode((String, Int).self) { counts[state] = Double(n) } }
+        if !fresh, let byState = try? await pool.withConnection({ try await Outbox.messageCountByState($0) }) {
+            let counts = Dictionary(uniqueKeysWithValues: byState.map { ($0.key.rawValue, Double($0.value)) })
             for (state, n) in counts { metrics.set("dispatcher_messages", ["state": state], to: n) }
             messageCounts.withLock { $0 = (now, counts) }
         }

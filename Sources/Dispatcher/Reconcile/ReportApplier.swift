@@ -3,7 +3,7 @@ public import Store
 import Support
 
 /// Applies stored callbacks and poll results to messages, in batches, forward only
-/// (`Outbox.reportsApply`). Wakes when the ingest stores something, and polls every
+/// (`Outbox.inboxApplyMany`). Wakes when the ingest stores something, and polls every
 /// `interval` anyway: a report waiting for its provider id becomes applicable when the
 /// worker records the send. Passes are at least `gather` apart: under load one pass applies
 /// what many ingest commits stored (and a message's `sent` and `delivered` arriving close
@@ -13,6 +13,8 @@ public final class ReportApplier: Sendable {
     private let metrics: Metrics
     private let interval: Duration
     private let gather: Duration
+    /// Reports applied per statement (one transaction); a pass repeats until a batch is short.
+    public static let batchSize = 1_000
     private let poked = WakeSignal()
 
     public init(pool: ConnectionPool, metrics: Metrics, interval: Duration = .milliseconds(200),
@@ -33,11 +35,11 @@ public final class ReportApplier: Sendable {
     public func applyAvailable() async throws -> Int {
         var total = 0
         while true {
-            let result = try await pool.withConnection { try await Outbox.reportsApply($0, limit: 1_000) }
+            let result = try await pool.withConnection { try await Outbox.inboxApplyMany($0, limit: Self.batchSize) }
             for (outcome, n) in result.outcomes { metrics.increment("dispatcher_callbacks_total", ["outcome": outcome], by: Double(n)) }
             for lag in result.lags { metrics.observe("dispatcher_callback_lag_seconds", [:], lag) }
             total += result.total
-            if result.total < 1_000 { return total }
+            if result.total < Self.batchSize { return total }
         }
     }
 

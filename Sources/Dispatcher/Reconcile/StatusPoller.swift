@@ -23,6 +23,8 @@ public final class StatusPoller: Sendable {
         /// How often to look for messages past `giveUpAfter` (a scan of every message waiting
         /// for a final state: 55 ms with 200,000 of them, too much for every poll pass).
         public var giveUpInterval: Double = 60
+        /// Messages given up on (`unconfirmed`) per statement; the rest wait for the next pass.
+        public var giveUpBatchSize = 10_000
         /// Below this many due messages of one provider, ask one by one instead of listing.
         public var listThreshold = 3
         /// Status requests in flight at once, per provider account.
@@ -65,11 +67,12 @@ public final class StatusPoller: Sendable {
             return true
         }
         let gaveUp = !sweep ? 0 : try await pool.withConnection {
-            try await Outbox.pollsGiveUp($0, cutoff: now.addingTimeInterval(-configuration.giveUpAfter))
+            try await Outbox.messagePollGiveUpMany($0, cutoff: now.addingTimeInterval(-configuration.giveUpAfter),
+                                       limit: configuration.giveUpBatchSize)
         }
         if gaveUp > 0 { metrics.increment("dispatcher_unconfirmed_total", [:], by: Double(gaveUp)) }
         let due = try await pool.withConnection {
-            try await Outbox.pollsClaim($0, now: now, after: configuration.after, limit: configuration.batchSize)
+            try await Outbox.messagePollClaimMany($0, now: now, after: configuration.after, limit: configuration.batchSize)
         }
         var reports: [ProviderReport] = []
         for (name, targets) in Dictionary(grouping: due, by: \.provider) {
@@ -77,7 +80,7 @@ public final class StatusPoller: Sendable {
             reports += await poll(targets, provider: provider, name: name)
         }
         if !reports.isEmpty {
-            try await pool.withConnection { try await Outbox.pollReportsStore($0, reports) }
+            try await pool.withConnection { try await Outbox.inboxPollInsertMany($0, reports) }
             onStored()
         }
         return reports.count

@@ -3,7 +3,7 @@ public import Store
 public import Support
 
 /// Records outcomes in batches: every ~50 ms, or at once when 100 are waiting, one
-/// `messagesComplete` statement per batch. Once the provider has answered, an outcome is never
+/// `messageCompleteIfHeldMany` statement per batch. Once the provider has answered, an outcome is never
 /// dropped: when the statement fails for any reason but the batch's own data — the database
 /// unavailable, read-only after a failover (25006), out of disk (53100), a statement timeout
 /// (57014), a deadlock (40P01), … — the outcomes stay buffered (senders wait once
@@ -17,14 +17,14 @@ public actor Completer: Service {
         public var batchSize = 100
         /// First status poll after acceptance (`poll.after_s`).
         public var pollAfterSeconds: Double
-        /// Opt-outs recorded for unsubscribed recipients apply to every sender.
-        public var globalOptOut: Bool
+        /// Whose opt-outs a provider's "unsubscribed" answer records (`opt_out_scope`).
+        public var optOutScope: OptOutScope
         /// Above this many outcomes waiting to be written, senders wait before taking more
         /// work (`waitForRoom`), so claims never outrun what the database can record.
         public var maxBuffered = 400
-        public init(pollAfterSeconds: Double, globalOptOut: Bool) {
+        public init(pollAfterSeconds: Double, optOutScope: OptOutScope) {
             self.pollAfterSeconds = pollAfterSeconds
-            self.globalOptOut = globalOptOut
+            self.optOutScope = optOutScope
         }
     }
 
@@ -95,8 +95,8 @@ public actor Completer: Service {
             let batch = Array(buffer.prefix(configuration.batchSize))
             do {
                 _ = try await pool.withConnection { c in
-                    try await Outbox.messagesComplete(c, batch, from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                      globalOptOut: configuration.globalOptOut)
+                    try await Outbox.messageCompleteIfHeldMany(c, batch, from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
+                                                      optOutScope: configuration.optOutScope)
                 }
                 buffer.removeFirst(batch.count)
                 recorded += batch.count
@@ -145,8 +145,8 @@ public actor Completer: Service {
         for (index, completion) in batch.enumerated() {
             do {
                 _ = try await pool.withConnection { c in
-                    try await Outbox.messagesComplete(c, [completion], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                      globalOptOut: configuration.globalOptOut)
+                    try await Outbox.messageCompleteIfHeldMany(c, [completion], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
+                                                      optOutScope: configuration.optOutScope)
                 }
                 recorded += 1
             } catch let error as PostgresError where error.sqlState == .uniqueViolation && completion.providerMessageID != nil {
@@ -158,8 +158,8 @@ public actor Completer: Service {
                 logger.error("message \(completion.messageID): \(conflict.detail!)")
                 do {
                     _ = try await pool.withConnection { c in
-                        try await Outbox.messagesComplete(c, [conflict], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
-                                                          globalOptOut: configuration.globalOptOut)
+                        try await Outbox.messageCompleteIfHeldMany(c, [conflict], from: .sending, pollAfterSeconds: configuration.pollAfterSeconds,
+                                                          optOutScope: configuration.optOutScope)
                     }
                     recorded += 1
                 } catch {

@@ -45,7 +45,7 @@ public final class DispatchEngine: Sendable {
         pool = ConnectionPool(conninfo: conninfo, maxConnections: min(8, 2 + configuration.concurrency / 4))
         queue = WorkQueue(capacity: configuration.concurrency)
         let completerConfiguration = Completer.Configuration(pollAfterSeconds: configuration.poll.afterSeconds,
-                                                             globalOptOut: configuration.optOutScope == .global)
+                                                             optOutScope: configuration.optOutScope)
         completer = Completer(pool: pool, configuration: completerConfiguration, logger: logger)
         let http = HTTPClient()
         self.http = http
@@ -69,13 +69,13 @@ public final class DispatchEngine: Sendable {
             for await _ in listener.notifications { workArrived.notify() }
         }
         var producerConfiguration = Producer.Configuration(owner: options.workerID, providers: names,
-                                                           globalOptOut: configuration.optOutScope == .global)
+                                                           optOutScope: configuration.optOutScope)
         producerConfiguration.leaseSeconds = configuration.leaseSeconds
         producerConfiguration.pollInterval = options.pollInterval
         producerConfiguration.minClaim = max(1, configuration.concurrency / 4)
         var rescuerConfiguration = Rescuer.Configuration(owner: options.workerID, providers: names,
                                                          pollAfterSeconds: configuration.poll.afterSeconds,
-                                                         globalOptOut: configuration.optOutScope == .global)
+                                                         optOutScope: configuration.optOutScope)
         rescuerConfiguration.interval = options.rescueInterval
         rescuerConfiguration.maxAttempts = configuration.retry.maxAttempts
         rescuerConfiguration.lookupDelaySeconds = (configuration.accounts.values.map(\.timeoutSeconds).max() ?? 10) + 1

@@ -2,7 +2,7 @@ public import Store
 public import Support
 
 /// `run --until-idle`: triggers the shutdown once this worker has nothing in hand and the
-/// database has no message this worker could act on now (`messagesOutstanding`: none
+/// database has no message this worker could act on now (`messageOutstandingExists`: none
 /// `sending` or `in_doubt`, none `pending` and due in an active, unhalted campaign), twice in
 /// a row.
 public struct IdleWatcher: Service {
@@ -33,7 +33,7 @@ public struct IdleWatcher: Service {
             let queueIdle = await queue.isIdle
             let unrecorded = await completer.pending
             let local = queueIdle && unrecorded == 0
-            let outstanding = local ? (try? await pool.withConnection { try await Outbox.messagesOutstanding($0, providers: providers) }) : nil
+            let outstanding = local ? (try? await pool.withConnection { try await Outbox.messageOutstandingExists($0, providers: providers) }) : nil
             idleRounds = outstanding == false ? idleRounds + 1 : 0
             if idleRounds >= 2 {
                 logger.info("idle: nothing due, sending or in doubt")

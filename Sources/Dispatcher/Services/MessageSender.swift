@@ -165,7 +165,7 @@ public struct MessageSender: Sendable {
             case .haltSender, .haltAccount:
                 let key = rule.action == .haltSender ? RateLimits.senderKey(m.from) : RateLimits.providerKey(m.provider)
                 do {
-                    let halted = try await pool.withConnection { try await RateLimits.rateLimitsHalt($0, key: key, reason: failure.code.rawValue) }
+                    let halted = try await pool.withConnection { try await RateLimits.rateLimitHalt($0, key: key, reason: failure.code.rawValue) }
                     if halted {
                         logger.critical("HALTED \(key) after \(failure): nothing more is sent through it until 'dispatcher resume'",
                                         metadata)
@@ -203,7 +203,7 @@ public struct MessageSender: Sendable {
         guard breaker.record(provider: provider, failure: transportFailure) else { return }
         do {
             let opened = try await pool.withConnection {
-                try await RateLimits.rateLimitsMarkUnavailable($0, key: RateLimits.providerKey(provider),
+                try await RateLimits.rateLimitMarkUnavailable($0, key: RateLimits.providerKey(provider),
                                                                probeAfterSeconds: breaker.firstProbeSeconds)
             }
             if opened {

@@ -11,8 +11,8 @@ public struct Producer: Service {
         public var owner: String
         public var providers: [String]
         public var leaseSeconds = 60.0
-        /// Opt-outs of any sender suppress (`opt_out_scope: global`).
-        public var globalOptOut: Bool
+        /// Whose opt-outs suppress a claimed message (`opt_out_scope`).
+        public var optOutScope: OptOutScope
         /// Poll when no notification came, ±20 % jitter so workers do not poll in step.
         public var pollInterval: Duration = .seconds(1)
         public var maxBatch = 500
@@ -23,10 +23,10 @@ public struct Producer: Service {
         public var claimLinger: Duration = .milliseconds(5)
         /// Claim statements running at once.
         public var maxClaimsRunning = 2
-        public init(owner: String, providers: [String], globalOptOut: Bool) {
+        public init(owner: String, providers: [String], optOutScope: OptOutScope) {
             self.owner = owner
             self.providers = providers
-            self.globalOptOut = globalOptOut
+            self.optOutScope = optOutScope
         }
     }
 
@@ -127,8 +127,8 @@ public struct Producer: Service {
         let claimed: [ClaimedMessage]
         do {
             claimed = try await pool.withConnection { c in
-                try await Outbox.messagesClaim(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
-                                               providers: configuration.providers, globalOptOut: configuration.globalOptOut)
+                try await Outbox.messageClaimMany(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
+                                               providers: configuration.providers, optOutScope: configuration.optOutScope)
             }
             news.withLock { $0.failures = 0 }
         } catch {

@@ -4,7 +4,7 @@ public import Support
 
 /// Closes the circuit breaker: for each provider account marked unavailable (`rate_limits`),
 /// one probe — a message-list GET through the provider's client, never a send — per probe
-/// interval, across all workers (`rateLimitsProbesClaim` hands each due probe to one of them).
+/// interval, across all workers (`rateLimitProbeClaimMany` hands each due probe to one of them).
 /// The interval starts at `breaker.probe_after_s` and doubles up to `breaker.max_probe_interval_s`.
 /// A probe that gets any answer but a 5xx or a transport failure makes the account available
 /// again, and claims resume. Logs once per transition; the gauge
@@ -44,8 +44,8 @@ public struct ProviderProber: Service {
     /// One round: update the gauge, run the probes that are due.
     public func pass() async throws {
         let (marked, due) = try await pool.withConnection { c in
-            (try await RateLimits.rateLimitsUnavailable(c),
-             try await RateLimits.rateLimitsProbesClaim(c, keys: providers.keys.map(RateLimits.providerKey),
+            (try await RateLimits.rateLimitUnavailableList(c),
+             try await RateLimits.rateLimitProbeClaimMany(c, keys: providers.keys.map(RateLimits.providerKey),
                                                         maxIntervalSeconds: maxProbeIntervalSeconds))
         }
         let unavailable = Set(marked.map(\.key))
@@ -57,7 +57,7 @@ public struct ProviderProber: Service {
             let name = String(key.dropFirst("provider:".count))
             guard let provider = providers[name] else { continue }
             if await Self.probe(provider) {
-                let since = try await pool.withConnection { try await RateLimits.rateLimitsMarkAvailable($0, key: key) }
+                let since = try await pool.withConnection { try await RateLimits.rateLimitMarkAvailable($0, key: key) }
                 if let since {
                     let seconds = Int(Date().timeIntervalSince(since))
                     logger.warning("provider account \(name) available again after \(seconds) s: sending resumes")

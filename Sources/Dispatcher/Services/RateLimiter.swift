@@ -3,7 +3,7 @@ public import Store
 public import Support
 
 /// The worker's side of the shared rate limiter: reserves segments in the database bucket
-/// (GCRA, `RateLimits.rateLimitsReserve`) for the senders waiting — or about `prefetch` worth
+/// (GCRA, `RateLimits.rateLimitReserve`) for the senders waiting — or about `prefetch` worth
 /// at high rates — so the database is asked once per wave of sends, not per message. Each
 /// reservation comes with the time it may start; sends go on its slots, 1/rate apart, never
 /// on a slot already past and never on an older reservation's, so all workers together keep
@@ -28,6 +28,12 @@ public actor RateLimiter {
     /// Segments the senders waiting on a key need: one reservation covers them all, so the
     /// database round trip is paid once per wave of sends, not once per message.
     private var demand: [String: Double] = [:]
+
+    /// A slowed bucket's rate factor grows by this factor per second back to 1.
+    public static let recoveryPerSecond = 1.1
+    /// A 429 or queue overflow multiplies the shared rate by this, down to `slowDownFloor`.
+    public static let slowDownFactor = 0.5
+    public static let slowDownFloor = 0.05
 
     public init(pool: ConnectionPool, prefetch: Duration = .milliseconds(100), logger: Logger) {
         self.pool = pool
@@ -63,7 +69,7 @@ public actor RateLimiter {
             buckets[key] = Bucket(limit: limit, effectiveRate: limit.perSecond)
         }
         if !buckets[key]!.configured {
-            try await pool.withConnection { try await RateLimits.rateLimitsConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
+            try await pool.withConnection { try await RateLimits.rateLimitConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
             buckets[key]!.configured = true
         }
         let need = min(Double(segments), limit.burst)
@@ -119,9 +125,10 @@ public actor RateLimiter {
         // to everyone.
         let ahead = (bucket.effectiveRate * prefetch).rounded(.down)
         let ask = min(limit.burst, max(need, demand[key] ?? need, ahead >= 5 ? ahead : 0, 1))
-        let reservation = try await pool.withConnection { try await RateLimits.rateLimitsReserve($0, key: key, requested: ask) }
+        let reservation = try await pool.withConnection { try await RateLimits.rateLimitReserve($0, key: key, requested: ask,
+                                                                                                     recoveryPerSecond: Self.recoveryPerSecond) }
         guard let reservation else {
-            try await pool.withConnection { try await RateLimits.rateLimitsConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
+            try await pool.withConnection { try await RateLimits.rateLimitConfigure($0, key: key, rate: limit.perSecond, burst: limit.burst) }
             return true  // configured again; the caller loops and reserves
         }
         if reservation.halted { return false }
@@ -142,7 +149,7 @@ public actor RateLimiter {
     /// After a 429 / queue overflow: halves the shared rate (it recovers by itself).
     public func slowDown(key: String) async {
         do {
-            let factor = try await pool.withConnection { try await RateLimits.rateLimitsSlowDown($0, key: key) }
+            let factor = try await pool.withConnection { try await RateLimits.rateLimitSlowDown($0, key: key, factor: Self.slowDownFactor, floor: Self.slowDownFloor) }
             if let factor {
                 buckets[key]?.effectiveRate = (buckets[key]?.limit.perSecond ?? 1) * factor
                 logger.warning("provider asked to slow down; rate factor now \(String(format: "%.2f", factor))", ["rate.key": key])

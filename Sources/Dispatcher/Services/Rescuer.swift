@@ -25,17 +25,19 @@ public struct Rescuer: Service {
         public var maxAttempts = 5
         /// First status poll after a message found at the provider is adopted (`poll.after_s`).
         public var pollAfterSeconds: Double
-        /// Opt-out scope of the completion statement (`opt_out_scope`).
-        public var globalOptOut: Bool
+        /// Whose opt-outs a provider's "unsubscribed" answer records (`opt_out_scope`).
+        public var optOutScope: OptOutScope
+        /// Expired pending messages and expired leases settled per statement, each pass.
+        public var sweepBatchSize = 1_000
         /// `in_doubt.horizon_s`: no resend before this long after the message went in doubt.
         public var horizonSeconds = 600.0
         /// `in_doubt.lookup_every_s`: the lookups' interval within the horizon.
         public var lookupEverySeconds = 30.0
-        public init(owner: String, providers: [String], pollAfterSeconds: Double, globalOptOut: Bool) {
+        public init(owner: String, providers: [String], pollAfterSeconds: Double, optOutScope: OptOutScope) {
             self.owner = owner
             self.providers = providers
             self.pollAfterSeconds = pollAfterSeconds
-            self.globalOptOut = globalOptOut
+            self.optOutScope = optOutScope
         }
     }
 
@@ -68,13 +70,14 @@ public struct Rescuer: Service {
     /// One round: expire, rescue leases, look up what is in doubt.
     public func pass() async throws {
         let (expired, rescued) = try await pool.withConnection { c in
-            (try await Outbox.messagesExpire(c), try await Outbox.messagesRescue(c, lookupDelaySeconds: configuration.lookupDelaySeconds))
+            (try await Outbox.messageExpireMany(c, limit: configuration.sweepBatchSize),
+             try await Outbox.messageRescueMany(c, limit: configuration.sweepBatchSize, lookupDelaySeconds: configuration.lookupDelaySeconds))
         }
         if expired > 0 { logger.info("expired \(expired) pending message(s) past expires_at") }
         if rescued > 0 { logger.warning("\(rescued) lease(s) expired: messages in doubt until looked up") }
         while !shutdown.isTriggered {
             let held = try await pool.withConnection { c in
-                try await Outbox.messagesInDoubtClaim(c, owner: configuration.owner, limit: 20, leaseSeconds: configuration.holdSeconds,
+                try await Outbox.messageInDoubtClaimMany(c, owner: configuration.owner, limit: 20, leaseSeconds: configuration.holdSeconds,
                                                       providers: configuration.providers)
             }
             if held.isEmpty { return }
@@ -89,7 +92,7 @@ public struct Rescuer: Service {
         do {
             // 1. A callback or poll report stored for it: the provider took it.
             let reported = try await pool.withConnection { c in
-                try await Outbox.callbackInboxProviderIDs(c, messageID: m.id, provider: m.provider)
+                try await Outbox.inboxProviderIDList(c, messageID: m.id, provider: m.provider)
             }
             if let id = try await firstUnclaimed(reported, message: m) {
                 completion.kind = .accepted
@@ -129,7 +132,7 @@ public struct Rescuer: Service {
                 let next = min(Date().addingTimeInterval(configuration.lookupEverySeconds),
                                wentInDoubt.addingTimeInterval(configuration.horizonSeconds))
                 try await pool.withConnection { c in
-                    _ = try await Outbox.messagesInDoubtDefer(c, id: m.id, leaseToken: m.leaseToken, at: next)
+                    _ = try await Outbox.messageInDoubtDeferIfHeld(c, id: m.id, leaseToken: m.leaseToken, at: next)
                 }
                 return
             } else if let expiresAt = m.expiresAt, expiresAt <= Date() {
@@ -154,16 +157,16 @@ public struct Rescuer: Service {
     private func firstUnclaimed(_ ids: [String], message m: InDoubtMessage) async throws -> String? {
         guard !ids.isEmpty else { return nil }
         let known = try await pool.withConnection { c in
-            try await Outbox.messagesProviderIDsKnown(c, provider: m.provider, ids: ids, excluding: m.id)
+            try await Outbox.messageProviderIDListTaken(c, provider: m.provider, ids: ids, excluding: m.id)
         }
         return ids.first { !known.contains($0) }
     }
 
     private func record(_ completion: Completion) async throws {
         try await pool.withConnection { c in
-            _ = try await Outbox.messagesComplete(c, [completion], from: .inDoubt,
+            _ = try await Outbox.messageCompleteIfHeldMany(c, [completion], from: .inDoubt,
                                                  pollAfterSeconds: configuration.pollAfterSeconds,
-                                                 globalOptOut: configuration.globalOptOut)
+                                                 optOutScope: configuration.optOutScope)
         }
     }
 

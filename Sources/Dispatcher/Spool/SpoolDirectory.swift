@@ -97,7 +97,10 @@ public struct SpoolDirectory: Sendable {
             throw error
         } catch {
             // The database refused this file (rolled back): it would be refused on every scan.
-            let message = "\(name): the database refused the file: \(error)"
+            // (a Store error's description names no value; the constraint it broke is the reason)
+            var reason = "\(error)"
+            if let pg = error as? PostgresError, let constraint = pg.constraint { reason += ", constraint \(constraint)" }
+            let message = "\(name): the database refused the file: \(reason)"
             file(claim: claim, names: names, into: rejected, errors: [message])
             return Result(file: name, accepted: false, detail: "refused by the database, see rejected/\(Self.stem(name)).errors")
         }

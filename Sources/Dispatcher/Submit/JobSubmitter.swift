@@ -40,11 +40,11 @@ public struct JobSubmitter: Sendable {
 
     public var options: JobOptions
     public var skipInvalid: Bool
-    public var optOutScope: CampaignEnqueuer.OptOutScope
+    public var optOutScope: OptOutScope
     public var maxErrorsKept = 10_000
 
     /// Every setting explicit: `options.providerAccounts` routes campaigns to accounts.
-    public init(options: JobOptions, skipInvalid: Bool, optOutScope: CampaignEnqueuer.OptOutScope) {
+    public init(options: JobOptions, skipInvalid: Bool, optOutScope: OptOutScope) {
         self.options = options
         self.skipInvalid = skipInvalid
         self.optOutScope = optOutScope
@@ -55,7 +55,7 @@ public struct JobSubmitter: Sendable {
     public init(configuration: DispatcherConfiguration, skipInvalid: Bool = false, now: Date = Date(),
                 maxSegments: Int = JobOptions.defaultMaxSegments) {
         self.init(options: JobOptions(now: now, maxSegments: maxSegments, providerAccounts: configuration.providerAccounts),
-                  skipInvalid: skipInvalid, optOutScope: configuration.optOutScope == .global ? .global : .sender)
+                  skipInvalid: skipInvalid, optOutScope: configuration.optOutScope)
     }
 
     /// Validates and enqueues `inputs` on `connection` in one transaction.

@@ -107,7 +107,7 @@ enum DemoCommand: CLICommand {
             var finished = false
             while !engine.shutdown.isTriggered {
                 let counts = try await stateCounts(connection, campaigns: names)
-                let done = Outbox.finalStates.reduce(0) { $0 + (counts[$1] ?? 0) }
+                let done = Outbox.finalStates.reduce(0) { $0 + (counts[$1.rawValue] ?? 0) }
                 out.progress(done: done, total: total, counts: counts, elapsed: (ContinuousClock.now - started).seconds)
                 if done >= total {
                     finished = true
@@ -124,7 +124,7 @@ enum DemoCommand: CLICommand {
             await sandbox.stop()
 
             // 5. The report.
-            let reports = try await Outbox.campaignReports(connection).filter { names.contains($0.campaign) }
+            let reports = try await Outbox.campaignReportList(connection, campaign: nil).filter { names.contains($0.campaign) }
             print("")
             print(ReportCommand.table(reports), terminator: "")
             // Exactly once: every acceptance at the provider is one message of ours with its id.
@@ -269,7 +269,7 @@ final class DemoOutput {
     }
 
     func progress(done: Int, total: Int, counts: [String: Int], elapsed: Double) {
-        let order = ["pending", "sending", "in_doubt", "accepted", "sent", "delivered", "undelivered", "failed", "suppressed", "expired", "unconfirmed"]
+        let order = MessageState.allCases.map(\.rawValue)
         let parts = order.compactMap { s in counts[s].flatMap { $0 > 0 ? "\(s) \($0)" : nil } }
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         if isTTY {

@@ -28,7 +28,7 @@ enum PruneCommand: CLICommand {
             guard let before = parseDate(text) else {
                 throw CLIFailure.usage("--before: '\(text)' is not a date (2026-10-01) or ISO 8601 time (2026-10-01T00:00:00Z)")
             }
-            let r = try await Outbox.campaignsPrune(connection, before: before, batchSize: batch) { progress in
+            let r = try await Outbox.campaignPruneMany(connection, before: before, batchSize: batch) { progress in
                 printError("prune: \(progress.messages) messages, \(progress.events) events removed so far")
             }
             print("pruned \(r.campaigns.count) campaign\(r.campaigns.count == 1 ? "" : "s"): \(r.messages) messages and \(r.events) events removed"

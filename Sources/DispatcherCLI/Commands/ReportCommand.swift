@@ -22,11 +22,11 @@ enum ReportCommand: CLICommand {
             guard ["table", "json", "csv"].contains(format) else { throw CLIFailure.usage("--format is table, json or csv, not '\(format)'") }
             let rest = try args.positionals()
             guard rest.count <= 1 else { throw CLIFailure.usage("report takes at most one campaign") }
-            let reports = try await Outbox.campaignReports(connection, campaign: rest.first)
+            let reports = try await Outbox.campaignReportList(connection, campaign: rest.first)
             if let name = rest.first, reports.isEmpty {
                 throw CLIFailure(exitCode: ExitCode.dataError, message: "no campaign named '\(name)'")
             }
-            let unavailable = try await RateLimits.rateLimitsUnavailable(connection)
+            let unavailable = try await RateLimits.rateLimitUnavailableList(connection)
             switch format {
             case "json": print(try json(reports))
             case "csv": print(csv(reports), terminator: "")
@@ -50,7 +50,7 @@ enum ReportCommand: CLICommand {
     }
 
     static func csv(_ reports: [Outbox.CampaignReport]) -> String {
-        let header = ["campaign", "status", "total"] + Outbox.reportStates + [
+        let header = ["campaign", "status", "total"] + Outbox.reportStates.map(\.rawValue) + [
             "delivery_rate", "send_latency_p50_s", "send_latency_p95_s", "delivery_latency_p50_s", "delivery_latency_p95_s",
             "opt_outs", "replies", "rejected_rows",
         ]
@@ -61,7 +61,7 @@ enum ReportCommand: CLICommand {
         var lines = [header.joined(separator: ",")]
         for r in reports {
             var row = [field(r.campaign), r.status, String(r.total)]
-            row += Outbox.reportStates.map { String(r.states[$0] ?? 0) }
+            row += Outbox.reportStates.map { String(r.states[$0.rawValue] ?? 0) }
             row += [String(format: "%.4f", r.deliveryRate), number(r.sendLatencyP50), number(r.sendLatencyP95),
                     number(r.deliveryLatencyP50), number(r.deliveryLatencyP95),
                     String(r.optOuts), String(r.replies.values.reduce(0, +)), String(r.rejectedRows)]
@@ -76,7 +76,7 @@ enum ReportCommand: CLICommand {
         var out = ""
         for r in reports {
             out += "campaign \(r.campaign) (id \(r.campaignID), \(r.status)): \(r.total) messages\n"
-            let nonzero = Outbox.reportStates.filter { (r.states[$0] ?? 0) > 0 }
+            let nonzero = Outbox.reportStates.map(\.rawValue).filter { (r.states[$0] ?? 0) > 0 }
             out += "  states      " + (nonzero.isEmpty ? "-" : nonzero.map { "\($0) \(r.states[$0]!)" }.joined(separator: ", ")) + "\n"
             out += "  delivered   " + String(format: "%.1f%%", r.deliveryRate * 100) + " of finished messages\n"
             out += "  send        p50 \(seconds(r.sendLatencyP50))  p95 \(seconds(r.sendLatencyP95))   (due -> accepted)\n"

@@ -53,12 +53,12 @@ enum ResumeCommand: CLICommand {
             var noArgs = Arguments([])
             return await withDatabase(&noArgs, command: name) { _, connection in
                 guard let key else {
-                    let halts = try await RateLimits.rateLimitsHalted(connection)
+                    let halts = try await RateLimits.rateLimitHaltedList(connection)
                     if halts.isEmpty { print("nothing is halted") }
                     for h in halts { print("\(h.key) halted at \(h.at) (\(h.reason ?? "no reason"))") }
                     return ExitCode.success
                 }
-                if try await RateLimits.rateLimitsResume(connection, key: key) {
+                if try await RateLimits.rateLimitResume(connection, key: key) {
                     try await connection.notify(Outbox.workChannel)
                     print("resumed \(key)")
                 } else {

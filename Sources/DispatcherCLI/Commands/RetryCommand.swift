@@ -28,7 +28,7 @@ enum RetryCommand: CLICommand {
             }
             if let classes, classes.isEmpty { throw CLIFailure.usage("--class needs at least one error class") }
             let name = try campaignArgument(&args)
-            let r = try await Outbox.messagesRequeueFailed(connection, campaign: name, classes: classes)
+            let r = try await Outbox.messageRequeueFailedMany(connection, campaign: name, classes: classes)
             print("campaign \(name): \(r.requeued) failed message(s) requeued"
                 + (r.inDoubt > 0 ? ", \(r.inDoubt) in doubt, to be looked up at the provider before any resend" : ""))
             return ExitCode.success

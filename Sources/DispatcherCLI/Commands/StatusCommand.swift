@@ -23,7 +23,7 @@ enum StatusCommand: CLICommand {
             let ids = try await Outbox.messageFind(connection, id: rest[0])
             guard !ids.isEmpty else { throw CLIFailure(exitCode: ExitCode.dataError, message: "no message found for '\(rest[0])'") }
             var statuses: [Outbox.MessageStatus] = []
-            for id in ids { if let s = try await Outbox.messageStatus(connection, id: id) { statuses.append(s) } }
+            for id in ids { if let s = try await Outbox.messageGetWithEvents(connection, id: id) { statuses.append(s) } }
             if asJSON {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

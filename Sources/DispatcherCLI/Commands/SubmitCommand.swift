@@ -47,9 +47,9 @@ enum SubmitCommand: CLICommand {
                 maxSegments = n
             }
             let configuration = try loadConfiguration(try args.option("--config"), needsSecrets: false)
-            var scope: CampaignEnqueuer.OptOutScope = configuration.optOutScope == .global ? .global : .sender
+            var scope = configuration.optOutScope
             if let text = try args.option("--opt-out-scope") {
-                guard let s = CampaignEnqueuer.OptOutScope(rawValue: text) else { throw CLIFailure.usage("--opt-out-scope is sender or global, not '\(text)'") }
+                guard let s = OptOutScope(rawValue: text) else { throw CLIFailure.usage("--opt-out-scope is sender or global, not '\(text)'") }
                 scope = s
             }
             let spool = try args.option("--spool")

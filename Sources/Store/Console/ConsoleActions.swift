@@ -74,13 +74,13 @@ public enum ConsoleActions {
     }
 
     /// Resumes a sender number (`sender:+NUMBER`) or provider account (`provider:NAME`):
-    /// clears its halt (`RateLimits.rateLimitsResume`) and its unavailable mark
-    /// (`RateLimits.rateLimitsMarkAvailable`, as a successful probe would), wakes the
+    /// clears its halt (`RateLimits.rateLimitResume`) and its unavailable mark
+    /// (`RateLimits.rateLimitMarkAvailable`, as a successful probe would), wakes the
     /// workers, and gives each pending message held by that key an event.
     public static func rateLimitResume(_ c: Connection, key: String, user: String) async throws -> Outcome {
         try await c.withTransaction { tx in
-            let halted = try await RateLimits.rateLimitsResume(tx, key: key)
-            let unavailable = try await RateLimits.rateLimitsMarkAvailable(tx, key: key) != nil
+            let halted = try await RateLimits.rateLimitResume(tx, key: key)
+            let unavailable = try await RateLimits.rateLimitMarkAvailable(tx, key: key) != nil
             guard halted || unavailable else { return Outcome(changed: false, messages: 0) }
             let detail = "\(key) resumed by \(user) (console)"
             let sender: String? = key.hasPrefix("sender:") ? String(key.dropFirst("sender:".count)) : nil

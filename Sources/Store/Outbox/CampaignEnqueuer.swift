@@ -25,11 +25,6 @@ public final class CampaignEnqueuer {
         public var rejected = 0
     }
 
-    /// Whose opt-outs apply: the sender's own list, or every sender's.
-    public enum OptOutScope: String, Sendable {
-        case sender, global
-    }
-
     private let connection: Connection
     private let optOutScope: OptOutScope
     private let provider: String
@@ -109,17 +104,15 @@ public final class CampaignEnqueuer {
         buffer.removeAll(keepingCapacity: true)
         let campaignID = result.campaignID
 
-        // Which recipients have opted out (of this sender, or of everyone)?
-        let numbers = Array(Set(chunk.map(\.to.address)))
-        let senders = Array(Set(chunk.map(\.from.e164))) + [""]
-        let optedOut: [String] = try await connection.query(optOutScope == .global
-            ? "SELECT DISTINCT phone || '|*' FROM opt_outs WHERE phone = ANY(\(numbers))"
-            : "SELECT phone || '|' || sender FROM opt_outs WHERE phone = ANY(\(numbers)) AND sender = ANY(\(senders))"
-        ).map { try $0.decode(String.self, at: 0) }
-        let optOuts = Set(optedOut)
-        func isOptedOut(_ m: ValidatedMessage) -> Bool {
-            optOuts.contains(m.to.address + "|*") || optOuts.contains(m.to.address + "|") || optOuts.contains(m.to.address + "|" + m.from.e164)
-        }
+        // Which (recipient, sender) pairs have opted out: the claim's rule (`Outbox.optedOut`).
+        struct Pair: Hashable { var to: String, from: String }
+        let pairs = Array(Set(chunk.map { Pair(to: $0.to.address, from: $0.from.e164) }))
+        let optedOutPairs = Set(try await connection.query("""
+            SELECT p.to_number, p.from_number
+              FROM unnest(\(pairs.map(\.to)), \(pairs.map(\.from))) AS p(to_number, from_number)
+             WHERE \(Outbox.optedOut(phone: "p.to_number", sender: "p.from_number", scope: optOutScope))
+            """).map { Pair(to: try $0["to_number"], from: try $0["from_number"]) })
+        func isOptedOut(_ m: ValidatedMessage) -> Bool { optedOutPairs.contains(Pair(to: m.to.address, from: m.from.e164)) }
 
         // A block of ids for the chunk, so bodies can reference their messages.
         let ids = try await connection.query("""
@@ -137,7 +130,7 @@ public final class CampaignEnqueuer {
                 let suppressed = isOptedOut(m)
                 if suppressed { suppressedIDs.append(id) }
                 try await writer.append(
-                    id, campaignID, m.externalID, suppressed ? "suppressed" : "pending", provider, m.from.e164, m.to.address,
+                    id, campaignID, m.externalID, (suppressed ? MessageState.suppressed : .pending).rawValue, provider, m.from.e164, m.to.address,
                     Int32(m.segments.segments), m.dueAt, m.dueAt, m.expiresAt,
                     suppressed ? Optional(now) : nil, suppressed ? Optional("opted_out") : nil)
             }
@@ -146,12 +139,11 @@ public final class CampaignEnqueuer {
             for (id, m) in zip(ids, chunk) { try await writer.append(id, m.body) }
         }
         if !suppressedIDs.isEmpty {
-            try await connection.execute("""
-                -- suppression at submit is a transition worth seeing in the timeline
-                INSERT INTO message_events (message_id, kind, source, to_state, error_class, detail)
-                SELECT id, 'suppressed', 'dispatcher', 'suppressed', 'opted_out', 'recipient is on the opt-out list'
-                  FROM unnest(\(suppressedIDs)) AS id
-                """)
+            // suppression at submit is a transition worth seeing in the timeline
+            try await connection.execute(Outbox.eventsInsert(Outbox.EventRow(
+                messageID: "id", kind: "\(EventKind.suppressed)", source: "\(EventSource.dispatcher)",
+                toState: "\(MessageState.suppressed)", errorClass: "'opted_out'",
+                detail: "'recipient is on the opt-out list'"), "FROM unnest(\(suppressedIDs)) AS id"))
         }
         result.suppressed += suppressedIDs.count
         result.enqueued += chunk.count - suppressedIDs.count

@@ -3,7 +3,7 @@ public import Foundation
 /// The recorded outcome of one held message: what the completer (or the rescuer) writes.
 public struct Completion: Sendable, Equatable {
     /// Where the message goes.
-    public enum Kind: String, Sendable {
+    public enum Kind: String, SQLVocabulary {
         /// The provider took it: `accepted` with its id.
         case accepted
         /// Back to `pending` at `nextAttemptAt` (error kept).
@@ -20,13 +20,13 @@ public struct Completion: Sendable, Equatable {
         case released
 
         /// The state the message moves to.
-        public var state: String {
+        public var state: MessageState {
             switch self {
-            case .accepted: "accepted"
-            case .retry, .released: "pending"
-            case .failed, .failedOptOut: "failed"
-            case .expired: "expired"
-            case .inDoubt: "in_doubt"
+            case .accepted: .accepted
+            case .retry, .released: .pending
+            case .failed, .failedOptOut: .failed
+            case .expired: .expired
+            case .inDoubt: .inDoubt
             }
         }
     }

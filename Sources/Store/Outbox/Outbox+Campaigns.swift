@@ -27,20 +27,23 @@ extension Outbox {
     public static func campaignCancel(_ c: Connection, name: String) async throws -> CancelResult {
         try await c.withTransaction { tx in
             guard let id = try await tx.query("""
-                UPDATE campaigns SET status = 'cancelled', updated_at = now() WHERE name = \(name) RETURNING id
+                UPDATE campaigns SET status = \(CampaignState.cancelled), updated_at = now() WHERE name = \(name) RETURNING id
                 """).scalar(Int64.self) else { throw CampaignControlError.unknownCampaign(name) }
+            let events = eventsInsert(EventRow(
+                messageID: "id", kind: "\(EventKind.cancelled)", source: "\(EventSource.operator)",
+                fromState: "\(MessageState.pending)", toState: "\(MessageState.cancelled)", detail: "'campaign cancelled'"),
+                "FROM done")
             let cancelled = try await tx.execute("""
                 WITH done AS (
                     -- only messages not yet claimed: a claimed one is finished by its worker
-                    UPDATE messages SET state = 'cancelled', final_at = now(), next_attempt_at = now()
-                     WHERE campaign_id = \(id) AND state = 'pending'
+                    UPDATE messages SET state = \(MessageState.cancelled), final_at = now(), next_attempt_at = now()
+                     WHERE campaign_id = \(id) AND state = \(MessageState.pending)
                     RETURNING id
                 )
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT id, 'cancelled', 'operator', 'pending', 'cancelled', 'campaign cancelled' FROM done
+                \(events)
                 """)
             let inFlight = try await tx.query("""
-                SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state IN ('sending', 'in_doubt')
+                SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state IN (\([MessageState.sending, .inDoubt]))
                 """).scalar(Int.self) ?? 0
             return CancelResult(campaignID: id, cancelledMessages: cancelled, inFlight: inFlight)
         }
@@ -52,13 +55,13 @@ extension Outbox {
             guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
                 throw CampaignControlError.unknownCampaign(name)
             }
-            let (id, status) = try row.decode((Int64, String).self)
-            if status == "cancelled" { throw CampaignControlError.cancelled(name) }
+            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
+            if status == .cancelled { throw CampaignControlError.cancelled(name) }
             try await tx.execute("""
-                UPDATE campaigns SET status = \(paused ? "paused" : "active"), updated_at = now() WHERE id = \(id)
+                UPDATE campaigns SET status = \(paused ? CampaignState.paused : .active), updated_at = now() WHERE id = \(id)
                 """)
             if !paused { try await tx.notify(workChannel) }
-            return try await tx.query("SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state = 'pending'").scalar(Int.self) ?? 0
+            return try await tx.query("SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state = \(MessageState.pending)").scalar(Int.self) ?? 0
         }
     }
 
@@ -72,25 +75,25 @@ extension Outbox {
     /// messages are all final and whose last one finished before `before`, in batches of
     /// `batchSize` messages, each batch its own short transaction. Unfinished campaigns
     /// are never touched; the campaign rows stay (their names remain taken).
-    public static func campaignsPrune(_ c: Connection, before: Date, batchSize: Int = 5_000,
+    public static func campaignPruneMany(_ c: Connection, before: Date, batchSize: Int,
                                       progress: (PruneResult) -> Void = { _ in }) async throws -> PruneResult {
         let candidates = try await c.query("""
             -- campaigns with no unfinished message, finished before the cutoff
             SELECT c.id, c.name
               FROM campaigns c
              WHERE NOT EXISTS (SELECT 1 FROM messages m
-                                WHERE m.campaign_id = c.id AND m.state <> ALL(\(finalStates)))
+                                WHERE m.campaign_id = c.id AND m.state NOT IN (\(MessageState.finals)))
                AND coalesce((SELECT max(m.final_at) FROM messages m WHERE m.campaign_id = c.id), c.created_at) < \(before)
                AND EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id)
              ORDER BY c.id
-            """).map { try $0.decode((Int64, String).self) }
+            """).map { (try $0["id", as: Int64.self], try $0["name", as: String.self]) }
         var result = PruneResult()
         for (id, name) in candidates {
             while true {
                 let row = try await c.query("""
                     WITH doomed AS (
                         SELECT id FROM messages
-                         WHERE campaign_id = \(id) AND state = ANY(\(finalStates))
+                         WHERE campaign_id = \(id) AND state IN (\(MessageState.finals))
                          LIMIT \(batchSize)
                     ), events AS (
                         DELETE FROM message_events e USING doomed d WHERE e.message_id = d.id RETURNING 1
@@ -101,9 +104,9 @@ extension Outbox {
                         -- bodies go with their messages (ON DELETE CASCADE)
                         DELETE FROM messages m USING doomed d WHERE m.id = d.id RETURNING 1
                     )
-                    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM events)
+                    SELECT (SELECT count(*) FROM gone) AS messages, (SELECT count(*) FROM events) AS events
                     """).first
-                let (messages, events) = try row?.decode((Int, Int).self) ?? (0, 0)
+                let (messages, events): (Int, Int) = try row.map { (try $0["messages"], try $0["events"]) } ?? (0, 0)
                 result.messages += messages
                 result.events += events
                 if messages == 0 { break }

@@ -8,14 +8,23 @@ extension Outbox {
     /// provider halted, and the provider not marked unavailable. Rows other workers hold are skipped (`SKIP LOCKED`), so concurrent
     /// claims get disjoint sets. Each claimed row gets a lease until `now + leaseSeconds`, a new
     /// fencing token and one more attempt. Rows past `expires_at` become `expired`, and rows
-    /// whose recipient opted out (of this sender, or of every sender: `sender = ''`, or any
-    /// opt-out when `globalOptOut`) become `suppressed`; both count against `limit` and are
+    /// whose recipient opted out of their sender (`optedOut`, in `optOutScope`) become `suppressed`; both count against `limit` and are
     /// never returned. Every transition is written to `message_events`.
-    public static func messagesClaim(
+    public static func messageClaimMany(
         _ connection: Connection, owner: String, limit: Int, leaseSeconds: Double, providers: [String],
-        globalOptOut: Bool, now: Date? = nil
+        optOutScope: OptOutScope, now: Date? = nil
     ) async throws -> [ClaimedMessage] {
         guard limit > 0, !providers.isEmpty else { return [] }
+        // step 3's events: one per transition
+        let events = eventsInsert(EventRow(
+            messageID: "claimed.id", at: "clock.now",
+            kind: "CASE WHEN claimed.state = \(MessageState.sending) THEN \(EventKind.claimed) ELSE \(EventKind.state) END",
+            source: "\(EventSource.dispatcher)", fromState: "\(MessageState.pending)", toState: "claimed.state",
+            detail: """
+                CASE claimed.state WHEN \(MessageState.sending) THEN 'lease ' || claimed.lease_token || ' by ' || \(owner)
+                                   WHEN \(MessageState.expired) THEN 'expires_at passed before sending'
+                                   ELSE 'recipient opted out' END
+                """), "FROM claimed, clock")
         let rows = try await connection.query("""
             -- The statement's clock: the caller's (tests) or the server's.
             WITH clock AS (
@@ -25,26 +34,18 @@ extension Outbox {
             due AS (
                 SELECT m.id, m.ctid,
                        m.expires_at IS NOT NULL AND m.expires_at <= clock.now AS is_expired,
-                       EXISTS (SELECT 1
-                                 FROM opt_outs o
-                                WHERE o.phone = m.to_number
-                                  AND (o.sender = m.from_number OR o.sender = '' OR \(globalOptOut))) AS is_opted_out
+                       \(optedOut(phone: "m.to_number", sender: "m.from_number", scope: optOutScope)) AS is_opted_out
                   FROM messages m
                   JOIN campaigns c ON c.id = m.campaign_id
                  CROSS JOIN clock
-                 CROSS JOIN (SELECT coalesce(array_agg(key), '{}') AS keys
-                               FROM rate_limits WHERE halted_at IS NOT NULL OR unavailable_since IS NOT NULL) AS halted
-                 WHERE m.state = 'pending'
+                 CROSS JOIN \(haltedKeys(.haltedOrUnavailable))
+                 WHERE m.state = \(MessageState.pending)
                    AND m.next_attempt_at <= clock.now
-                   AND c.status = 'active'
+                   AND c.status = \(CampaignState.active)
                    AND m.provider = ANY(\(providers))
                    -- Halted senders and provider accounts wait for an operator, unavailable
-                   -- provider accounts for a successful probe. The halted
-                   -- keys are read once (an InitPlan), not anti-joined per row: with a few rows
-                   -- in rate_limits the planner took that join to remove nearly every message,
-                   -- sorted all pending rows instead of walking the index, and a claim took
-                   -- 0.7 s with 200,000 pending.
-                   AND NOT ('sender:' || m.from_number = ANY(halted.keys) OR 'provider:' || m.provider = ANY(halted.keys))
+                   -- provider accounts for a successful probe (`haltedKeys`).
+                   AND \(messageNotHalted)
                  ORDER BY m.next_attempt_at
                  LIMIT \(limit)
                    FOR UPDATE OF m SKIP LOCKED
@@ -53,9 +54,9 @@ extension Outbox {
             --    expired and opted-out ones, which are never sent.
             claimed AS (
                 UPDATE messages m
-                   SET state            = CASE WHEN d.is_expired THEN 'expired'
-                                               WHEN d.is_opted_out THEN 'suppressed'
-                                               ELSE 'sending' END,
+                   SET state            = CASE WHEN d.is_expired THEN \(MessageState.expired)
+                                               WHEN d.is_opted_out THEN \(MessageState.suppressed)
+                                               ELSE \(MessageState.sending) END,
                        lease_owner      = CASE WHEN d.is_expired OR d.is_opted_out THEN NULL ELSE \(owner) END,
                        lease_expires_at = CASE WHEN d.is_expired OR d.is_opted_out THEN NULL
                                                ELSE clock.now + make_interval(secs => \(leaseSeconds)) END,
@@ -78,19 +79,13 @@ extension Outbox {
             ),
             -- 3. One event per transition.
             events AS (
-                INSERT INTO message_events (message_id, at, kind, source, from_state, to_state, detail)
-                SELECT claimed.id, clock.now, CASE WHEN claimed.state = 'sending' THEN 'claimed' ELSE 'state' END,
-                       'dispatcher', 'pending', claimed.state,
-                       CASE claimed.state WHEN 'sending' THEN 'lease ' || claimed.lease_token || ' by ' || \(owner)
-                                          WHEN 'expired' THEN 'expires_at passed before sending'
-                                          ELSE 'recipient opted out' END
-                  FROM claimed, clock
+                \(events)
             )
             -- 4. The messages to send, with their bodies.
             SELECT claimed.*, b.body
               FROM claimed
               LEFT JOIN message_bodies b ON b.message_id = claimed.id
-             WHERE claimed.state = 'sending'
+             WHERE claimed.state = \(MessageState.sending)
              ORDER BY claimed.id
             """, prepared: true)
         return try rows.map(ClaimedMessage.init(row:))

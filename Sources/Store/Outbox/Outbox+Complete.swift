@@ -1,12 +1,14 @@
 extension Outbox {
     /// The state a held message is completed from, and the source its events are written as.
-    public enum HeldState: String, Sendable {
+    public enum HeldState: Sendable {
         /// Claimed by a producer; completed by the completer.
         case sending
         /// In doubt, held by a rescuer during its provider lookup.
-        case inDoubt = "in_doubt"
+        case inDoubt
 
-        var eventSource: String { self == .sending ? "dispatcher" : "poll" }
+        /// The message state it stands for.
+        public var state: MessageState { self == .sending ? .sending : .inDoubt }
+        var eventSource: EventSource { self == .sending ? .dispatcher : .poll }
     }
 
     /// Records a batch of outcomes in ONE statement (arrays bound and `unnest`ed).
@@ -18,25 +20,45 @@ extension Outbox {
     /// request did happen; when the outcome applied, that row also carries the transition
     /// (`from_state`/`to_state`) — and one `state` row per transition applied without a
     /// request (a claim released unsent, an in-doubt message settled by lookup). `failedOptOut` also
-    /// adds an opt-out for the recipient (per sender, or for every sender when `globalOptOut`).
+    /// adds an opt-out for the recipient (against its sender, or every sender, as `optOutScope` records them).
     /// `accepted` schedules the first status poll `pollAfterSeconds` later. A completion with
     /// `attemptGivenBack` gives the claim's attempt back. `in_doubt_since` is set when a
     /// message goes in doubt and cleared when it leaves that state.
     @discardableResult
-    public static func messagesComplete(
+    public static func messageCompleteIfHeldMany(
         _ connection: Connection, _ completions: [Completion], from held: HeldState,
-        pollAfterSeconds: Double, globalOptOut: Bool
+        pollAfterSeconds: Double, optOutScope: OptOutScope
     ) async throws -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
+        let attemptEvents = eventsInsert(EventRow(
+            messageID: "i.id", at: "coalesce(i.attempted_at, now())", kind: "\(EventKind.attempt)",
+            source: "\(EventSource.dispatcher)",
+            fromState: "CASE WHEN d.id IS NOT NULL THEN \(held.state) END",
+            toState: "CASE WHEN d.id IS NOT NULL THEN i.to_state END",
+            providerStatus: "i.provider_status", httpStatus: "i.http_status", errorCode: "i.error_code",
+            errorClass: "i.error_class", latencyMs: "i.latency_ms", scheduledAt: "i.scheduled_at",
+            detail: "nullif(concat_ws('; ', CASE WHEN d.id IS NOT NULL THEN i.transition_detail END, i.detail), '')"), """
+            FROM input i
+            LEFT JOIN done d ON d.id = i.id
+           WHERE i.attempted
+          """)
+        let stateEvents = eventsInsert(EventRow(
+            messageID: "d.id", kind: "\(EventKind.state)", source: "\(held.eventSource)", fromState: "\(held.state)",
+            toState: "i.to_state", errorCode: "i.error_code", errorClass: "i.error_class",
+            detail: "coalesce(i.transition_detail, i.detail)"), """
+            FROM done d
+            JOIN input i ON i.id = d.id
+           WHERE NOT i.attempted
+          """)
         let rows = try await connection.query("""
             -- The batch, one row per held message, with what its transition says of itself.
             WITH input AS (
                 SELECT i.*,
-                       CASE i.kind WHEN 'released' THEN 'claim released unsent'
-                                   WHEN 'retry' THEN 'retry at ' || i.next_attempt_at
-                                   WHEN 'accepted' THEN 'provider id ' || i.provider_message_id END AS transition_detail
+                       CASE i.kind WHEN \(Completion.Kind.released) THEN 'claim released unsent'
+                                   WHEN \(Completion.Kind.retry) THEN 'retry at ' || i.next_attempt_at
+                                   WHEN \(Completion.Kind.accepted) THEN 'provider id ' || i.provider_message_id END AS transition_detail
                   FROM unnest(\(completions.map(\.messageID)), \(completions.map(\.leaseToken)),
-                              \(completions.map(\.kind.rawValue)), \(completions.map(\.kind.state)),
+                              \(completions.map(\.kind.rawValue)), \(completions.map(\.kind.state.rawValue)),
                               \(completions.map(\.attempted)), \(completions.map(\.providerMessageID)),
                               \(completions.map(\.providerStatus)), \(completions.map(\.nextAttemptAt)),
                               \(completions.map(\.errorCode)), \(completions.map(\.errorClass)),
@@ -53,62 +75,48 @@ extension Outbox {
                 UPDATE messages m
                    SET state               = i.to_state,
                        provider_message_id = coalesce(i.provider_message_id, m.provider_message_id),
-                       accepted_at         = CASE WHEN i.to_state = 'accepted' THEN now() ELSE m.accepted_at END,
-                       poll_next_at        = CASE WHEN i.to_state = 'accepted'
+                       accepted_at         = CASE WHEN i.to_state = \(MessageState.accepted) THEN now() ELSE m.accepted_at END,
+                       poll_next_at        = CASE WHEN i.to_state = \(MessageState.accepted)
                                                   THEN now() + make_interval(secs => \(pollAfterSeconds))
                                                   ELSE m.poll_next_at END,
                        next_attempt_at     = coalesce(i.next_attempt_at, m.next_attempt_at),
                        -- an accepted message carries no error; others keep the latest one
-                       error_code          = CASE WHEN i.to_state = 'accepted' THEN NULL
+                       error_code          = CASE WHEN i.to_state = \(MessageState.accepted) THEN NULL
                                                   ELSE coalesce(i.error_code, m.error_code) END,
-                       error_class         = CASE WHEN i.to_state = 'accepted' THEN NULL
+                       error_class         = CASE WHEN i.to_state = \(MessageState.accepted) THEN NULL
                                                   ELSE coalesce(i.error_class, m.error_class) END,
-                       final_at            = CASE WHEN i.to_state IN ('failed', 'expired') THEN now() ELSE m.final_at END,
+                       final_at            = CASE WHEN i.to_state IN (\([MessageState.failed, .expired])) THEN now() ELSE m.final_at END,
                        -- a claim that never made its request, or whose request provably never
                        -- reached the provider, does not count as an attempt
-                       attempts            = m.attempts - CASE WHEN (NOT i.attempted OR i.given_back) AND m.state = 'sending'
+                       attempts            = m.attempts - CASE WHEN (NOT i.attempted OR i.given_back) AND m.state = \(MessageState.sending)
                                                                THEN 1 ELSE 0 END,
                        -- when it went in doubt: lookups go on until the in-doubt horizon after it
-                       in_doubt_since      = CASE WHEN i.to_state = 'in_doubt' THEN coalesce(m.in_doubt_since, now())
+                       in_doubt_since      = CASE WHEN i.to_state = \(MessageState.inDoubt) THEN coalesce(m.in_doubt_since, now())
                                                   ELSE NULL END,
                        lease_owner         = NULL,
                        lease_expires_at    = NULL
                   FROM input i
                  WHERE m.id = i.id
-                   AND m.state = \(held.rawValue)
+                   AND m.state = \(held.state)
                    AND m.lease_token = i.token
              RETURNING m.id, m.to_number, m.from_number
             ),
             -- 2. Every request made, applied or not; the row of an applied one is also its
             --    transition (from/to state), so a send costs one event row, not two.
             attempt_events AS (
-                INSERT INTO message_events (message_id, at, kind, source, from_state, to_state, provider_status,
-                                            http_status, error_code, error_class, latency_ms, scheduled_at, detail)
-                SELECT i.id, coalesce(i.attempted_at, now()), 'attempt', 'dispatcher',
-                       CASE WHEN d.id IS NOT NULL THEN \(held.rawValue) END,
-                       CASE WHEN d.id IS NOT NULL THEN i.to_state END,
-                       i.provider_status, i.http_status, i.error_code, i.error_class, i.latency_ms, i.scheduled_at,
-                       nullif(concat_ws('; ', CASE WHEN d.id IS NOT NULL THEN i.transition_detail END, i.detail), '')
-                  FROM input i
-                  LEFT JOIN done d ON d.id = i.id
-                 WHERE i.attempted
+                \(attemptEvents)
             ),
             -- 3. Every transition applied without a request (released unsent, expired, adopted).
             state_events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_code, error_class, detail)
-                SELECT d.id, 'state', \(held.eventSource), \(held.rawValue), i.to_state, i.error_code, i.error_class,
-                       coalesce(i.transition_detail, i.detail)
-                  FROM done d
-                  JOIN input i ON i.id = d.id
-                 WHERE NOT i.attempted
+                \(stateEvents)
             ),
             -- 4. Recipients the provider reports as unsubscribed go on the opt-out list.
             opted_out AS (
                 INSERT INTO opt_outs (phone, sender, source)
-                SELECT d.to_number, CASE WHEN \(globalOptOut) THEN '' ELSE d.from_number END, 'provider'
+                SELECT d.to_number, \(optOutListedSender("d.from_number", scope: optOutScope)), 'provider'
                   FROM done d
                   JOIN input i ON i.id = d.id
-                 WHERE i.kind = 'failed_opt_out'
+                 WHERE i.kind = \(Completion.Kind.failedOptOut)
                     ON CONFLICT DO NOTHING
             )
             SELECT id FROM done

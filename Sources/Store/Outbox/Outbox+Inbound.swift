@@ -23,13 +23,14 @@ extension Outbox {
     /// Records an inbound SMS (linked to the last message sent to that number) and acts on
     /// it in one transaction: STOP adds the number to `opt_outs` and suppresses its pending
     /// messages; START removes the opt-out an inbound STOP made in the same scope (never one
-    /// an operator or the provider made). `global` applies the opt-out to every sender.
+    /// an operator or the provider made), recorded against the sender texted or, in the global
+    /// `optOutScope`, every sender.
     ///
     /// A replay changes nothing and records nothing: the same provider message id, or,
     /// without one, the same numbers and body within `replayWindow` seconds.
     public static func inboundRecord(
         _ c: Connection, provider: String, providerMessageID: String?, from: String, to: String, body: String,
-        keyword: String, action: InboundAction, global: Bool, replayWindow: Double = inboundReplayWindow
+        keyword: String, action: InboundAction, optOutScope: OptOutScope, replayWindow: Double
     ) async throws -> InboundResult {
         try await c.withTransaction { tx in
             if providerMessageID == nil {
@@ -46,7 +47,7 @@ extension Outbox {
             let related = try await tx.query("""
                 -- the last message we sent to that number, from that number if we can tell
                 SELECT id FROM messages
-                 WHERE to_number = \(from) AND state NOT IN ('pending', 'suppressed', 'cancelled', 'expired')
+                 WHERE to_number = \(from) AND state NOT IN (\([MessageState.pending, .suppressed, .cancelled, .expired]))
                  ORDER BY (from_number = \(to)) DESC, id DESC
                  LIMIT 1
                 """).scalar(Int64.self)
@@ -61,39 +62,18 @@ extension Outbox {
             switch action {
             case .optOut:
                 try await tx.execute("""
-                    INSERT INTO opt_outs (phone, sender, source) VALUES (\(from), \(global ? "" : to), 'inbound')
+                    INSERT INTO opt_outs (phone, sender, source) VALUES (\(from), \(optOutScope.listedSender(to)), 'inbound')
                     ON CONFLICT (phone, sender) DO NOTHING
                     """)
-                suppressed = try await suppressPending(tx, phone: from, sender: global ? nil : to, reason: "recipient replied \(keyword.uppercased())")
+                suppressed = try await messageSuppressPendingMany(tx, phone: from, optOutScope: optOutScope, reason: "recipient replied \(keyword.uppercased())")
             case .optIn:
                 try await tx.execute("""
-                    DELETE FROM opt_outs WHERE phone = \(from) AND sender = \(global ? "" : to) AND source = 'inbound'
+                    DELETE FROM opt_outs WHERE phone = \(from) AND sender = \(optOutScope.listedSender(to)) AND source = 'inbound'
                     """)
             case .reply:
                 break
             }
             return InboundResult(recorded: true, relatedMessageID: related, suppressed: suppressed)
         }
-    }
-
-    /// Adds a number to the opt-out list on the provider's word ("unsubscribed recipient").
-    public static func optOutAdd(_ c: Connection, phone: String, sender: String, source: String) async throws {
-        try await c.execute("""
-            INSERT INTO opt_outs (phone, sender, source) VALUES (\(phone), \(sender), \(source))
-            ON CONFLICT (phone, sender) DO NOTHING
-            """)
-    }
-
-    /// Pending messages to `phone` (from `sender`, or from anyone when nil) become `suppressed`.
-    public static func suppressPending(_ c: Connection, phone: String, sender: String?, reason: String) async throws -> Int {
-        try await c.execute("""
-            WITH gone AS (
-                UPDATE messages SET state = 'suppressed', final_at = now(), error_class = 'opted_out'
-                 WHERE to_number = \(phone) AND state = 'pending' AND (\(sender) IS NULL OR from_number = \(sender))
-                RETURNING id
-            )
-            INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
-            SELECT id, 'suppressed', 'dispatcher', 'pending', 'suppressed', 'opted_out', \(reason) FROM gone
-            """)
     }
 }

@@ -1,10 +1,11 @@
 public import Foundation
 
-/// What `dispatcher report` and `dispatcher status` read. The numbers come from the
-/// `campaign_report` and `message_report` views, so BI tools querying them agree.
+/// What `dispatcher report` and `dispatcher status` read. A report's numbers come from the
+/// views (`campaign_report`, `campaign_error_report`, `campaign_reply_report`), so BI tools
+/// querying them agree.
 extension Outbox {
-    public static let reportStates = ["pending", "sending", "in_doubt", "accepted", "sent", "delivered", "undelivered",
-                                      "failed", "expired", "cancelled", "suppressed", "unconfirmed"]
+    /// Every state, in lifecycle order: the state columns of `campaign_report`.
+    public static let reportStates = MessageState.allCases
 
     public struct CampaignReport: Sendable, Codable, Equatable {
         public struct ErrorCount: Sendable, Codable, Equatable {
@@ -16,6 +17,7 @@ extension Outbox {
         public var campaignID: Int64
         public var status: String
         public var total: Int
+        /// Messages per state, keyed by the state's SQL spelling (`MessageState.rawValue`).
         public var states: [String: Int]
         public var deliveryRate: Double
         public var sendLatencyP50: Double?
@@ -29,59 +31,58 @@ extension Outbox {
         public var rejectedRows: Int
     }
 
-    /// One report per campaign (all, or the one named).
-    public static func campaignReports(_ c: Connection, campaign: String? = nil) async throws -> [CampaignReport] {
-        let stateColumns = reportStates.joined(separator: ", ")
+    /// One report per campaign (all, or the one named), in three queries whatever the number
+    /// of campaigns: `campaign_report`, then the error and reply breakdowns of those campaigns.
+    public static func campaignReportList(_ c: Connection, campaign: String?) async throws -> [CampaignReport] {
         let rows = try await c.query("""
-            SELECT campaign, campaign_id, campaign_status, total, \(unsafeRaw: stateColumns),
-                   delivery_rate, send_latency_p50_s, send_latency_p95_s, delivery_latency_p50_s, delivery_latency_p95_s
+            SELECT campaign, campaign_id, campaign_status, total, \(unsafeRaw: reportStates.map(\.rawValue).joined(separator: ", ")),
+                   delivery_rate, send_latency_p50_s, send_latency_p95_s, delivery_latency_p50_s, delivery_latency_p95_s,
+                   opt_outs, rejected_rows
               FROM campaign_report
-             WHERE \(campaign) IS NULL OR campaign = \(campaign)
+             WHERE \(campaign)::text IS NULL OR campaign = \(campaign)
              ORDER BY campaign_id
             """)
-        var reports: [CampaignReport] = []
-        for row in rows {
-            var states: [String: Int] = [:]
-            for (i, s) in reportStates.enumerated() { states[s] = try row.decode(Int.self, at: 4 + i) }
-            let base = 4 + reportStates.count
-            let id = try row.decode(Int64.self, at: 1)
-            let errors = try await c.query("""
-                SELECT error_class, error_code, count(*) FROM messages
-                 WHERE campaign_id = \(id) AND error_class IS NOT NULL
-                 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
-                """).map { r in
-                    let (cls, code, n) = try r.decode((String, String?, Int).self)
-                    return CampaignReport.ErrorCount(errorClass: cls, errorCode: code, count: n)
-                }
-            let replies = try await c.query("""
-                SELECT coalesce(i.keyword, 'other'), count(*) FROM inbound_messages i
-                  JOIN messages m ON m.id = i.related_message_id
-                 WHERE m.campaign_id = \(id) GROUP BY 1
-                """).map { try $0.decode((String, Int).self) }
-            let optOuts = try await c.query("""
-                SELECT count(DISTINCT o.phone) FROM opt_outs o
-                 WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = \(id))
-                   AND o.created_at >= (SELECT created_at FROM campaigns WHERE id = \(id))
-                """).scalar(Int.self) ?? 0
-            let rejected = try await c.query("SELECT count(*) FROM job_rejections WHERE campaign_id = \(id)").scalar(Int.self) ?? 0
-            reports.append(CampaignReport(
-                campaign: try row.decode(String.self, at: 0), campaignID: id, status: try row.decode(String.self, at: 2),
-                total: try row.decode(Int.self, at: 3), states: states,
-                deliveryRate: try row.decode(Double.self, at: base),
-                sendLatencyP50: try row.decode(Double?.self, at: base + 1), sendLatencyP95: try row.decode(Double?.self, at: base + 2),
-                deliveryLatencyP50: try row.decode(Double?.self, at: base + 3), deliveryLatencyP95: try row.decode(Double?.self, at: base + 4),
-                errors: errors, replies: Dictionary(uniqueKeysWithValues: replies), optOuts: optOuts, rejectedRows: rejected))
+        guard !rows.isEmpty else { return [] }
+        let ids: [Int64] = try rows.map { try $0["campaign_id"] }
+        var errors: [Int64: [CampaignReport.ErrorCount]] = [:]
+        for r in try await c.query("""
+            SELECT campaign_id, error_class, error_code, messages
+              FROM campaign_error_report
+             WHERE campaign_id = ANY(\(ids))
+             ORDER BY campaign_id, messages DESC, error_class, error_code
+            """) {
+            errors[try r["campaign_id"], default: []].append(CampaignReport.ErrorCount(
+                errorClass: try r["error_class"], errorCode: try r["error_code"], count: try r["messages"]))
         }
-        return reports
+        var replies: [Int64: [String: Int]] = [:]
+        for r in try await c.query("""
+            SELECT campaign_id, keyword, replies FROM campaign_reply_report WHERE campaign_id = ANY(\(ids))
+            """) {
+            replies[try r["campaign_id"], default: [:]][try r["keyword"]] = try r["replies"]
+        }
+        return try rows.map { row in
+            let id: Int64 = try row["campaign_id"]
+            var states: [String: Int] = [:]
+            for s in reportStates { states[s.rawValue] = try row[s.rawValue] }
+            return CampaignReport(
+                campaign: try row["campaign"], campaignID: id, status: try row["campaign_status"],
+                total: try row["total"], states: states, deliveryRate: try row["delivery_rate"],
+                sendLatencyP50: try row["send_latency_p50_s"], sendLatencyP95: try row["send_latency_p95_s"],
+                deliveryLatencyP50: try row["delivery_latency_p50_s"], deliveryLatencyP95: try row["delivery_latency_p95_s"],
+                errors: errors[id] ?? [], replies: replies[id] ?? [:],
+                optOuts: try row["opt_outs"], rejectedRows: try row["rejected_rows"])
+        }
     }
 
     public struct MessageStatus: Sendable, Codable {
         public struct Event: Sendable, Codable {
             public var at: Date
+            /// An `EventKind`'s spelling (kept as text: kinds are not constrained in the schema,
+            /// and the timeline shows whatever an older version wrote).
             public var kind: String
-            public var source: String
-            public var fromState: String?
-            public var toState: String?
+            public var source: EventSource
+            public var fromState: MessageState?
+            public var toState: MessageState?
             public var providerStatus: String?
             public var httpStatus: Int?
             public var errorCode: String?
@@ -92,7 +93,7 @@ extension Outbox {
         public var id: Int64
         public var campaign: String
         public var externalID: String
-        public var state: String
+        public var state: MessageState
         public var provider: String
         public var providerMessageID: String?
         public var from: String
@@ -107,6 +108,16 @@ extension Outbox {
         public var acceptedAt: Date?
         public var finalAt: Date?
         public var events: [Event]
+    }
+
+    /// Messages in the outbox per state, every state present (0 when none): the
+    /// `dispatcher_messages` gauge. A scan of the outbox: callers cache it.
+    public static func messageCountByState(_ c: Connection) async throws -> [MessageState: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: MessageState.allCases.map { ($0, 0) })
+        for row in try await c.query("SELECT state, count(*) AS messages FROM messages GROUP BY state") {
+            counts[try row["state", as: MessageState.self]] = try row["messages"]
+        }
+        return counts
     }
 
     /// Finds messages by outbox id, provider message id, or `campaign/external id`.
@@ -129,11 +140,11 @@ extension Outbox {
     }
 
     /// One message with its whole event timeline.
-    public static func messageStatus(_ c: Connection, id: Int64) async throws -> MessageStatus? {
+    public static func messageGetWithEvents(_ c: Connection, id: Int64) async throws -> MessageStatus? {
         guard let row = try await c.query("""
-            SELECT m.id, c.name, m.external_id, m.state, m.provider, m.provider_message_id, m.from_number, m.to_number,
-                   m.segments, m.attempts, m.error_code, m.error_class, m.created_at, m.due_at, m.expires_at,
-                   m.accepted_at, m.final_at
+            SELECT m.id, c.name AS campaign, m.external_id, m.state, m.provider, m.provider_message_id, m.from_number,
+                   m.to_number, m.segments, m.attempts, m.error_code, m.error_class, m.created_at, m.due_at,
+                   m.expires_at, m.accepted_at, m.final_at
               FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.id = \(id)
             """).first else { return nil }
         let events = try await c.query("""
@@ -141,21 +152,18 @@ extension Outbox {
               FROM message_events WHERE message_id = \(id) ORDER BY at, id
             """).map { r in
                 MessageStatus.Event(
-                    at: try r.decode(Date.self, at: 0), kind: try r.decode(String.self, at: 1), source: try r.decode(String.self, at: 2),
-                    fromState: try r.decode(String?.self, at: 3), toState: try r.decode(String?.self, at: 4),
-                    providerStatus: try r.decode(String?.self, at: 5), httpStatus: try r.decode(Int?.self, at: 6),
-                    errorCode: try r.decode(String?.self, at: 7), errorClass: try r.decode(String?.self, at: 8),
-                    latencyMs: try r.decode(Int?.self, at: 9), detail: try r.decode(String?.self, at: 10))
+                    at: try r["at"], kind: try r["kind"], source: try r["source"],
+                    fromState: try r["from_state"], toState: try r["to_state"],
+                    providerStatus: try r["provider_status"], httpStatus: try r["http_status"],
+                    errorCode: try r["error_code"], errorClass: try r["error_class"],
+                    latencyMs: try r["latency_ms"], detail: try r["detail"])
             }
         return MessageStatus(
-            id: try row.decode(Int64.self, at: 0), campaign: try row.decode(String.self, at: 1),
-            externalID: try row.decode(String.self, at: 2), state: try row.decode(String.self, at: 3),
-            provider: try row.decode(String.self, at: 4), providerMessageID: try row.decode(String?.self, at: 5),
-            from: try row.decode(String.self, at: 6), to: try row.decode(String.self, at: 7),
-            segments: try row.decode(Int.self, at: 8), attempts: try row.decode(Int.self, at: 9),
-            errorCode: try row.decode(String?.self, at: 10), errorClass: try row.decode(String?.self, at: 11),
-            createdAt: try row.decode(Date.self, at: 12), dueAt: try row.decode(Date.self, at: 13),
-            expiresAt: try row.decode(Date?.self, at: 14), acceptedAt: try row.decode(Date?.self, at: 15),
-            finalAt: try row.decode(Date?.self, at: 16), events: events)
+            id: try row["id"], campaign: try row["campaign"], externalID: try row["external_id"], state: try row["state"],
+            provider: try row["provider"], providerMessageID: try row["provider_message_id"],
+            from: try row["from_number"], to: try row["to_number"], segments: try row["segments"],
+            attempts: try row["attempts"], errorCode: try row["error_code"], errorClass: try row["error_class"],
+            createdAt: try row["created_at"], dueAt: try row["due_at"], expiresAt: try row["expires_at"],
+            acceptedAt: try row["accepted_at"], finalAt: try row["final_at"], events: events)
     }
 }

@@ -16,13 +16,20 @@ extension Outbox {
     /// acceptance time — is never requeued: it goes `in_doubt` and the rescuer looks it up (and
     /// waits the in-doubt horizon) before any resend. Others go back to `pending`, due now. The
     /// campaign must not be cancelled.
-    public static func messagesRequeueFailed(_ c: Connection, campaign name: String, classes: [String]?) async throws -> RequeueResult {
+    public static func messageRequeueFailedMany(_ c: Connection, campaign name: String, classes: [String]?) async throws -> RequeueResult {
         try await c.withTransaction { tx in
             guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
                 throw CampaignControlError.unknownCampaign(name)
             }
-            let (id, status) = try row.decode((Int64, String).self)
-            if status == "cancelled" { throw CampaignControlError.cancelled(name) }
+            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
+            if status == .cancelled { throw CampaignControlError.cancelled(name) }
+            let events = eventsInsert(EventRow(
+                messageID: "id", kind: "\(EventKind.state)", source: "\(EventSource.operator)",
+                fromState: "\(MessageState.failed)", toState: "state", errorClass: "error_class",
+                detail: """
+                    CASE state WHEN \(MessageState.inDoubt) THEN 'retry requested; the provider may have taken it: looked up first'
+                               ELSE 'retry requested' END
+                    """), "FROM moved")
             let rows = try await tx.query("""
                 WITH chosen AS (
                     SELECT m.id,
@@ -30,13 +37,13 @@ extension Outbox {
                             OR m.accepted_at IS NOT NULL) AS maybe_taken
                       FROM messages m
                      WHERE m.campaign_id = \(id)
-                       AND m.state = 'failed'
+                       AND m.state = \(MessageState.failed)
                        AND (\(classes)::text[] IS NULL OR m.error_class = ANY(\(classes)::text[]))
                        FOR UPDATE
                 ),
                 moved AS (
                     UPDATE messages m
-                       SET state = CASE WHEN c.maybe_taken THEN 'in_doubt' ELSE 'pending' END,
+                       SET state = CASE WHEN c.maybe_taken THEN \(MessageState.inDoubt) ELSE \(MessageState.pending) END,
                            in_doubt_since = CASE WHEN c.maybe_taken THEN now() END,
                            next_attempt_at = now(),
                            final_at = NULL,
@@ -46,16 +53,14 @@ extension Outbox {
                     RETURNING m.id, m.state, m.error_class
                 ),
                 events AS (
-                    INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
-                    SELECT id, 'state', 'operator', 'failed', state, error_class,
-                           CASE state WHEN 'in_doubt' THEN 'retry requested; the provider may have taken it: looked up first'
-                                      ELSE 'retry requested' END
-                      FROM moved
+                    \(events)
                 )
-                SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'in_doubt') FROM moved
+                SELECT count(*) FILTER (WHERE state = \(MessageState.pending)) AS requeued,
+                       count(*) FILTER (WHERE state = \(MessageState.inDoubt)) AS in_doubt
+                  FROM moved
                 """)
             try await tx.notify(workChannel)
-            return RequeueResult(requeued: try rows[0].decode(Int.self, at: 0), inDoubt: try rows[0].decode(Int.self, at: 1))
+            return RequeueResult(requeued: try rows[0]["requeued"], inDoubt: try rows[0]["in_doubt"])
         }
     }
 }

@@ -21,9 +21,13 @@ extension Outbox {
     /// looked up no earlier than `lookupDelaySeconds` later (a request still in flight has
     /// finished by then). Returns how many moved.
     @discardableResult
-    public static func messagesRescue(
-        _ connection: Connection, limit: Int = 1000, lookupDelaySeconds: Double = 0, now: Date? = nil
+    public static func messageRescueMany(
+        _ connection: Connection, limit: Int, lookupDelaySeconds: Double, now: Date? = nil
     ) async throws -> Int {
+        let events = eventsInsert(EventRow(
+            messageID: "id", kind: "\(EventKind.state)", source: "\(EventSource.dispatcher)",
+            fromState: "\(MessageState.sending)", toState: "\(MessageState.inDoubt)", errorClass: "'timeout'",
+            detail: "'lease expired'"), "FROM moved")
         let rows = try await connection.query("""
             WITH clock AS (
                 SELECT coalesce(\(now)::timestamptz, now()) AS now
@@ -32,7 +36,7 @@ extension Outbox {
             stale AS (
                 SELECT m.id
                   FROM messages m, clock
-                 WHERE m.state = 'sending'
+                 WHERE m.state = \(MessageState.sending)
                    AND m.lease_expires_at < clock.now
                  ORDER BY m.lease_expires_at
                  LIMIT \(limit)
@@ -41,7 +45,7 @@ extension Outbox {
             -- 2. In doubt until the provider lookup settles them.
             moved AS (
                 UPDATE messages m
-                   SET state = 'in_doubt',
+                   SET state = \(MessageState.inDoubt),
                        lease_owner = NULL,
                        lease_expires_at = NULL,
                        next_attempt_at = clock.now + make_interval(secs => \(lookupDelaySeconds)),
@@ -52,9 +56,7 @@ extension Outbox {
              RETURNING m.id, m.lease_owner
             ),
             events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, error_class, detail)
-                SELECT id, 'state', 'dispatcher', 'sending', 'in_doubt', 'timeout', 'lease expired'
-                  FROM moved
+                \(events)
             )
             SELECT count(*) FROM moved
             """)
@@ -64,7 +66,7 @@ extension Outbox {
     /// Holds up to `limit` in-doubt messages whose lookup is due, for `owner`, with a new
     /// fencing token. The hold is `next_attempt_at = now + leaseSeconds`: should the rescuer
     /// die, another one looks them up after that.
-    public static func messagesInDoubtClaim(
+    public static func messageInDoubtClaimMany(
         _ connection: Connection, owner: String, limit: Int, leaseSeconds: Double, providers: [String], now: Date? = nil
     ) async throws -> [InDoubtMessage] {
         guard limit > 0, !providers.isEmpty else { return [] }
@@ -76,7 +78,7 @@ extension Outbox {
             due AS (
                 SELECT m.id
                   FROM messages m, clock
-                 WHERE m.state = 'in_doubt'
+                 WHERE m.state = \(MessageState.inDoubt)
                    AND m.next_attempt_at <= clock.now
                    AND m.provider = ANY(\(providers))
                  ORDER BY m.next_attempt_at
@@ -111,34 +113,19 @@ extension Outbox {
     /// Releases a held in-doubt message that is still in doubt: its next lookup at `at`. No
     /// event (a lookup that found nothing changes nothing). False when the hold was lost.
     @discardableResult
-    public static func messagesInDoubtDefer(_ connection: Connection, id: Int64, leaseToken: Int64, at: Date) async throws -> Bool {
+    public static func messageInDoubtDeferIfHeld(_ connection: Connection, id: Int64, leaseToken: Int64, at: Date) async throws -> Bool {
         try await connection.execute("""
             UPDATE messages
                SET next_attempt_at = \(at), lease_owner = NULL
              WHERE id = \(id)
-               AND state = 'in_doubt'
+               AND state = \(MessageState.inDoubt)
                AND lease_token = \(leaseToken)
             """) > 0
     }
 
-    /// The provider ids that stored callbacks and poll reports (not yet applied: the message
-    /// had no provider id when they came) name for a message, earliest first: a sign the
-    /// provider took it.
-    public static func callbackInboxProviderIDs(_ connection: Connection, messageID: Int64, provider: String) async throws -> [String] {
-        let rows = try await connection.query("""
-            SELECT provider_message_id
-              FROM callback_inbox
-             WHERE message_id = \(messageID)
-               AND provider = \(provider)
-             GROUP BY provider_message_id
-             ORDER BY min(id)
-            """)
-        return try rows.map { try $0.decode(String.self, at: 0) }
-    }
-
     /// Of `ids`, the provider message ids some message of `provider` other than `messageID`
     /// already carries (a lookup never adopts another message's send).
-    public static func messagesProviderIDsKnown(_ connection: Connection, provider: String, ids: [String],
+    public static func messageProviderIDListTaken(_ connection: Connection, provider: String, ids: [String],
                                                 excluding messageID: Int64 = 0) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
         let rows = try await connection.query("""
@@ -149,67 +136,5 @@ extension Outbox {
                AND id <> \(messageID)
             """)
         return Set(try rows.map { try $0.decode(String.self, at: 0) })
-    }
-
-    /// Finalises `pending` messages past `expires_at` as `expired`, due or not (a deferred
-    /// retry or send window never outlives the expiry). Returns how many.
-    @discardableResult
-    public static func messagesExpire(_ connection: Connection, limit: Int = 1000, now: Date? = nil) async throws -> Int {
-        let rows = try await connection.query("""
-            WITH clock AS (
-                SELECT coalesce(\(now)::timestamptz, now()) AS now
-            ),
-            -- 1. Pending rows whose time ran out.
-            gone AS (
-                SELECT m.id
-                  FROM messages m, clock
-                 WHERE m.state = 'pending'
-                   AND m.expires_at <= clock.now
-                 LIMIT \(limit)
-                   FOR UPDATE OF m SKIP LOCKED
-            ),
-            -- 2. Final: never sent.
-            expired AS (
-                UPDATE messages m
-                   SET state = 'expired', final_at = clock.now, error_class = coalesce(m.error_class, 'expired')
-                  FROM gone, clock
-                 WHERE m.id = gone.id
-             RETURNING m.id
-            ),
-            events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT id, 'state', 'dispatcher', 'pending', 'expired', 'expires_at passed before sending'
-                  FROM expired
-            )
-            SELECT count(*) FROM expired
-            """)
-        return try rows.scalar(Int.self) ?? 0
-    }
-
-    /// Whether any message keeps `run --until-idle` running: `sending` or `in_doubt`, or
-    /// `pending` and due in an active campaign whose sender and provider are not halted (work
-    /// this worker could do now). Limited to `providers`. An existence check through the
-    /// partial indexes: it stops at the first such message (counting them all took 0.7 s per
-    /// call with 200,000 pending, and its snapshot kept dead index entries alive for the claims).
-    public static func messagesOutstanding(_ connection: Connection, providers: [String], now: Date? = nil) async throws -> Bool {
-        let rows = try await connection.query("""
-            SELECT EXISTS (SELECT 1 FROM messages m
-                            WHERE m.state = 'sending' AND m.provider = ANY(\(providers)))
-                OR EXISTS (SELECT 1 FROM messages m
-                            WHERE m.state = 'in_doubt' AND m.provider = ANY(\(providers)))
-                OR EXISTS (SELECT 1
-                             FROM messages m
-                             JOIN campaigns c ON c.id = m.campaign_id
-                            CROSS JOIN (SELECT coalesce(array_agg(key), '{}') AS keys
-                                          FROM rate_limits WHERE halted_at IS NOT NULL) AS halted
-                            WHERE m.state = 'pending'
-                              AND m.next_attempt_at <= coalesce(\(now)::timestamptz, now())
-                              AND m.provider = ANY(\(providers))
-                              AND c.status = 'active'
-                              -- as in messagesClaim: halted keys once, not an anti-join per row
-                              AND NOT ('sender:' || m.from_number = ANY(halted.keys)
-                                       OR 'provider:' || m.provider = ANY(halted.keys)))
-            """)
-        return try rows.scalar(Bool.self) ?? false
     }
 }

@@ -26,7 +26,7 @@ public enum RateLimits {
     }
 
     /// Creates the bucket (full) or updates its rate and burst from the configuration.
-    public static func rateLimitsConfigure(_ connection: Connection, key: String, rate: Double, burst: Double) async throws {
+    public static func rateLimitConfigure(_ connection: Connection, key: String, rate: Double, burst: Double) async throws {
         try await connection.execute("""
             INSERT INTO rate_limits (key, rate, burst)
             VALUES (\(key), \(rate), \(burst))
@@ -39,8 +39,8 @@ public enum RateLimits {
     /// Reserves `requested` segments (at most the burst) in one statement: the caller may
     /// send them from `start` on, paced at `effectiveRate`. Nothing is reserved while the key
     /// is halted. Nil when the key is not configured.
-    public static func rateLimitsReserve(
-        _ connection: Connection, key: String, requested: Double, recoveryPerSecond: Double = 1.1
+    public static func rateLimitReserve(
+        _ connection: Connection, key: String, requested: Double, recoveryPerSecond: Double
     ) async throws -> Reservation? {
         let rows = try await connection.query("""
             -- 1. The bucket now: the slow factor recovered since refreshed_at, tat not in the past.
@@ -75,8 +75,8 @@ public enum RateLimits {
     }
 
     @discardableResult
-    public static func rateLimitsSlowDown(
-        _ connection: Connection, key: String, factor: Double = 0.5, floor: Double = 0.05
+    public static func rateLimitSlowDown(
+        _ connection: Connection, key: String, factor: Double, floor: Double
     ) async throws -> Double? {
         let rows = try await connection.query("""
             UPDATE rate_limits
@@ -89,10 +89,10 @@ public enum RateLimits {
     }
 
     /// Halts a key (auth failure, suspended account): its messages are not claimed until
-    /// `rateLimitsResume`. Creates the row when the key had no bucket (unlimited rate).
+    /// `rateLimitResume`. Creates the row when the key had no bucket (unlimited rate).
     /// Returns true when this call halted it (false: it was halted already).
     @discardableResult
-    public static func rateLimitsHalt(_ connection: Connection, key: String, reason: String) async throws -> Bool {
+    public static func rateLimitHalt(_ connection: Connection, key: String, reason: String) async throws -> Bool {
         let rows = try await connection.query("""
             INSERT INTO rate_limits (key, rate, burst, halted_at, halt_reason)
             VALUES (\(key), 1e9, 1e9, now(), \(reason))
@@ -106,7 +106,7 @@ public enum RateLimits {
 
     /// Clears a halt. Returns false when the key was not halted.
     @discardableResult
-    public static func rateLimitsResume(_ connection: Connection, key: String) async throws -> Bool {
+    public static func rateLimitResume(_ connection: Connection, key: String) async throws -> Bool {
         try await connection.execute("""
             UPDATE rate_limits
                SET halted_at = NULL, halt_reason = NULL
@@ -116,7 +116,7 @@ public enum RateLimits {
     }
 
     /// Every halted key.
-    public static func rateLimitsHalted(_ connection: Connection) async throws -> [Halt] {
+    public static func rateLimitHaltedList(_ connection: Connection) async throws -> [Halt] {
         let rows = try await connection.query("""
             SELECT key, halt_reason, halted_at
               FROM rate_limits
@@ -137,10 +137,10 @@ public enum RateLimits {
     }
 
     /// Marks a key unavailable (the breaker opened): its messages are not claimed until
-    /// `rateLimitsMarkAvailable`; the first probe may run `probeAfterSeconds` later. Creates the
+    /// `rateLimitMarkAvailable`; the first probe may run `probeAfterSeconds` later. Creates the
     /// row when the key had no bucket. True when this call marked it (false: it was already).
     @discardableResult
-    public static func rateLimitsMarkUnavailable(_ connection: Connection, key: String, probeAfterSeconds: Double) async throws -> Bool {
+    public static func rateLimitMarkUnavailable(_ connection: Connection, key: String, probeAfterSeconds: Double) async throws -> Bool {
         let rows = try await connection.query("""
             INSERT INTO rate_limits (key, rate, burst, unavailable_since, unavailable_until, probe_interval_s)
             VALUES (\(key), 1e9, 1e9, now(), now() + make_interval(secs => \(probeAfterSeconds)), \(probeAfterSeconds))
@@ -157,7 +157,7 @@ public enum RateLimits {
     /// Takes the probes that are due among `keys`: each taken key's next probe moves one
     /// (doubled, at most `maxIntervalSeconds`) interval on, so one worker probes at a time and
     /// a failed probe needs no second write. Returns the keys to probe.
-    public static func rateLimitsProbesClaim(_ connection: Connection, keys: [String], maxIntervalSeconds: Double) async throws -> [String] {
+    public static func rateLimitProbeClaimMany(_ connection: Connection, keys: [String], maxIntervalSeconds: Double) async throws -> [String] {
         guard !keys.isEmpty else { return [] }
         let rows = try await connection.query("""
             UPDATE rate_limits
@@ -174,7 +174,7 @@ public enum RateLimits {
     /// Clears the unavailable mark (a probe succeeded). Returns when it had been marked, nil
     /// when it was not.
     @discardableResult
-    public static func rateLimitsMarkAvailable(_ connection: Connection, key: String) async throws -> Date? {
+    public static func rateLimitMarkAvailable(_ connection: Connection, key: String) async throws -> Date? {
         let rows = try await connection.query("""
             UPDATE rate_limits r
                SET unavailable_since = NULL, unavailable_until = NULL, probe_interval_s = NULL
@@ -187,7 +187,7 @@ public enum RateLimits {
     }
 
     /// Every key marked unavailable.
-    public static func rateLimitsUnavailable(_ connection: Connection) async throws -> [Unavailable] {
+    public static func rateLimitUnavailableList(_ connection: Connection) async throws -> [Unavailable] {
         let rows = try await connection.query("""
             SELECT key, unavailable_since, unavailable_until
               FROM rate_limits

@@ -174,14 +174,24 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
     /// session, and later runs only bind and execute it, with one generic plan
     /// (`plan_cache_mode = force_generic_plan`, set for the session with its first prepared
     /// statement), so the server neither parses nor plans it again. A statement passed here
-    /// must have a good plan whatever its parameters' values (see `Outbox.messagesClaim`).
+    /// must have a good plan whatever its parameters' values (see `Outbox.messageClaimMany`).
+    ///
+    /// A failure is a `PostgresError` naming `statement` (by default the calling function: a
+    /// catalogue statement's own name) and the caller's `file:line`.
     @discardableResult
-    public func query(_ sql: SQL, prepared: Bool = false) async throws -> QueryResult {
+    public func query(
+        _ sql: SQL, prepared: Bool = false, statement: String = #function, file: String = #fileID, line: Int = #line
+    ) async throws -> QueryResult {
         let (text, binds) = sql.render()
-        if prepared {
-            return try await worker.run { QueryResult(try self.execPrepared(text, binds)) }
+        do {
+            if prepared {
+                return try await worker.run { QueryResult(try self.execPrepared(text, binds)) }
+            }
+            return try await worker.run { QueryResult(try self.execParams(text, binds)) }
+        } catch var error as PostgresError {
+            error.locate(statement: statement, file: file, line: line)
+            throw error
         }
-        return try await worker.run { QueryResult(try self.execParams(text, binds)) }
     }
 
     /// How many named statements this session has prepared (for tests).
@@ -191,16 +201,25 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 
     /// Runs one statement and returns the number of rows it changed.
     @discardableResult
-    public func execute(_ sql: SQL) async throws -> Int {
-        try await query(sql).affectedRows
+    public func execute(
+        _ sql: SQL, statement: String = #function, file: String = #fileID, line: Int = #line
+    ) async throws -> Int {
+        try await query(sql, statement: statement, file: file, line: line).affectedRows
     }
 
     /// Runs a script of several statements with no parameters (migrations).
-    public func executeScript(_ script: String) async throws {
-        try await worker.run {
-            guard let pg = self.pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
-            let result = PQexec(pg, script)
-            PQclear(try self.check(result))
+    public func executeScript(
+        _ script: String, statement: String = #function, file: String = #fileID, line: Int = #line
+    ) async throws {
+        do {
+            try await worker.run {
+                guard let pg = self.pg else { throw PostgresError(.connectionClosed, "the connection is closed") }
+                let result = PQexec(pg, script)
+                PQclear(try self.check(result))
+            }
+        } catch var error as PostgresError {
+            error.locate(statement: statement, file: file, line: line)
+            throw error
         }
     }
 

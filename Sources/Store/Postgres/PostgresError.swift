@@ -29,8 +29,15 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
 
 /// The one error type of the Store module.
 ///
-/// `description` is safe to log: it never contains bound values, passwords or the
-/// server's DETAIL line (which may quote row values). `debugDescription` adds the detail.
+/// Like postgres-nio's `PSQLError`, it says where it happened: the statement (the catalogue
+/// function that ran it, `Outbox.messageClaimMany`, or the query's caller) and the caller's
+/// `file:line` (`#fileID`/`#line` defaults of `Connection.query`, `execute`, `executeScript`).
+///
+/// `description` is safe to log: for an error the server raised it names only the SQLSTATE,
+/// the statement and the location — never the server's message, DETAIL or HINT, which may
+/// quote bound values (a phone number, a message body) — and it never contains passwords.
+/// Errors raised on this side (connecting, decoding, misuse) keep their own message, which
+/// names no value. `debugDescription` adds the server's message and fields, for debugging.
 public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     public enum Kind: String, Sendable {
         /// The connection could not be opened (host down, wrong password, bad URL).
@@ -47,16 +54,21 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
 
     public var kind: Kind
     public var sqlState: SQLState?
+    /// The server's message for server errors (may quote input: not in `description`), or
+    /// this side's own.
     public var message: String
     public var detail: String?
     public var hint: String?
     public var constraint: String?
+    /// The statement that failed: a catalogue statement's name, or the query's caller.
+    public var statement: String?
     public var file: String
     public var line: Int
 
     public init(
         _ kind: Kind, _ message: String, sqlState: SQLState? = nil, detail: String? = nil,
-        hint: String? = nil, constraint: String? = nil, file: String = #fileID, line: Int = #line
+        hint: String? = nil, constraint: String? = nil, statement: String? = nil,
+        file: String = #fileID, line: Int = #line
     ) {
         self.kind = kind
         self.message = message
@@ -64,22 +76,44 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         self.detail = detail
         self.hint = hint
         self.constraint = constraint
+        self.statement = statement
         self.file = file
         self.line = line
     }
 
+    /// True when the server raised it: its message may quote input.
+    var isFromServer: Bool { sqlState != nil || kind == .server }
+
     public var description: String {
-        var s = message
+        var s: String
+        if isFromServer {
+            s = kind == .connectionClosed ? "the database connection was lost" : "database error"
+        } else {
+            s = message
+        }
         if let sqlState { s += " (SQLSTATE \(sqlState))" }
+        if let statement { s += " in \(statement) at \(file):\(line)" }
         return s
     }
 
     public var debugDescription: String {
-        var s = "PostgresError.\(kind.rawValue): \(description)"
+        var s = "PostgresError.\(kind.rawValue): \(message)"
+        if let sqlState { s += " (SQLSTATE \(sqlState))" }
+        if let statement { s += " statement=\(statement)" }
         if let constraint { s += " constraint=\(constraint)" }
         if let detail { s += " detail=\(detail)" }
         if let hint { s += " hint=\(hint)" }
         return s + " [\(file):\(line)]"
+    }
+
+    /// Records where a statement failed, once (the innermost call that knows it wins).
+    /// `function` is a `#function` (`messageClaimMany(_:owner:limit:...)`): its name is kept.
+    mutating func locate(statement function: String, file: String, line: Int) {
+        guard statement == nil else { return }
+        let isSignature = function.hasSuffix(":)") || function.hasSuffix("()")
+        statement = isSignature ? String(function.prefix { $0 != "(" }) : function
+        self.file = file
+        self.line = line
     }
 
     /// True for errors that mean the database could not be reached or was lost.

@@ -1,40 +1,7 @@
-public import Foundation
-
-/// A provider's word about one message — from a callback or a status poll — in the
-/// dispatcher's terms. Applied only through `reportsApply`, the one place where the
-/// lifecycle moves after acceptance, and only forward.
-public struct ProviderReport: Sendable, Equatable {
-    /// Callbacks: the `{token}` of the callback URL (`CallbackKey`: `ID.TOKEN`).
-    public var token: String?
-    /// Polls: the outbox id of the message polled.
-    public var messageID: Int64?
-    public var provider: String
-    public var providerMessageID: String
-    /// The provider's status word as given (`delivered`, `sent`, …).
-    public var providerStatus: String
-    /// What it means: accepted, sent, delivered, undelivered, failed, unconfirmed.
-    public var state: String
-    public var errorCode: String?
-    public var errorClass: String?
-    /// The fields as received, form-encoded, for the event timeline.
-    public var raw: String?
-
-    public init(token: String? = nil, messageID: Int64? = nil, provider: String, providerMessageID: String,
-                providerStatus: String, state: String, errorCode: String? = nil, errorClass: String? = nil, raw: String? = nil) {
-        self.token = token
-        self.messageID = messageID
-        self.provider = provider
-        self.providerMessageID = providerMessageID
-        self.providerStatus = providerStatus
-        self.state = state
-        self.errorCode = errorCode
-        self.errorClass = errorClass
-        self.raw = raw
-    }
-}
-
+/// The callback inbox (`callback_inbox`): provider reports — callbacks and poll results —
+/// stored before they are acknowledged, then applied forward only.
 extension Outbox {
-    /// What happened to one callback handed to `callbacksStore`.
+    /// What happened to one callback handed to `inboxCallbackInsertMany`.
     public enum CallbackVerdict: Int, Sendable {
         /// No message has that token (or not at that provider): 404, nothing changed.
         case unknownToken = 0
@@ -46,15 +13,22 @@ extension Outbox {
 
     /// Stores a batch of callbacks in one statement (one commit for the whole batch) and
     /// says, for each, whether it was stored. Nothing is applied here.
-    public static func callbacksStore(_ c: Connection, _ reports: [ProviderReport]) async throws -> [CallbackVerdict] {
+    public static func inboxCallbackInsertMany(_ c: Connection, _ reports: [ProviderReport]) async throws -> [CallbackVerdict] {
         guard !reports.isEmpty else { return [] }
         // a token that is not `ID.TOKEN` matches no message (id 0)
         let keys = reports.map { $0.token.flatMap(CallbackKey.init) ?? CallbackKey(messageID: 0, token: "") }
+        let rejectedEvents = eventsInsert(EventRow(
+            messageID: "message_id", kind: "\(EventKind.callbackRejected)", source: "\(EventSource.callback)",
+            providerStatus: "pstatus", errorCode: "ecode",
+            detail: "'rejected: provider id ' || pmid || ' is not this message''s; nothing changed; ' || coalesce(raw, '')"), """
+            FROM matched WHERE known_id IS NOT NULL AND known_id <> pmid
+            RETURNING 1
+            """)
         let rows = try await c.query("""
             WITH input AS (
                 SELECT * FROM unnest(\(keys.map(\.messageID)), \(keys.map(\.token)), \(reports.map(\.provider)),
                                      \(reports.map(\.providerMessageID)), \(reports.map(\.providerStatus)),
-                                     \(reports.map(\.state)), \(reports.map(\.errorCode)), \(reports.map(\.errorClass)),
+                                     \(reports.map(\.state.rawValue)), \(reports.map(\.errorCode)), \(reports.map(\.errorClass)),
                                      \(reports.map(\.raw)))
                     WITH ORDINALITY AS t(id, token, provider, pmid, pstatus, state, ecode, eclass, raw, ord)
             ), matched AS (
@@ -66,15 +40,11 @@ extension Outbox {
                 -- an unknown provider id is kept: the send's answer may still be on its way
                 INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
                                             state, error_code, error_class, raw)
-                SELECT message_id, 'callback', provider, pmid, pstatus, state, ecode, eclass, raw
+                SELECT message_id, \(EventSource.callback), provider, pmid, pstatus, state, ecode, eclass, raw
                   FROM matched WHERE known_id IS NULL OR known_id = pmid
                 RETURNING 1
             ), mismatched AS (
-                INSERT INTO message_events (message_id, kind, source, provider_status, error_code, detail)
-                SELECT message_id, 'callback_rejected', 'callback', pstatus, ecode,
-                       'rejected: provider id ' || pmid || ' is not this message''s; nothing changed; ' || coalesce(raw, '')
-                  FROM matched WHERE known_id IS NOT NULL AND known_id <> pmid
-                RETURNING 1
+                \(rejectedEvents)
             )
             SELECT CASE WHEN m.message_id IS NULL THEN 0
                         WHEN m.known_id IS NULL OR m.known_id = m.pmid THEN 1
@@ -86,14 +56,14 @@ extension Outbox {
     }
 
     /// Stores poll results (each naming its outbox id) in the inbox, to be applied like callbacks.
-    public static func pollReportsStore(_ c: Connection, _ reports: [ProviderReport]) async throws {
+    public static func inboxPollInsertMany(_ c: Connection, _ reports: [ProviderReport]) async throws {
         guard !reports.isEmpty else { return }
         try await c.execute("""
             INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status,
                                         state, error_code, error_class, raw)
-            SELECT * FROM unnest(\(reports.map { $0.messageID ?? 0 }), \(reports.map { _ in "poll" }),
+            SELECT * FROM unnest(\(reports.map { $0.messageID ?? 0 }), \(reports.map { _ in EventSource.poll.rawValue }),
                                  \(reports.map(\.provider)), \(reports.map(\.providerMessageID)),
-                                 \(reports.map(\.providerStatus)), \(reports.map(\.state)),
+                                 \(reports.map(\.providerStatus)), \(reports.map(\.state.rawValue)),
                                  \(reports.map(\.errorCode)), \(reports.map(\.errorClass)), \(reports.map(\.raw)))
             """)
     }
@@ -117,7 +87,7 @@ extension Outbox {
     /// except callbacks that changed nothing past the first `keptDuplicateCallbacks` of their
     /// message, which only count in `messages.duplicate_callbacks`; and leaves the inbox.
     /// Safe with several workers (SKIP LOCKED).
-    public static func reportsApply(_ c: Connection, limit: Int = 1_000) async throws -> ApplyResult {
+    public static func inboxApplyMany(_ c: Connection, limit: Int) async throws -> ApplyResult {
         try await c.withTransaction { tx in
             // Both statements are planned on every pass (not prepared): passes are at least
             // 100 ms apart, and a generic plan made while the inbox was empty (when a worker
@@ -141,7 +111,7 @@ extension Outbox {
             guard !ids.isEmpty else { return ApplyResult() }
             // 2. Apply them: every table is reached through its primary key, so a pass costs
             //    what its batch holds, not what the tables hold.
-            return try await reportsApplyLocked(tx, ids: ids)
+            return try await inboxApplyLockedMany(tx, ids: ids)
         }
     }
 
@@ -149,7 +119,27 @@ extension Outbox {
     /// raw fields); later ones only count in `messages.duplicate_callbacks`.
     public static let keptDuplicateCallbacks = 3
 
-    private static func reportsApplyLocked(_ c: Connection, ids: [Int64]) async throws -> ApplyResult {
+    private static func inboxApplyLockedMany(_ c: Connection, ids: [Int64]) async throws -> ApplyResult {
+        // a report's event kind is its source: `callback` or `poll`
+        let events = eventsInsert(EventRow(
+            messageID: "message_id", kind: "source", source: "source",
+            fromState: "CASE WHEN outcome = 'applied' THEN old_state END",
+            toState: "CASE WHEN outcome = 'applied' THEN state END",
+            providerStatus: "provider_status", errorCode: "error_code", errorClass: "error_class",
+            latencyMs: "(lag * 1000)::integer",
+            detail: """
+                outcome || CASE outcome
+                    WHEN 'conflict' THEN ': ' || now_state || ' was recorded first and stands'
+                    WHEN 'stale' THEN ': message is already ' || now_state
+                    WHEN 'duplicate' THEN ': message is already ' || now_state
+                    ELSE '' END || coalesce('; ' || raw, '')
+                """), """
+              FROM marked
+             -- replayed callbacks: the first few are events, the rest only count
+             WHERE outcome = 'applied' OR source <> \(EventSource.callback) OR duplicate_number <= \(keptDuplicateCallbacks)
+             ORDER BY id
+            RETURNING 1
+            """)
         let rows = try await c.query("""
             WITH batch AS (
                 -- each report with its message's state, and which report of its message wins:
@@ -160,7 +150,7 @@ extension Outbox {
                        i.received_at, m.state AS old_state, m.duplicate_callbacks AS old_duplicates,
                        first_value(i.id) OVER w AS winner_id,
                        first_value(i.state) OVER w AS winner_state,
-                       count(*) FILTER (WHERE i.source = 'callback') OVER (PARTITION BY i.message_id) AS callbacks
+                       count(*) FILTER (WHERE i.source = \(EventSource.callback)) OVER (PARTITION BY i.message_id) AS callbacks
                   FROM callback_inbox i
                   JOIN messages m ON m.id = i.message_id
                  WHERE i.id = ANY(\(ids))
@@ -180,15 +170,15 @@ extension Outbox {
                 -- its callbacks that changed nothing
                 UPDATE messages m
                    SET state        = CASE WHEN l.advances THEN l.state ELSE m.state END,
-                       sent_at      = CASE WHEN l.advances AND l.state = 'sent' THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
+                       sent_at      = CASE WHEN l.advances AND l.state = \(MessageState.sent) THEN coalesce(m.sent_at, now()) ELSE m.sent_at END,
                        final_at     = CASE WHEN l.advances AND message_state_rank(l.state) = 4 THEN now() ELSE m.final_at END,
                        poll_next_at = CASE WHEN l.advances AND message_state_rank(l.state) = 4 THEN NULL ELSE m.poll_next_at END,
-                       error_code   = CASE WHEN l.advances AND l.state IN ('undelivered', 'failed')
+                       error_code   = CASE WHEN l.advances AND l.state IN (\([MessageState.undelivered, .failed]))
                                            THEN coalesce(l.error_code, m.error_code) ELSE m.error_code END,
-                       error_class  = CASE WHEN l.advances AND l.state IN ('undelivered', 'failed')
+                       error_class  = CASE WHEN l.advances AND l.state IN (\([MessageState.undelivered, .failed]))
                                            THEN coalesce(l.error_class, m.error_class, l.state) ELSE m.error_class END,
                        duplicate_callbacks = m.duplicate_callbacks + l.callbacks
-                                             - CASE WHEN l.advances AND l.source = 'callback' THEN 1 ELSE 0 END
+                                             - CASE WHEN l.advances AND l.source = \(EventSource.callback) THEN 1 ELSE 0 END
                   FROM locked l
                  WHERE m.id = l.message_id
                    AND (l.advances OR l.callbacks > 0)
@@ -201,7 +191,7 @@ extension Outbox {
                 -- and for a callback that changed nothing, how many such its message has had
                 SELECT b.*, b.id = ANY(a.ids) AS is_applied,
                        CASE WHEN b.winner_id = ANY(a.ids) THEN b.winner_state ELSE b.old_state END AS now_state,
-                       b.old_duplicates + count(*) FILTER (WHERE b.source = 'callback' AND NOT b.id = ANY(a.ids))
+                       b.old_duplicates + count(*) FILTER (WHERE b.source = \(EventSource.callback) AND NOT b.id = ANY(a.ids))
                                           OVER (PARTITION BY b.message_id ORDER BY b.id) AS duplicate_number
                   FROM batch b
                  CROSS JOIN applied a
@@ -221,89 +211,31 @@ extension Outbox {
                           s.error_code, s.error_class, s.raw, extract(epoch FROM now() - s.received_at)::float8 AS lag,
                           s.duplicate_number
             ), events AS (
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, provider_status,
-                                            error_code, error_class, latency_ms, detail)
-                SELECT message_id, source, source,
-                       CASE WHEN outcome = 'applied' THEN old_state END,
-                       CASE WHEN outcome = 'applied' THEN state END,
-                       provider_status, error_code, error_class, (lag * 1000)::integer,
-                       outcome || CASE outcome
-                           WHEN 'conflict' THEN ': ' || now_state || ' was recorded first and stands'
-                           WHEN 'stale' THEN ': message is already ' || now_state
-                           WHEN 'duplicate' THEN ': message is already ' || now_state
-                           ELSE '' END || coalesce('; ' || raw, '')
-                  FROM marked
-                 -- replayed callbacks: the first few are events, the rest only count
-                 WHERE outcome = 'applied' OR source <> 'callback' OR duplicate_number <= \(keptDuplicateCallbacks)
-                 ORDER BY id
-                RETURNING 1
+                \(events)
             )
             SELECT outcome, lag FROM marked
             """)
         var result = ApplyResult()
         for row in rows {
-            let (outcome, lag) = try row.decode((String, Double).self)
+            let (outcome, lag): (String, Double) = (try row["outcome"], try row["lag"])
             result.outcomes[outcome, default: 0] += 1
             result.lags.append(lag)
         }
         return result
     }
 
-    /// A message due for a status poll.
-    public struct PollTarget: Sendable, Equatable {
-        public var id: Int64
-        public var provider: String
-        public var providerMessageID: String
-        public var to: String
-        public var from: String
-        public var acceptedAt: Date
-    }
-
-    /// Takes up to `limit` messages waiting for a final state whose poll is due, and
-    /// schedules their next poll (backing off: half their age, between `after` seconds and
-    /// an hour), so other workers skip them.
-    public static func pollsClaim(_ c: Connection, now: Date, after: Double, limit: Int) async throws -> [PollTarget] {
-        try await c.query("""
-            WITH due AS (
-                SELECT id FROM messages
-                 WHERE state IN ('accepted', 'sent') AND poll_next_at <= \(now)
-                 ORDER BY poll_next_at
-                 LIMIT \(limit)
-                   FOR UPDATE SKIP LOCKED
-            )
-            -- (no `provider_message_id IS NOT NULL` in here: beside it the planner walked that
-            -- key's partial index — every accepted message — on each pass; a message without
-            -- a provider id is skipped below)
-            UPDATE messages m
-               SET poll_next_at = \(now) + make_interval(secs => greatest(\(after),
-                                   least(3600, extract(epoch FROM \(now) - coalesce(m.accepted_at, \(now))) / 2)))
-              FROM due
-             WHERE m.id = due.id
-            RETURNING m.id, m.provider, m.provider_message_id, m.to_number, m.from_number, coalesce(m.accepted_at, \(now))
-            """).compactMap { r in
-                let (id, provider, pmid, to, from, at) = try r.decode((Int64, String, String?, String, String, Date).self)
-                guard let pmid else { return nil }
-                return PollTarget(id: id, provider: provider, providerMessageID: pmid, to: to, from: from, acceptedAt: at)
-            }
-    }
-
-    /// Messages accepted before `cutoff` and still without a final state become
-    /// `unconfirmed` (the provider's reporting window has passed).
-    public static func pollsGiveUp(_ c: Connection, cutoff: Date, limit: Int = 10_000) async throws -> Int {
-        try await c.execute("""
-            WITH stale AS (
-                SELECT id, state FROM messages
-                 WHERE state IN ('accepted', 'sent') AND accepted_at < \(cutoff)
-                 LIMIT \(limit)
-                   FOR UPDATE SKIP LOCKED
-            ), gone AS (
-                UPDATE messages m SET state = 'unconfirmed', final_at = now(), poll_next_at = NULL
-                  FROM stale s WHERE m.id = s.id
-                RETURNING m.id, s.state AS old_state
-            )
-            INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-            SELECT id, 'unconfirmed', 'poll', old_state, 'unconfirmed', 'no final status within the provider''s reporting window'
-              FROM gone
+    /// The provider ids that stored callbacks and poll reports (not yet applied: the message
+    /// had no provider id when they came) name for a message, earliest first: a sign the
+    /// provider took it.
+    public static func inboxProviderIDList(_ connection: Connection, messageID: Int64, provider: String) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT provider_message_id
+              FROM callback_inbox
+             WHERE message_id = \(messageID)
+               AND provider = \(provider)
+             GROUP BY provider_message_id
+             ORDER BY min(id)
             """)
+        return try rows.map { try $0.decode(String.self, at: 0) }
     }
 }
