@@ -164,6 +164,12 @@ import Testing
         expectDeferred(strict, n, "2026-12-24T18:00:00-05:00", to: "2026-12-26T10:00:00-05:00")
     }
 
+    @Test func utahSkipsSundayAndLaborDay() {
+        // Saturday 2026-09-05 21:00 → not Sunday, not Labor Day (Monday 7th) → Tuesday 08:00.
+        expectDeferred(strict, "+18015550100", "2026-09-05T21:00:00-06:00", to: "2026-09-08T08:00:00-06:00")
+        expectAllowed(federal, "+18015550100", "2026-09-07T10:00:00-06:00")
+    }
+
     @Test func canadaUsesTheCRTCHours() {
         let toronto = "+14165550100"
         // Weekends 10:00–18:00; weekdays 09:00–21:30, cut to 21:00 by the federal hours.
@@ -251,7 +257,8 @@ import Testing
         #expect(strict["US-RI"]?[0] == [0, 0])
         #expect(strict["US-RI"]?[6] == [600, 1020])
         #expect(strict["US-RI"]?[7] == [0, 0])
-        #expect(strict["US-PA"]?[0] == [810, 1260])
+        #expect(strict["US-PA"]?[0] == [810, 1200])
+        #expect(strict["US-NV"]?[3] == [540, 1200])
         #expect(strict["CA-ON"]?[1] == [540, 1260])
         #expect(strict["?"] == [[0, 0], [600, 1080], [600, 1080], [600, 1080], [600, 1080], [600, 1080], [600, 1020], [0, 0]])
         // Every state key is a place the table knows (some provinces share area codes with others).
