@@ -37,23 +37,28 @@ public enum ReplyIntent: Sendable, Hashable {
 /// 3. a weak stop word comes with a messaging word (texts, messages, reminders, …):
 ///    "quit texting me" opts out, "cancel my appointment" does not.
 ///
-/// A reply that mentions a stop word but does not meet those rules is `.review`, never
-/// acted on, with the first reason that applies:
+/// A reply whose only stop words are weak ones, with no messaging word, is `.none` when it
+/// has other words ("I need to cancel my appointment", "the end of the week works") and
+/// `.review` when it has only filler words ("cancel please", "the end").
+/// Any other reply that mentions a stop word but does not meet those rules is `.review`,
+/// never acted on, with the first reason that applies:
 /// - it is a question (contains `?` or `¿`): "stop by at 3?";
 /// - it has a negation (don't, not, never, …): "don't stop reminding me";
 /// - STOP is followed by a preposition, a time or a number: "stop by later", "stop at 3";
 /// - it is longer than `maxPhraseWords`: a long message with "stop" mid-sentence;
-/// - a weak stop word has no messaging word: "cancel my appointment";
 /// - it has other words: "stop the car".
 /// A reply with no stop word but a revocation cue ("remove me", "take me off", "no more",
 /// "wrong number", "do not text", a misspelt stop such as "stpo") is `.review` too, as is a
-/// phrase that contains an opt-in keyword ("please start again"). Anything else is `.none`.
+/// phrase that contains an opt-in keyword other than YES ("please start again"). Anything
+/// else is `.none`.
 public struct ReplyClassifier: Sendable {
     public static let stopWords = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPT OUT", "OPTOUT"]
     public static let startWords = ["START", "UNSTOP", "YES"]
     public static let helpWords = ["HELP", "INFO"]
     /// Stop words that in a phrase may mean something else (the appointment, the end of a sentence).
     public static let weakStopWords: Set<String> = ["cancel", "end", "quit"]
+    /// Opt-in keywords that, inside a longer reply, are ordinary words ("yes, I'll be there").
+    static let plainStartWords: Set<String> = ["yes"]
 
     /// Words that may accompany a stop word in a phrase that opts out.
     public static let fillerWords: Set<String> = Set([
@@ -123,16 +128,28 @@ public struct ReplyClassifier: Sendable {
             if let cue = Self.revocationCues.first(where: { Self.contains(words, $0) }) {
                 return .review(reason: "sounds like a revocation without a keyword (\"\(cue.joined(separator: " "))\")")
             }
-            if let w = words.first(where: { start.contains($0) }) {
+            if let w = words.first(where: { start.contains($0) && !Self.plainStartWords.contains($0) }) {
                 return .review(reason: "mentions opt-in keyword \(w.uppercased()) in a longer reply")
             }
             return .none
         }
         let keyword = words[firstStop].uppercased()
-        if body.contains("?") || body.contains("¿") {
+        let question = body.contains("?") || body.contains("¿")
+        let negation = words.first(where: { Self.negations.contains($0) })
+        let others = words.filter { !stop.contains($0) && !Self.fillerWords.contains($0) }
+        // Only CANCEL, END or QUIT, and nothing about messages: usually the appointment
+        // or ordinary prose ("I need to cancel my appointment", "the end of the week").
+        let strong = stopIndices.contains { strongInPhrase.contains(words[$0]) }
+        if !strong && !words.contains(where: { Self.messagingWords.contains($0) }) {
+            if others.isEmpty && !question && negation == nil {
+                return .review(reason: "\(keyword) without a messaging word may be about the appointment")
+            }
+            return .none
+        }
+        if question {
             return .review(reason: "a question mentioning \(keyword)")
         }
-        if let n = words.first(where: { Self.negations.contains($0) }) {
+        if let n = negation {
             return .review(reason: "a negation (\"\(n)\") with \(keyword)")
         }
         for i in stopIndices where i + 1 < words.count {
@@ -144,11 +161,6 @@ public struct ReplyClassifier: Sendable {
         if words.count > maxPhraseWords {
             return .review(reason: "a long message (\(words.count) words) mentioning \(keyword)")
         }
-        let strong = stopIndices.contains { strongInPhrase.contains(words[$0]) }
-        if !strong && !words.contains(where: { Self.messagingWords.contains($0) }) {
-            return .review(reason: "\(keyword) without a messaging word may be about the appointment")
-        }
-        let others = words.filter { !stop.contains($0) && !Self.fillerWords.contains($0) }
         if !others.isEmpty {
             return .review(reason: "\(keyword) with other words: \(others.prefix(5).joined(separator: " "))")
         }
