@@ -162,6 +162,8 @@ import Testing
         expectAllowed(strict, n, "2026-12-05T16:59:00-05:00")
         // Thursday 2026-12-24 18:00 → not Christmas (Friday) → Saturday 10:00.
         expectDeferred(strict, n, "2026-12-24T18:00:00-05:00", to: "2026-12-26T10:00:00-05:00")
+        // Across the year: Thursday 2026-12-31 18:00 → New Year's Day (Friday) → Saturday 2027-01-02 10:00.
+        expectDeferred(strict, n, "2026-12-31T18:00:00-05:00", to: "2027-01-02T10:00:00-05:00")
     }
 
     @Test func utahSkipsSundayAndLaborDay() {
@@ -228,6 +230,13 @@ import Testing
             try CampaignWindow(start: "09:00", end: "17:00", timeZone: "Mars/Olympus")
         }
         #expect(CampaignWindow(try SendWindow(start: "09:00", end: "17:00", timeZone: "UTC")).timeZone == TimeZone(identifier: "UTC"))
+    }
+
+    @Test func acrossMonthEnd() {
+        // Saturday 2026-10-31 21:00 PDT → Sunday 2026-11-01 08:00 PST (month end and DST change together).
+        expectDeferred(federal, "+14155550100", "2026-10-31T21:00:00-07:00", to: "2026-11-01T08:00:00-08:00")
+        // Month end without DST: 2026-06-30 21:00 → 2026-07-01 08:00.
+        expectDeferred(federal, "+12125550100", "2026-06-30T21:00:00-04:00", to: "2026-07-01T08:00:00-04:00")
     }
 
     @Test func noPolicyNoWindowAlwaysAllows() {
