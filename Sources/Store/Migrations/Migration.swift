@@ -20,5 +20,6 @@ extension Migration {
         Migration(version: 4, name: "leaner writes", sql: migration0004LeanerWrites),
         Migration(version: 5, name: "replay bounds", sql: migration0005ReplayBounds),
         Migration(version: 6, name: "in-doubt horizon and provider outages", sql: migration0006InDoubtAndOutages),
+        Migration(version: 8, name: "inbound compliance", sql: migration0008InboundCompliance),
     ]
 }
