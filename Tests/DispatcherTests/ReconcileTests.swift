@@ -319,11 +319,13 @@ struct ReconcileFixture {
     }
 
     @Test func stopWordsAreRecognisedInAnyCase() {
+        let configuration = ReconcileRoutes.Configuration(accounts: [:])
+        func intent(_ body: String) -> Outbox.InboundIntent { ReconcileRoutes.decision(body, sender: "+12435678910", configuration: configuration).intent }
         for body in ["STOP", "stop", " Stop ", "StopAll", "unsubscribe", "CANCEL", "end", "quit.", "STOP please"] {
-            #expect(ReconcileRoutes.stopWords.contains(ReconcileRoutes.keyword(body)), "\(body)")
+            #expect(intent(body) == .optOut, "\(body)")
         }
-        for body in ["START", "unstop"] { #expect(ReconcileRoutes.startWords.contains(ReconcileRoutes.keyword(body))) }
-        for body in ["CONFIRM", "stopped", "non-stop", ""] { #expect(!ReconcileRoutes.stopWords.contains(ReconcileRoutes.keyword(body)), "\(body)") }
+        for body in ["START", "unstop", "Yes"] { #expect(intent(body) == .optIn, "\(body)") }
+        for body in ["CONFIRM", "stopped", "non-stop", ""] { #expect(intent(body) != .optOut, "\(body)") }
     }
 
     @Test func healthAndMetrics() async throws {
