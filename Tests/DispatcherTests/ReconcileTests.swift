@@ -25,7 +25,8 @@ struct ReconcileFixture {
     static func start(globalOptOut: Bool = false, stopReply: String? = nil,
                       messageCountsMaxAge: Duration = .seconds(5), healthMaxAge: Duration = .seconds(1),
                       inboundKeys: [String: Secret] = ["plum": Secret(inboundKey)],
-                      senders: [String: String?] = ["+12435678910": nil]) async throws -> ReconcileFixture {
+                      senders: [String: String?] = ["+12435678910": nil],
+                      compliance: ComplianceConfiguration? = nil) async throws -> ReconcileFixture {
         let db = try await TestPostgres.database()
         let pool = db.pool(maxConnections: 4)
         let metrics = Metrics()
@@ -36,6 +37,7 @@ struct ReconcileFixture {
         configuration.senders = senders
         configuration.healthMaxAge = healthMaxAge
         configuration.globalOptOut = globalOptOut
+        if let compliance { configuration.compliance = compliance }
         if let stopReply { configuration.stopReply = stopReply }
         configuration.messageCountsMaxAge = messageCountsMaxAge
         var router = HTTPRouter()
