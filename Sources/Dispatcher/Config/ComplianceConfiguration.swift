@@ -30,7 +30,7 @@ public struct ComplianceConfiguration: Sendable, Equatable {
     }
 
     public static let maxBrandLength = 40
-    public static let maxHelpContactLength = 40
+    public static let maxHelpContactLength = 30
     /// A configured text's limit, in characters (about four segments).
     public static let maxTextLength = 600
     public static let maxKeywordLength = 32
