@@ -31,7 +31,7 @@ public struct ComplianceReport: Sendable, Codable, Equatable {
         /// False: the number was already opted out in that scope (no second confirmation).
         public var newOptOut: Bool
         public var confirmationSentAt: Date?
-        /// Pending messages it turned `suppressed`.
+        /// Messages to the number in its scope suppressed while it was in force (see `Outbox.complianceRevocations`).
         public var suppressed: Int
         /// Messages to the number in that scope first attempted or accepted after the
         /// revocation (until a later START undid it), not counting our own replies. Must be 0.

@@ -202,28 +202,40 @@ extension Outbox {
     }
 
     /// Opt-out replies, oldest first, with their confirmation, what they suppressed, and the
-    /// sends to the number in their scope after them (first attempted or accepted after the
-    /// reply and before a later START removed the opt-out; the system campaign's replies not counted).
+    /// sends to the number in their scope after them.
+    ///
+    /// An opt-out is in force from the reply until a later START removed it (`ends`).
+    /// Suppressed: for the reply that created the opt-out, the messages to the number in its
+    /// scope that became `suppressed` while it was in force (at once, or later by a claim or
+    /// the send-time check); for a repeated STOP, those it suppressed itself (normally 0).
+    /// Sends after: messages to the number in that scope first attempted, attempted again or
+    /// accepted while it was in force; the system campaign's replies are not counted.
     public static func complianceRevocations(_ c: Connection, filter: ComplianceReport.Filter) async throws -> [ComplianceReport.Revocation] {
         try await c.query("""
             SELECT i.id, i.received_at, i.from_number, i.to_number, i.body, coalesce(i.opt_out_scope, '') AS scope,
                    coalesce(i.consent_changed, false) AS new_opt_out, r.sent_at AS confirmed_at,
-                   coalesce(i.suppressed, 0) AS suppressed,
+                   CASE WHEN i.consent_changed THEN (
+                       SELECT count(*) FROM messages m
+                        WHERE m.to_number = i.from_number AND (i.opt_out_scope = '' OR m.from_number = i.opt_out_scope)
+                          AND m.state = 'suppressed' AND m.final_at >= i.received_at AND m.final_at < ends.at)
+                   ELSE coalesce(i.suppressed, 0) END AS suppressed,
                    (SELECT count(*) FROM messages m JOIN campaigns mc ON mc.id = m.campaign_id
                      WHERE m.to_number = i.from_number
                        AND (coalesce(i.opt_out_scope, '') = '' OR m.from_number = i.opt_out_scope)
                        AND mc.name <> \(systemRepliesCampaign)
-                       -- the opt-out in force from the reply until a START removed it
-                       AND (m.first_attempt_at > i.received_at OR m.accepted_at > i.received_at
+                       AND ((m.first_attempt_at > i.received_at AND m.first_attempt_at < ends.at)
+                            OR (m.accepted_at > i.received_at AND m.accepted_at < ends.at)
                             OR EXISTS (SELECT 1 FROM message_events e
-                                        WHERE e.message_id = m.id AND e.kind = 'attempt' AND e.at > i.received_at))
-                       AND coalesce(m.accepted_at, m.first_attempt_at) < coalesce((
-                            SELECT min(o.received_at) FROM inbound_messages o
-                             WHERE o.from_number = i.from_number AND o.intent = 'optin' AND o.consent_changed
-                               AND o.opt_out_scope = i.opt_out_scope AND o.received_at > i.received_at), 'infinity')
+                                        WHERE e.message_id = m.id AND e.kind = 'attempt'
+                                          AND e.at > i.received_at AND e.at < ends.at))
                    ) AS sends_after
               FROM inbound_messages i
               LEFT JOIN messages r ON r.id = i.reply_message_id
+             CROSS JOIN LATERAL (
+                   -- the opt-out in force until a later START removed it
+                   SELECT coalesce(min(o.received_at), 'infinity') AS at FROM inbound_messages o
+                    WHERE o.from_number = i.from_number AND o.intent = 'optin' AND o.consent_changed
+                      AND o.opt_out_scope = i.opt_out_scope AND o.received_at > i.received_at) AS ends
              WHERE i.intent = 'optout' AND \(complianceInboundFilter(filter))
              ORDER BY i.received_at, i.id
             """).map { row in
