@@ -52,8 +52,10 @@ enum ComplianceReportFormat {
 
     static func csv(_ report: ComplianceReport) -> String {
         func field(_ s: String) -> String {
-            // quoted when needed; a leading = + - @ is a formula to a spreadsheet: quoted with a '
-            let safe = s.first.map { "=+-@\t\r".contains($0) } == true ? "'" + s : s
+            // quoted when needed; a leading = + - @ is a formula to a spreadsheet: prefixed with a '
+            // (but for a phone number: + and digits or mask stars only)
+            let number = s.first == "+" && s.dropFirst().allSatisfy { $0.isASCII && ($0.isNumber || $0 == "*") }
+            let safe = !number && s.first.map { "=+-@\t\r".contains($0) } == true ? "'" + s : s
             return safe.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 ? "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : safe
         }
