@@ -6,7 +6,8 @@ import Testing
 
 /// The inbound route as a compliance tool: each intent, the configured keywords and texts,
 /// one confirmation per opt-out, and hostile bodies.
-@Suite struct ComplianceInboundTests {
+/// Serialized: each test has its own database and pool; one at a time keeps this suite light on the shared cluster.
+@Suite(.serialized) struct ComplianceInboundTests {
     static let sender = "2435678910"
     static let patient = "+19998881234"
 
@@ -128,6 +129,19 @@ import Testing
         #expect(try await Self.reply(plain, "Yes", id: "b3").messages == [ComplianceConfiguration.defaultStartConfirmation(brand: "+12435678910")])
         #expect(try await Self.optOuts(plain) == [])
         await plain.stop()
+    }
+
+    @Test func theWorkersRoutesTakeTheConfiguredKeywordsAndTexts() throws {
+        let worker = try DispatcherConfiguration.parse(Array("""
+            {"compliance": {"stop_words": ["ALTO"], "default": {"brand": "Acme Clinic"},
+                            "senders": {"2435678910": {"help_reply": "Call 555-0100."}}}}
+            """.utf8))
+        let routes = ReconcileRoutes.Configuration(worker)
+        let alto = ReconcileRoutes.decision("alto", sender: "+12435678910", configuration: routes)
+        #expect(alto.intent == .optOut && alto.replyText == ComplianceConfiguration.defaultStopConfirmation(brand: "Acme Clinic"))
+        #expect(ReconcileRoutes.decision("HELP", sender: "+12435678910", configuration: routes).replyText == "Call 555-0100.")
+        #expect(ReconcileRoutes.decision("HELP", sender: "+12435678911", configuration: routes).replyText
+            == ComplianceConfiguration.defaultHelpReply(brand: "Acme Clinic", helpContact: nil))
     }
 
     // MARK: One confirmation per opt-out

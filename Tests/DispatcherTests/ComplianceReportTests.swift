@@ -6,7 +6,7 @@ import Testing
 @testable import Dispatcher
 
 /// `dispatcher report --compliance`: what each section counts, its filters, and its formats.
-@Suite struct ComplianceReportTests {
+@Suite(.serialized) struct ComplianceReportTests {
     static let patient = "+19998881234"
 
     /// A message to `patient` from `from`, attempted (an `attempt` event) and accepted at `at`.

@@ -30,11 +30,9 @@ public struct ReconcileRoutes: Sendable {
         /// Opt-outs apply to every sender (`opt_out_scope: global`) rather than the one texted.
         public var globalOptOut = false
         /// Extra keywords and the texts sent back (confirmations, help), per sender number.
-        public var compliance = ComplianceConfiguration() {
-            didSet { classifier = compliance.classifier }
-        }
+        public var compliance = ComplianceConfiguration()
         /// The classifier with `compliance`'s extra keywords.
-        private(set) var classifier = ReplyClassifier(extraStopWords: [])
+        var classifier: ReplyClassifier { compliance.classifier }
         /// Every sender's stop confirmation (`compliance.default.stop_confirmation`).
         public var stopReply: String {
             get { compliance.stopConfirmation(sender: "") }
