@@ -24,7 +24,7 @@ import Testing
             {"listen": "127.0.0.1:0",
              "providers": {"plum": {"kind": "plum", "base_url": "\(sandbox.base.absoluteString)", "username": "sandbox",
                                     "password": "sandbox", "timeout_s": 2, "inbound_key": "\(Self.inboundKey)"}},
-             "senders": {"\(Self.sender)": {"provider": "plum", "rate_per_second": 2, "burst": 1}},
+             "senders": {"\(Self.sender)": {"provider": "plum", "rate_per_second": 2, "burst": 1}}, "concurrency": 8,
              "compliance": {"stop_words": ["ALTO", "PARAR"],
                             "default": {"brand": "Acme Clinic", "help_contact": "555-0100"},
                             "senders": {"\(Self.sender)": {"help_reply": "\(Self.helpText)"}}}}
