@@ -69,6 +69,10 @@ import Testing
         #expect(helpStatus == 200)
         #expect(helpXML.contains("<sms_message>\(Self.helpText.replacingOccurrences(of: "&", with: "&amp;"))</sms_message>"), "\(helpXML)")
 
+        // a reply that only might be a revocation: recorded for review, nothing sent back, nothing stopped
+        #expect(try await post([("sms_message_id", "in-review-1"), ("to", "2435678910"), ("from", "2025550133"), ("body", "Can I stop by at 3?")])
+            == (200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<reply/>\n"))
+
         // the campaign runs to its end
         let drained = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
             try await c.query("SELECT count(*) FROM messages WHERE campaign_id = \(campaign) AND state IN ('pending', 'sending', 'in_doubt')")
@@ -122,7 +126,9 @@ import Testing
         #expect((revocation["suppressed"] as? Int ?? 0) == stopperStates.values.filter { $0 == "suppressed" }.count)
         let help = try #require(object["help_replies"] as? [[String: Any]])
         #expect(help.count == 1 && help.first?["reply"] as? String == Self.helpText)
-        #expect((object["reviews"] as? [Any])?.isEmpty == true)
+        let reviews = try #require(object["reviews"] as? [[String: Any]])
+        #expect(reviews.count == 1 && reviews.first?["words"] as? String == "Can I stop by at 3?")
+        #expect(try await c.query("SELECT count(*) FROM messages WHERE to_number = '+12025550133' AND state = 'suppressed'").scalar(Int.self) == 0)
         // the campaign report counts the system campaign's replies as sent, nothing pending
         let report = try await DispatcherBinary.run(["report", "system:replies", "--format", "json"], environment: env, directory: URL(fileURLWithPath: dir.path))
         #expect(report.stdout.contains("\"sent\" : 2"), "\(report.stdout)")
