@@ -70,7 +70,10 @@ import Sandbox
         let requests = await sandbox.sandbox.store.allMessages().map(\.to)
         #expect(requests.count == 4)
         #expect(!requests.contains { $0.hasSuffix("2025550003") })
-        #expect(try await f.conn.query("SELECT state FROM messages WHERE to_number = '+12025550003'").scalar(String.self) == "suppressed")
+        // (the STOP's confirmation is a message to the number too, of the campaign system:replies)
+        #expect(try await f.conn.query("""
+            SELECT m.state FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.to_number = '+12025550003' AND c.name = 'later'
+            """).scalar(String.self) == "suppressed")
         // START: the next campaign reaches the number again
         _ = try await f.post(ReconcileFixture.inboundPath, form: [("sms_message_id", "in-10"), ("to", "2435678910"), ("from", "2025550003"), ("body", "start")])
         try dir.write("again.csv", csvRows(3..<4))

@@ -28,7 +28,8 @@ struct ReconcileFixture {
     static func start(optOutScope: OptOutScope = .sender, stopReply: String? = nil,
                       messageCountsMaxAge: Duration = .seconds(5), healthMaxAge: Duration = .seconds(1),
                       inboundKeys: [String: Secret] = ["plum": Secret(inboundKey)],
-                      senders: [String: String?] = ["+12435678910": nil]) async throws -> ReconcileFixture {
+                      senders: [String: String?] = ["+12435678910": nil],
+                      compliance: ComplianceConfiguration? = nil) async throws -> ReconcileFixture {
         let db = try await TestPostgres.database()
         let pool = db.pool(maxConnections: 4)
         let metrics = Metrics()
@@ -39,6 +40,7 @@ struct ReconcileFixture {
         configuration.senders = senders
         configuration.healthMaxAge = healthMaxAge
         configuration.optOutScope = optOutScope
+        if let compliance { configuration.compliance = compliance }
         if let stopReply { configuration.stopReply = stopReply }
         configuration.messageCountsMaxAge = messageCountsMaxAge
         var router = HTTPRouter()
@@ -322,11 +324,13 @@ struct ReconcileFixture {
     }
 
     @Test func stopWordsAreRecognisedInAnyCase() {
+        let configuration = ReconcileRoutes.Configuration(accounts: [:])
+        func intent(_ body: String) -> Outbox.InboundIntent { ReconcileRoutes.decision(body, sender: "+12435678910", configuration: configuration).intent }
         for body in ["STOP", "stop", " Stop ", "StopAll", "unsubscribe", "CANCEL", "end", "quit.", "STOP please"] {
-            #expect(ReconcileRoutes.stopWords.contains(ReconcileRoutes.keyword(body)), "\(body)")
+            #expect(intent(body) == .optOut, "\(body)")
         }
-        for body in ["START", "unstop"] { #expect(ReconcileRoutes.startWords.contains(ReconcileRoutes.keyword(body))) }
-        for body in ["CONFIRM", "stopped", "non-stop", ""] { #expect(!ReconcileRoutes.stopWords.contains(ReconcileRoutes.keyword(body)), "\(body)") }
+        for body in ["START", "unstop", "Yes"] { #expect(intent(body) == .optIn, "\(body)") }
+        for body in ["CONFIRM", "stopped", "non-stop", ""] { #expect(intent(body) != .optOut, "\(body)") }
     }
 
     @Test func healthAndMetrics() async throws {

@@ -49,7 +49,7 @@ public enum TestPostgres {
             try ("local all \(passwordRole.user) scram-sha-256\n" + existing).write(toFile: hba, atomically: false, encoding: .utf8)
             try await cluster.start(settings: [
                 "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-                "max_connections": "300", "shared_buffers": "128MB",
+                "max_connections": "500", "shared_buffers": "128MB",
             ])
             server = Server(conninfo: cluster.conninfo(), cluster: cluster)
         }

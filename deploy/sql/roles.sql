@@ -88,6 +88,7 @@ GRANT SELECT, INSERT         ON message_events   TO dispatcher_worker;  -- appen
 GRANT SELECT, INSERT         ON job_rejections   TO dispatcher_worker;  -- submit --skip-invalid
 GRANT SELECT, INSERT, UPDATE, DELETE ON opt_outs TO dispatcher_worker;  -- STOP adds, START removes
 GRANT SELECT, INSERT         ON inbound_messages TO dispatcher_worker;  -- inbound replies
+GRANT UPDATE (suppressed, consent_changed, reply_message_id) ON inbound_messages TO dispatcher_worker;  -- what a reply did (migration 8)
 GRANT SELECT, INSERT, UPDATE ON rate_limits      TO dispatcher_worker;  -- shared token buckets, halts
 GRANT SELECT, INSERT, DELETE ON callback_inbox   TO dispatcher_worker;  -- callbacks and polls; applying one deletes it
 GRANT SELECT                 ON schema_migrations TO dispatcher_worker; -- schema version check at start

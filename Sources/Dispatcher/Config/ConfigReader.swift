@@ -79,7 +79,7 @@ struct ConfigReader {
         var c = DispatcherConfiguration()
         let top = try object(json, "", allowed: [
             "listen", "public_url", "spool", "providers", "senders", "default_sender", "retry", "poll", "lease_s",
-            "opt_out_scope", "concurrency", "in_doubt", "breaker", "http",
+            "opt_out_scope", "concurrency", "in_doubt", "breaker", "http", "compliance",
         ])
         for m in top {
             switch m.key {
@@ -136,6 +136,7 @@ struct ConfigReader {
                     default: c.http.idleSeconds = seconds
                     }
                 }
+            case "compliance": c.compliance = try compliance(m.value)
             case "default_sender":
                 let members = try object(m.value, "default_sender", allowed: ["rate_per_second", "burst"])
                 guard let r = try rate(members, "default_sender") else { throw fail("default_sender", "needs rate_per_second") }

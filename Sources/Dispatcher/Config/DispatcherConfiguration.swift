@@ -104,6 +104,8 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     /// Sends in flight at once per worker.
     public var concurrency = 16
     public var http = HTTPTimeouts()
+    /// `compliance`: extra opt-out and opt-in keywords, and the texts sent back to inbound SMS.
+    public var compliance = ComplianceConfiguration()
 
     public init() {}
 

@@ -18,8 +18,11 @@ public import HTTP
 ///
 /// Inbound SMS arrive at `/inbound/plum/{key}`: the secret key of a Plum account
 /// (`inbound_key`), compared in constant time; any other path is 404, and so is a message
-/// to a number that is not one of that account's sender numbers. Replays are answered as
-/// the first delivery was and change nothing.
+/// to a number that is not one of that account's sender numbers. The reply is classified
+/// (`ReplyClassifier` with `compliance`'s extra keywords) and recorded and acted on in one
+/// transaction (`Outbox.inboundHandle`); the answer is Plum's reply document with the stop
+/// or start confirmation or the help reply, or an empty `<reply/>`. Replays change nothing
+/// and are answered with an empty `<reply/>`, so no confirmation goes out twice.
 ///
 /// Callbacks are stored on their own connections (`CallbackIngest`'s pool); `pool` serves
 /// everything else here but health, so inbound SMS and metrics never make a callback wait,
@@ -31,8 +34,20 @@ public struct ReconcileRoutes: Sendable {
         /// Seconds within which an inbound SMS without a provider id, with the same numbers and
         /// body as one already recorded, is a replay of it.
         public var inboundReplayWindowSeconds = Outbox.inboundReplayWindow
-        public var stopReply = "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
-        public var startReply = "You are resubscribed. Reply STOP to unsubscribe."
+        /// Extra keywords and the texts sent back (confirmations, help), per sender number.
+        public var compliance = ComplianceConfiguration()
+        /// The classifier with `compliance`'s extra keywords.
+        var classifier: ReplyClassifier { compliance.classifier }
+        /// Every sender's stop confirmation (`compliance.default.stop_confirmation`).
+        public var stopReply: String {
+            get { compliance.stopConfirmation(sender: "") }
+            set { compliance.defaults.stopConfirmation = newValue }
+        }
+        /// Every sender's start confirmation (`compliance.default.start_confirmation`).
+        public var startReply: String {
+            get { compliance.startConfirmation(sender: "") }
+            set { compliance.defaults.startConfirmation = newValue }
+        }
         /// `/metrics` counts messages by state (a scan of the outbox) at most this often;
         /// scrapes in between reuse the last counts.
         public var messageCountsMaxAge: Duration = .seconds(5)
@@ -53,11 +68,9 @@ public struct ReconcileRoutes: Sendable {
             optOutScope = configuration.optOutScope
             inboundKeys = configuration.accounts.compactMapValues { $0.kind.definition.takesInboundSMS ? $0.inboundKey : nil }
             senders = configuration.senders.mapValues(\.account)
+            compliance = configuration.compliance
         }
     }
-
-    public static let stopWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
-    public static let startWords: Set<String> = ["START", "UNSTOP"]
 
     let pool: ConnectionPool
     /// `/healthz`'s one connection (its checks never overlap).
@@ -209,34 +222,45 @@ public struct ReconcileRoutes: Sendable {
             return notFound
         }
         let from = (try? PhoneNumber(parsing: fromText))?.e164 ?? fromText
-        let word = Self.keyword(body)
-        let action: Outbox.InboundAction = Self.stopWords.contains(word) ? .optOut : Self.startWords.contains(word) ? .optIn : .reply
-        let keyword = action == .optOut ? "stop" : action == .optIn ? "start" : String(word.lowercased().prefix(32))
+        let decision = Self.decision(body, sender: to, configuration: configuration)
+        let outcome: Outbox.InboundOutcome
         do {
-            let result = try await pool.withConnection { c in
-                try await Outbox.inboundRecord(
+            outcome = try await pool.withConnection { c in
+                try await Outbox.inboundHandle(
                     c, provider: provider, providerMessageID: form["sms_message_id"].flatMap { $0.isEmpty ? nil : $0 },
-                    from: from, to: to, body: String(body.prefix(10_000)), keyword: keyword.isEmpty ? "empty" : keyword,
-                    action: action, optOutScope: configuration.optOutScope,
-                    replayWindow: configuration.inboundReplayWindowSeconds)
+                    from: from, to: to, body: String(body.prefix(10_000)), decision: decision,
+                    optOutScope: configuration.optOutScope, replayWindow: configuration.inboundReplayWindowSeconds)
             }
-            metrics.increment("dispatcher_inbound_total", ["action": action.rawValue])
-            if result.suppressed > 0 { metrics.increment("dispatcher_suppressed_total", [:], by: Double(result.suppressed)) }
         } catch {
             return .text("temporarily unavailable\n", status: 503)
         }
-        switch action {
-        case .optOut: return Self.xmlReply([configuration.stopReply])
-        case .optIn: return Self.xmlReply([configuration.startReply])
-        case .reply: return Self.xmlReply([])
+        metrics.increment("dispatcher_inbound_total", ["action": outcome.recorded ? decision.intent.rawValue : "replay"])
+        if outcome.suppressed > 0 { metrics.increment("dispatcher_suppressed_total", [:], by: Double(outcome.suppressed)) }
+        // a replay, a second STOP, a review or an ordinary reply: nothing is sent back
+        return Self.xmlReply(outcome.reply.map { [$0] } ?? [])
+    }
+
+    /// What a reply to `sender` asks for (the configured classifier) and the text that answers it.
+    static func decision(_ body: String, sender: String, configuration: Configuration) -> Outbox.InboundDecision {
+        let compliance = configuration.compliance
+        func reply(_ intent: Outbox.InboundIntent, _ keyword: String, _ text: String) -> Outbox.InboundDecision {
+            Outbox.InboundDecision(intent: intent, keyword: keyword, replyText: text, replySegments: SegmentCount(body: text).segments)
+        }
+        switch configuration.classifier.classify(body) {
+        case .optOut: return reply(.optOut, "stop", compliance.stopConfirmation(sender: sender))
+        case .optIn: return reply(.optIn, "start", compliance.startConfirmation(sender: sender))
+        case .help: return reply(.help, "help", compliance.helpReply(sender: sender))
+        case .review(let reason): return Outbox.InboundDecision(intent: .review, keyword: firstWord(body), reviewReason: reason)
+        case .none: return Outbox.InboundDecision(intent: .reply, keyword: firstWord(body))
         }
     }
 
-    /// The first word of a reply, upper-cased, without surrounding spaces or punctuation.
-    static func keyword(_ body: String) -> String {
-        let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
-        let first = trimmed.split(whereSeparator: { $0.isWhitespace }).first.map(String.init) ?? ""
-        return first.trimmingCharacters(in: .punctuationCharacters).uppercased()
+    /// A reply's first word, lower-cased, without surrounding punctuation (at most 32
+    /// characters; `empty` for none): `inbound_messages.keyword` of an ordinary reply.
+    static func firstWord(_ body: String) -> String {
+        let first = body.split(whereSeparator: { $0.isWhitespace }).first.map(String.init) ?? ""
+        let word = String(first.trimmingCharacters(in: .punctuationCharacters).lowercased().prefix(32))
+        return word.isEmpty ? "empty" : word
     }
 
     /// Plum's reply document: `<reply/>`, or one `<sms_message>` per message.

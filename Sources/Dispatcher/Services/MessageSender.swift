@@ -85,6 +85,18 @@ public struct MessageSender: Sendable {
             return Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .expired, attempted: false,
                               errorClass: "expired", detail: "expires_at passed before sending")
         }
+        // A revocation takes effect at once: one that came in while this message waited for its
+        // slot sends it back to pending, where the next claim suppresses it.
+        do {
+            if try await pool.withConnection({
+                try await Outbox.optOutExists($0, phone: m.to, sender: m.from, optOutScope: configuration.optOutScope)
+            }) {
+                return release(m, "the recipient opted out while it waited to be sent")
+            }
+        } catch {
+            if !(error is CancellationError) { logger.error("opt-out check unavailable: \(error)", metadata) }
+            return release(m, "opt-out check unavailable")
+        }
         // Never start a request the lease may not outlive: another worker could take the message over.
         let leaseLeft = configuration.leaseSeconds - (ContinuousClock.now - item.claimedAt).seconds
         if leaseLeft < timeout + 1 {

@@ -7,6 +7,7 @@ enum ReportCommand: CLICommand {
     static let summary = "campaign summary: states, delivery rate, errors, latency, replies"
     static let usage = """
     usage: dispatcher report [CAMPAIGN] [--format table|json|csv]
+           dispatcher report --compliance [CAMPAIGN | --since DATE] [--format table|json|csv] [--full-numbers]
 
     For each campaign (or the one named): counts per state, delivery rate (delivered /
     messages in a final state), errors by normalised class and raw provider code, send
@@ -14,12 +15,19 @@ enum ReportCommand: CLICommand {
     opt-outs and replies (CONFIRM, STOP, ...), and rows rejected at submit.
     The numbers come from the campaign_report view (see docs/reporting.md).
     --format json prints an array of objects; csv prints a header and one row per campaign.
+    Confirmations and help replies sent back to inbound SMS are the messages of the
+    campaign system:replies (all `sent`).
+    --compliance prints the compliance report instead: revocations with their confirmation,
+    what they suppressed and the sends after them (0), HELP replies, and replies waiting for
+    review; recipients' numbers masked but for the last 4 digits unless --full-numbers
+    (see docs/compliance.md).
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
         await withDatabase(&args, command: name) { args, connection in
             let format = try args.option("--format") ?? "table"
             guard ["table", "json", "csv"].contains(format) else { throw CLIFailure.usage("--format is table, json or csv, not '\(format)'") }
+            if args.flag("--compliance") { return try await ComplianceReportCommand.run(&args, connection: connection, format: format) }
             let rest = try args.positionals()
             guard rest.count <= 1 else { throw CLIFailure.usage("report takes at most one campaign") }
             let reports = try await Outbox.campaignReportList(connection, campaign: rest.first)

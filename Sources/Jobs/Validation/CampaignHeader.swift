@@ -108,6 +108,8 @@ struct CampaignDefaults: Sendable {
                 fail(.campaign, "campaign name is longer than \(CampaignSettings.maxCampaignLength) characters")
             } else if campaign.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 fail(.campaign, "campaign name contains control characters")
+            } else if campaign.lowercased().hasPrefix(CampaignSettings.reservedCampaignPrefix) {
+                fail(.campaign, "campaign names starting with '\(CampaignSettings.reservedCampaignPrefix)' are the dispatcher's own (system:replies)")
             } else {
                 d.campaign = campaign
             }

@@ -46,4 +46,6 @@ public struct CampaignSettings: Sendable, Hashable {
 
     /// The longest campaign name accepted.
     public static let maxCampaignLength = 200
+    /// Campaign names the dispatcher keeps for its own messages (`system:replies`: confirmations and HELP replies).
+    public static let reservedCampaignPrefix = "system:"
 }

@@ -20,4 +20,7 @@ public enum EventKind: String, SQLVocabulary {
     case poll
     /// No final status came within the provider's reporting window.
     case unconfirmed
+    /// A reply of ours (a STOP or START confirmation, a HELP reply) sent back in the provider's
+    /// answer to an inbound SMS: recorded as a `sent` message of the system campaign.
+    case reply
 }

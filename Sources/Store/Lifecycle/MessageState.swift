@@ -55,7 +55,7 @@ public enum MessageState: String, SQLVocabulary {
     case cancelled
     /// Final: the recipient opted out of its sender.
     ///
-    /// In: submit (already opted out); the producer's claim; an inbound STOP (`inboundRecord`).
+    /// In: submit (already opted out); the producer's claim; an inbound STOP (`inboundHandle`).
     case suppressed
     /// Final: no final status came within the provider's reporting window.
     ///

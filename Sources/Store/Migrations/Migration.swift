@@ -21,5 +21,6 @@ extension Migration {
         Migration(version: 5, name: "replay bounds", sql: migration0005ReplayBounds),
         Migration(version: 6, name: "in-doubt horizon and provider outages", sql: migration0006InDoubtAndOutages),
         Migration(version: 7, name: "campaign report views", sql: migration0007CampaignReportViews),
+        Migration(version: 8, name: "inbound compliance", sql: migration0008InboundCompliance),
     ]
 }

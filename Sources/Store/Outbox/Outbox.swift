@@ -43,7 +43,12 @@
 /// - `campaignReportList` (Outbox+Reports): `dispatcher report`, from the report views.
 ///
 /// Inbound SMS and opt-outs (`inbound_messages`, `opt_outs`)
-/// - `inboundRecord` (Outbox+Inbound): an inbound SMS, and STOP / START.
+/// - `inboundHandle` (Outbox+Compliance): an inbound SMS classified as STOP, START, HELP, a
+///   reply for review or a plain reply, acted on and answered in one transaction;
+///   `replyRecord` records our answer as a message of the system campaign.
+/// - `optOutExists` (Outbox+Compliance): the opt-out rule for one message, just before its send.
+/// - `complianceRevocations`, `complianceHelpReplies`, `complianceReviews` (Outbox+Compliance):
+///   `dispatcher report --compliance`.
 /// - `optOutInsert`, `messageSuppressPendingMany` (Outbox+OptOuts).
 ///
 /// Rate limits and provider availability (`rate_limits`, `RateLimits`)
