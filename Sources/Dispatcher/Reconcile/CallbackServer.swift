@@ -1,5 +1,8 @@
 /// The HTTP side of `dispatcher run`: callbacks, inbound SMS, health and metrics on `listen`.
-public final class CallbackServer: Sendable {
+/// A `Service`: `start()` binds (so a bad or used address fails before anything is claimed),
+/// `run()` serves until its task is cancelled, then stops gracefully.
+public final class CallbackServer: Service {
+    public let name = "http"
     private let server: HTTPServer
 
     /// `listen` is `HOST:PORT` (port 0 picks a free one).
@@ -35,7 +38,13 @@ public final class CallbackServer: Sendable {
     /// Serves until the task is cancelled, then stops gracefully (requests in flight finish).
     public func run() async throws {
         if server.port == nil { try server.start() }
-        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        // Suspends until cancelled: the cancellation handler wakes it, no timer involved.
+        let cancelled = WakeSignal()
+        await withTaskCancellationHandler {
+            await cancelled.wait()
+        } onCancel: {
+            cancelled.notify()
+        }
         await server.stop()
     }
 }

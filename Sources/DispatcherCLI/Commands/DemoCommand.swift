@@ -88,22 +88,21 @@ enum DemoCommand: CLICommand {
             configuration.poll.afterSeconds = 1  // Plum reports delivery only when asked
             configuration.concurrency = 16
             let logger = Logger(label: "dispatcher.demo", level: .warning)
-            let metrics = Metrics()
-            let reconcile = try ReconcileServices(configuration: configuration, conninfo: target!.conninfo, metrics: metrics,
-                                                  pollInterval: .milliseconds(500))
-            configuration.publicURL = URL(string: "http://127.0.0.1:\(reconcile.port ?? 0)")
-            var options = DispatchEngine.Options(workerID: "demo")
-            options.pollInterval = .milliseconds(200)
+            var options = Worker.Configuration(dispatcher: configuration, conninfo: target!.conninfo)
+            options.workerID = "demo"
+            options.statusPollInterval = .milliseconds(500)
+            options.claimPollInterval = .milliseconds(200)
             options.gracePeriod = .seconds(5)
-            let engine = DispatchEngine(configuration: configuration, conninfo: target!.conninfo, options: options,
-                                        logger: logger, metrics: metrics)
-            let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
+            let worker = Worker(configuration: options, logger: logger)
+            try await worker.start()
+            configuration = worker.dispatcherConfiguration
+            let signals = TerminationSignals(shutdown: worker.shutdown, logger: logger)
             out.step("worker running: callbacks on \(configuration.publicURL!.absoluteString), sender rate 40 segments/s")
 
             let started = ContinuousClock.now
-            let running = Task { try await engine.run(extraServices: reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: nil)) }
+            let running = Task { try await worker.run() }
             var finished = false
-            while !engine.shutdown.isTriggered {
+            while !worker.shutdown.isTriggered {
                 let counts = try await stateCounts(connection, campaigns: names)
                 let done = Outbox.finalStates.reduce(0) { $0 + (counts[$1] ?? 0) }
                 out.progress(done: done, total: total, counts: counts, elapsed: (ContinuousClock.now - started).seconds)
@@ -115,10 +114,9 @@ enum DemoCommand: CLICommand {
                 try await Task.sleep(for: .milliseconds(250))
             }
             out.endProgress()
-            engine.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
+            worker.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
             try await running.value
             signals.cancel()
-            await reconcile.close()
             await sandbox.stop()
 
             // 5. The report.

@@ -62,42 +62,36 @@ enum RunCommand: CLICommand {
                 throw CLIFailure(exitCode: ExitCode.dataError,
                                  message: "providers.\(null.name): kind \"null\" accepts everything without sending; it is for benchmarks (run --bench)")
             }
-            var options = DispatchEngine.Options()
-            options.untilIdle = untilIdle
-            if let workerID { options.workerID = workerID }
+            var gracePeriod: Duration?
             if let grace {
                 guard let s = Double(grace), s >= 0 else { throw CLIFailure.usage("--grace-s needs a number of seconds") }
-                options.gracePeriod = .milliseconds(Int64(s * 1000))
+                gracePeriod = .milliseconds(Int64(s * 1000))
             }
             let target = try await DatabaseTarget.resolve(allowEmbedded: false)
             // Fail fast (69) when the database is unreachable.
             let probe = try await Connection.connect(target.conninfo)
             await probe.close()
-            let metrics = Metrics()
-            let reconcile: ReconcileServices
+            var options = Worker.Configuration(dispatcher: configuration, conninfo: target.conninfo)
+            options.untilIdle = untilIdle
+            if let workerID { options.workerID = workerID }
+            if let gracePeriod { options.gracePeriod = gracePeriod }
+            options.spool = !noSpool
+            let worker = Worker(configuration: options, logger: logger)
             do {
-                reconcile = try ReconcileServices(configuration: configuration, conninfo: target.conninfo, metrics: metrics,
-                                                  logger: logger)
+                // binds the listener: a bad or used address fails here, before anything is claimed
+                try await worker.start()
             } catch let error as CallbackServer.ListenAddressError {
+                throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
+            } catch let error as ServiceConfigurationError {
                 throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
             } catch {
                 throw CLIFailure(exitCode: ExitCode.unavailable, message: "cannot listen on \(configuration.listen): \(error)")
             }
-            if configuration.publicURL == nil, let port = reconcile.port {
-                // Callbacks reach this worker directly (the sandbox, a local test); behind nginx set public_url.
-                configuration.publicURL = defaultPublicURL(listen: configuration.listen, port: port)
-            }
-            let engine = DispatchEngine(configuration: configuration, conninfo: target.conninfo, options: options, logger: logger,
-                                        metrics: metrics)
-            let spool = noSpool ? nil : SpoolWatcher(
-                directory: SpoolDirectory(path: configuration.spool),
-                submitter: JobSubmitter(configuration: configuration),
-                conninfo: target.conninfo, report: { logger.info("\($0)") })
-            let extra = reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: spool)
-            let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
+            configuration = worker.dispatcherConfiguration
+            let signals = TerminationSignals(shutdown: worker.shutdown, logger: logger)
             logger.info("worker \(options.workerID) started: providers \(configuration.providers.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
             // the bound address (a `listen` port of 0 picks one)
-            let listening = reconcile.port.flatMap { port in
+            let listening = worker.port.flatMap { port in
                 configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
             } ?? configuration.listen
             logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
@@ -107,10 +101,9 @@ enum RunCommand: CLICommand {
             } else {
                 logger.info("inbound SMS for Plum account(s) \(inboundAccounts.joined(separator: ", ")) at /inbound/plum/KEY, to their sender numbers")
             }
-            try await engine.run(extraServices: extra)
-            await reconcile.close()
+            try await worker.run()
             signals.cancel()
-            logger.info("worker \(options.workerID) stopped (\(engine.shutdown.reason ?? "done"))")
+            logger.info("worker \(options.workerID) stopped (\(worker.shutdown.reason ?? "done"))")
             return ExitCode.success
         } catch {
             let f = failure(from: error)
@@ -118,11 +111,4 @@ enum RunCommand: CLICommand {
             return f.exitCode
         }
     }
-}
-
-/// `http://HOST:PORT` for the bound `listen` address (a wildcard host becomes 127.0.0.1).
-func defaultPublicURL(listen: String, port: Int) -> URL? {
-    var host = listen.lastIndex(of: ":").map { String(listen[..<$0]) } ?? "127.0.0.1"
-    if host.isEmpty || host == "0.0.0.0" { host = "127.0.0.1" }
-    return URL(string: "http://\(host):\(port)")
 }
