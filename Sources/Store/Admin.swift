@@ -1,0 +1,12 @@
+/// Statements on the cluster rather than on the outbox: run on a connection to any database.
+public enum Admin {
+    /// Creates the database `name` unless it exists; true when it created it. (`CREATE
+    /// DATABASE` takes no bound parameters: the name is quoted as an identifier.)
+    @discardableResult
+    public static func databaseCreateIfMissing(_ c: Connection, name: String) async throws -> Bool {
+        let exists = try await c.query("SELECT 1 FROM pg_database WHERE datname = \(name)").count > 0
+        if exists { return false }
+        try await c.execute(SQL(unsafeRaw: "CREATE DATABASE \(quoteIdentifier(name))"))
+        return true
+    }
+}
