@@ -30,10 +30,10 @@ enum DemoCommand: CLICommand {
     else happens, and it succeeds when there is nothing to remove. DATABASE_URL is ignored.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         var target: DatabaseTarget?
         do {
-            if try args.option("--config") != nil {
+            if context.configPath != nil {
                 throw CLIFailure.usage("demo runs against its own in-process sandbox with built-in settings; it takes no --config")
             }
             if args.flag("--clean") {
@@ -103,7 +103,7 @@ enum DemoCommand: CLICommand {
             let running = Task { try await worker.run() }
             var finished = false
             while !worker.shutdown.isTriggered {
-                let counts = try await stateCounts(connection, campaigns: names)
+                let counts = try await Outbox.campaignsStateCounts(connection, campaigns: names)
                 let done = Outbox.finalStates.reduce(0) { $0 + (counts[$1] ?? 0) }
                 out.progress(done: done, total: total, counts: counts, elapsed: (ContinuousClock.now - started).seconds)
                 if done >= total {
@@ -125,10 +125,7 @@ enum DemoCommand: CLICommand {
             print(ReportCommand.table(reports), terminator: "")
             // Exactly once: every acceptance at the provider is one message of ours with its id.
             let stats = await sandbox.stats()
-            let withID = try await connection.query("""
-                SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                 WHERE c.name = ANY(\(names)) AND m.provider_message_id IS NOT NULL
-                """).scalar(Int.self) ?? 0
+            let withID = try await Outbox.campaignsMessagesWithProviderIDCount(connection, campaigns: names)
             print("\nsandbox: accepted \(stats.accepted) sends for \(withID) messages with a provider id"
                 + (stats.accepted == withID ? " — none sent twice" : " — \(stats.accepted - withID) extra!")
                 + "; \(stats.serverErrors) server errors injected and retried")
@@ -142,9 +139,7 @@ enum DemoCommand: CLICommand {
             return ExitCode.success
         } catch {
             await target?.finish()
-            let f = failure(from: error)
-            printError("demo: \(f.message)")
-            return f.exitCode
+            throw error
         }
     }
 
@@ -236,19 +231,6 @@ enum DemoCommand: CLICommand {
             files.append(dir + "/bulk.json")
         }
         return files
-    }
-
-    static func stateCounts(_ c: Connection, campaigns: [String]) async throws -> [String: Int] {
-        let rows = try await c.query("""
-            SELECT m.state, count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-             WHERE c.name = ANY(\(campaigns)) GROUP BY 1
-            """)
-        var counts: [String: Int] = [:]
-        for row in rows {
-            let (state, n) = try row.decode((String, Int).self)
-            counts[state] = n
-        }
-        return counts
     }
 }
 
