@@ -82,8 +82,13 @@ struct WorkerStopOrderTests {
         await #expect(throws: ServiceConfigurationError(service: "sender", field: "concurrency", "must be at least 1")) {
             try await worker.start()
         }
-        options.workerID = ""
         options.dispatcher.concurrency = 4
+        options.reconcile = true
+        options.dispatcher.http.idleSeconds = 0
+        await #expect(throws: ServiceConfigurationError(service: "http", field: "idleTimeout", "must be more than 0")) {
+            try await Worker(configuration: options, logger: .silent).start()
+        }
+        options.workerID = ""
         await #expect(throws: ServiceConfigurationError(service: "worker", field: "workerID", "must not be empty")) {
             try await Worker(configuration: options, logger: .silent).start()
         }

@@ -48,3 +48,20 @@ public final class CallbackServer: Service {
         await server.stop()
     }
 }
+
+extension HTTPServerConfiguration {
+    /// The callback server's settings checked when the worker starts (`http.*_s` of the configuration).
+    public func validate() throws(ServiceConfigurationError) {
+        func check(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+            if !ok { throw ServiceConfigurationError(service: "http", field: field, why) }
+        }
+        try check(eventLoops >= 1, "eventLoops", "must be at least 1")
+        try check(maxConnections >= 1, "maxConnections", "must be at least 1")
+        try check(maxBodyBytes >= 0, "maxBodyBytes", "must not be negative")
+        try check(headerTimeout > .zero, "headerTimeout", "must be more than 0")
+        try check(bodyTimeout > .zero, "bodyTimeout", "must be more than 0")
+        try check(idleTimeout > .zero, "idleTimeout", "must be more than 0")
+        try check(writeTimeout > .zero, "writeTimeout", "must be more than 0")
+        try check(shutdownGracePeriod >= .zero, "shutdownGracePeriod", "must not be negative")
+    }
+}

@@ -115,6 +115,9 @@ extension Worker {
             try prober.validate()
             if untilIdle { try idleWatcher.validate() }
             if reconcile {
+                var http = HTTPServerConfiguration()
+                httpServer(&http)
+                try http.validate()
                 try poller.validate()
                 try applier.validate()
             }
