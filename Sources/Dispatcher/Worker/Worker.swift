@@ -34,6 +34,8 @@ public final class Worker: Sendable {
     let pool: ConnectionPool
     let queue: WorkQueue
     let http = HTTPClient()
+    /// Wakes the producer: `pg_notify('dispatcher_work', …)` arrived.
+    let workArrived = WakeSignal()
 
     /// The services and the resources `start()` made.
     struct Assembly: Sendable {
@@ -154,9 +156,6 @@ public final class Worker: Sendable {
                              stop: .signal(shutdown)))
         assembly.withLock { $0 = Assembly(dispatcher: dispatcher, providers: providers, members: members, server: server, pools: pools) }
     }
-
-    /// Wakes the producer: `pg_notify('dispatcher_work', …)` arrived.
-    let workArrived = WakeSignal()
 
     /// Runs the services until the shutdown, then stops them in order (see the type's
     /// documentation) and closes the pools. Starts the worker first unless `start()` was called.
