@@ -1,3 +1,4 @@
+import Dispatcher
 import Foundation
 
 /// Exit codes (BSD sysexits).
@@ -17,8 +18,27 @@ protocol CLICommand {
     static var summary: String { get }
     /// The full usage text for `dispatcher NAME --help`.
     static var usage: String { get }
-    /// Runs the command and returns its exit code.
-    static func run(_ args: inout Arguments) async -> Int32
+    /// What its error lines start with (`name` unless it says otherwise).
+    static var errorPrefix: String { get }
+    /// Runs the command and returns its exit code; a thrown error becomes an exit code and
+    /// one line on stderr (`CommandLineMain.report`).
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32
+}
+
+extension CLICommand {
+    static var errorPrefix: String { name }
+}
+
+/// What every command gets besides its own arguments: `--config FILE`, taken out of the
+/// arguments once, before the command runs.
+struct CommandContext {
+    /// The `--config` value; nil when none was given (then `dispatcher.json` if present).
+    var configPath: String?
+
+    /// The worker's configuration file (see `loadConfiguration`).
+    func configuration(needsSecrets: Bool) throws(CLIFailure) -> DispatcherConfiguration {
+        try loadConfiguration(configPath, needsSecrets: needsSecrets)
+    }
 }
 
 /// A thrown error that ends a command with a given exit code and one readable line.
@@ -54,7 +74,19 @@ enum CommandLineMain {
             print(command.usage)
             return ExitCode.success
         }
-        return await command.run(&args)
+        do {
+            let context = CommandContext(configPath: try args.option("--config"))
+            return try await command.run(&args, context)
+        } catch {
+            return report(error, prefix: command.errorPrefix)
+        }
+    }
+
+    /// The one place a command's error becomes its exit code and its line on stderr.
+    static func report(_ error: any Error, prefix: String) -> Int32 {
+        let f = failure(from: error)
+        printError("\(prefix): \(f.message)")
+        return f.exitCode
     }
 
     static func helpText(_ commands: [any CLICommand.Type]) -> String {

@@ -52,8 +52,7 @@ struct DatabaseTarget {
             throw CLIFailure(exitCode: ExitCode.unavailable, message: "embedded PostgreSQL: \(error)")
         }
         let admin = try await Connection.connect(cluster.conninfo())
-        let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = \(embeddedDatabase)").count > 0
-        if !exists { try await admin.execute(SQL(unsafeRaw: "CREATE DATABASE \(embeddedDatabase)")) }
+        try await Admin.databaseCreateIfMissing(admin, name: embeddedDatabase)
         await admin.close()
         return DatabaseTarget(conninfo: cluster.conninfo(database: embeddedDatabase), startedCluster: wasRunning ? nil : cluster)
     }
@@ -67,6 +66,7 @@ struct DatabaseTarget {
 /// Maps an error from the Store to a command's exit code and one line.
 func failure(from error: any Error) -> CLIFailure {
     if let f = error as? CLIFailure { return f }
+    if let e = error as? Outbox.CampaignControlError { return CLIFailure(exitCode: ExitCode.dataError, message: e.description) }
     if let pg = error as? PostgresError {
         if pg.isUnavailable { return CLIFailure(exitCode: ExitCode.unavailable, message: pg.description) }
         if pg.kind == .usage { return CLIFailure(exitCode: ExitCode.usage, message: pg.description) }

@@ -97,11 +97,13 @@ public final class HTTPServer: Sendable {
                 for connection in Array(home.connections.values) { connection.beginShutdown() }
             }
         }
+        // Wait for the last connection to close and the last handler to finish (the context
+        // notifies `drained` then), or for the grace period to run out.
         let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
-        while ContinuousClock.now < deadline {
-            let (open, handlers) = context.counters.withLock { ($0.open + $0.rejecting, $0.handlers) }
-            if open == 0 && handlers == 0 { break }
-            try? await Task.sleep(for: .milliseconds(5))
+        while !context.isDrained {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            await context.drained.wait(timeout: left)
         }
         for home in context.loops {
             home.loop.execute {

@@ -173,7 +173,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
             loop.execute { self.finished(sequence, response, versionMinor: versionMinor) }
             return
         }
-        context.counters.withLock { $0.handlers -= 1 }
+        context.release { $0.handlers -= 1 }
         guard !isClosed else { return }
         if response.resetsConnection {
             // SO_LINGER with a zero timeout: close sends RST, discarding what is unsent.
@@ -328,7 +328,7 @@ final class HTTPServerConnection: EventLoopHandler, @unchecked Sendable {
         Glibc.close(fd)
         home.connections.removeValue(forKey: ObjectIdentifier(self))
         let rejecting = rejecting
-        context.counters.withLock { c in
+        context.release { c in
             if rejecting { c.rejecting -= 1 } else { c.open -= 1 }
         }
     }

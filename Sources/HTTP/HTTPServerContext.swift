@@ -12,6 +12,9 @@ final class HTTPServerContext: Sendable {
     let router: HTTPRouter
     let loops: [HTTPServerLoop]
     let counters = LockedValue(Counters())
+    /// Notified when a connection closes or a handler finishes and nothing is left open or
+    /// running (what a graceful stop waits for).
+    let drained = WakeSignal()
     let stopping = LockedValue(false)
     let limits: HTTPRequestParser.Limits
     let timeouts: (header: UInt64, body: UInt64, idle: UInt64, write: UInt64)
@@ -23,6 +26,20 @@ final class HTTPServerContext: Sendable {
         self.limits = configuration.parserLimits
         self.timeouts = (configuration.headerTimeout.nanoseconds, configuration.bodyTimeout.nanoseconds,
                          configuration.idleTimeout.nanoseconds, configuration.writeTimeout.nanoseconds)
+    }
+
+    /// True when no connection is open and no handler runs.
+    var isDrained: Bool {
+        counters.withLock { $0.open + $0.rejecting == 0 && $0.handlers == 0 }
+    }
+
+    /// Gives back a connection slot or a handler (`change`), notifying `drained` when that was the last.
+    func release(_ change: (inout Counters) -> Void) {
+        let empty = counters.withLock { c -> Bool in
+            change(&c)
+            return c.open + c.rejecting == 0 && c.handlers == 0
+        }
+        if empty { drained.notify() }
     }
 
     /// Takes a connection slot; false when `maxConnections` are open.

@@ -24,7 +24,7 @@ import Sandbox
         _ = try await Outbox.campaignSetPaused(c, name: "paused", paused: true)
         _ = try await Outbox.campaignSetPaused(c, name: "cancelled", paused: true)
         // 10 messages a second: slow enough to act while it runs
-        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base, rate: 10), database: db)
+        let running = RunningWorker.start(workerConfiguration(sandbox: sandbox.base, rate: 10), database: db)
         try await Task.sleep(for: .seconds(1))
         #expect(await sandbox.sandbox.stats().accepted == 0)  // paused: nothing claimed
         _ = try await Outbox.campaignSetPaused(c, name: "cancelled", paused: false)
@@ -65,7 +65,7 @@ import Sandbox
         let path = try dir.write("later.json", manifest("later", csv: "later.csv"))
         let submitted = try await JobSubmitter(configuration: DispatcherConfiguration()).submit([.init(path: path)], on: f.conn)
         #expect(submitted.files.first?.result?.suppressed == 1)
-        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base), database: f.db, untilIdle: true)
+        let running = RunningWorker.start(workerConfiguration(sandbox: sandbox.base), database: f.db, untilIdle: true)
         #expect(try await running.finish())
         let requests = await sandbox.sandbox.store.allMessages().map(\.to)
         #expect(requests.count == 4)

@@ -160,3 +160,18 @@ import Testing
         #expect(try await DispatcherBinary.run(["prune", "--before", "yesterday"], environment: ["DATABASE_URL": db.conninfo]).status == 64)
     }
 }
+
+/// What every command shares: `--config` is taken before the command's own options, and a
+/// failure becomes one line with the command's prefix and its exit code.
+@Suite struct CommandContextTests {
+    @Test func everyCommandReadsConfigTheSameWay() async throws {
+        let prefixes = ["validate": "validate", "submit": "submit", "run": "dispatcher run", "report": "report", "status": "status",
+                        "resume": "dispatcher resume", "migrate": "dispatcher migrate", "bench-client": "bench-client",
+                        "bench-copy": "dispatcher bench-copy", "sandbox": "sandbox"]
+        for (command, prefix) in prefixes.sorted(by: { $0.key < $1.key }) {
+            let r = try await DispatcherBinary.run([command, "--config"], environment: ["DATABASE_URL": nil])
+            #expect(r.status == 64, "\(command): \(r.stderr)")
+            #expect(r.stderr == "\(prefix): --config needs a value\n", "\(command)")
+        }
+    }
+}

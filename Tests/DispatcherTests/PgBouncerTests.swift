@@ -54,7 +54,7 @@ struct PgBouncerTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(150))
-        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base, concurrency: 16), database: db,
+        let running = RunningWorker.start(workerConfiguration(sandbox: sandbox.base, concurrency: 16), database: db,
                                           conninfo: bouncer.conninfo(database: db.name), untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(60)))
         #expect(try await stateCounts(c) == ["accepted": 150])

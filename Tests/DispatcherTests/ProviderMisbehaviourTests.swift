@@ -36,7 +36,7 @@ struct ProviderMisbehaviourTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(6))
-        let running = RunningEngine.start(inDoubtConfiguration(sandbox, horizon: 20), database: db, untilIdle: true)
+        let running = RunningWorker.start(inDoubtConfiguration(sandbox, horizon: 20), database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(60)))
         #expect(try await stateCounts(c) == ["accepted": 6])
         let stats = await sandbox.sandbox.stats()
@@ -60,7 +60,7 @@ struct ProviderMisbehaviourTests {
             TestMessage(to: String(format: "+1555%07d", i + 1), body: "  Reminder #\(i):\r\nTuesday 10:30.\rReply STOP to opt out. \n")
         }
         try await insertMessages(c, campaign: campaign, messages)
-        let running = RunningEngine.start(inDoubtConfiguration(sandbox, horizon: 3), database: db, untilIdle: true)
+        let running = RunningWorker.start(inDoubtConfiguration(sandbox, horizon: 3), database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(60)))
         #expect(try await stateCounts(c) == ["accepted": 4])
         let stats = await sandbox.sandbox.stats()
@@ -117,7 +117,7 @@ struct ProviderMisbehaviourTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c, provider: provider)
         try await insertMessages(c, campaign: campaign, provider: provider, plainMessages(10))
-        let running = RunningEngine.start(inDoubtConfiguration(sandbox, horizon: 20), database: db, untilIdle: true)
+        let running = RunningWorker.start(inDoubtConfiguration(sandbox, horizon: 20), database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(60)))
         #expect(try await stateCounts(c) == ["accepted": 10])
         let stats = await sandbox.sandbox.stats()
@@ -179,9 +179,9 @@ struct ProviderMisbehaviourTests {
         knobs.outageSeconds = 600
         knobs.outageMode = mode
         await sandbox.sandbox.setKnobs(knobs)
-        let running = RunningEngine.start(configuration, database: db, untilIdle: true)
+        let running = RunningWorker.start(configuration, database: db, untilIdle: true)
         #expect(await eventually(timeout: .seconds(60)) {
-            running.engine.metrics.counter("dispatcher_provider_probes_failed_total", ["provider": "plum"]) >= 1
+            running.worker.metrics.counter("dispatcher_provider_probes_failed_total", ["provider": "plum"]) >= 1
         })
         #expect(try await c.query("SELECT count(*) FROM rate_limits WHERE unavailable_since IS NOT NULL").scalar(Int.self) == 1)
         #expect(try await stateCounts(c)["failed"] == nil)
@@ -191,7 +191,7 @@ struct ProviderMisbehaviourTests {
         #expect(try await stateCounts(c) == ["accepted": 20])
         let stats = await sandbox.sandbox.stats()
         #expect(stats.accepted == 20 && stats.duplicates == 0)
-        #expect(running.engine.metrics.counter("dispatcher_provider_unavailable_total", ["provider": "plum"]) >= 1)
+        #expect(running.worker.metrics.counter("dispatcher_provider_unavailable_total", ["provider": "plum"]) >= 1)
         // Once open, the breaker sends nothing: the requests refused in the outage are the sends
         // that opened it and those already claimed (2 in flight, 2 queued), the rest list GETs.
         #expect(stats.outageRequests > stats.outageSends)
@@ -241,7 +241,7 @@ struct ProviderMisbehaviourTests {
         let events = try await c.query("SELECT count(*) FROM message_events WHERE source = 'operator' AND from_state = 'failed'")
         #expect(try events.scalar(Int.self) == 3)
 
-        let running = RunningEngine.start(inDoubtConfiguration(sandbox, horizon: 20), database: db, untilIdle: true)
+        let running = RunningWorker.start(inDoubtConfiguration(sandbox, horizon: 20), database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(60)))
         #expect(try await states(c, ids) == [ids[0]: "accepted", ids[1]: "accepted", ids[2]: "accepted", ids[3]: "failed"])
         let pmid = try await c.query("SELECT provider_message_id FROM messages WHERE id = \(ids[2])").scalar(String.self)
@@ -280,9 +280,9 @@ struct ProviderMisbehaviourTests {
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(20))
         var configuration = workerConfiguration(sandbox: sandbox.base)
         configuration.leaseSeconds = 120  // a lease never expires within the test: only the completer can record
-        let running = RunningEngine.start(configuration, database: db)
+        let running = RunningWorker.start(configuration, database: db)
         #expect(await eventually(timeout: .seconds(30)) { await sandbox.sandbox.stats().accepted == 20 })
-        #expect(await eventually { await running.engine.completer.pending == 20 })
+        #expect(await eventually { await running.worker.completer.pending == 20 })
         try await Task.sleep(for: .milliseconds(500))
         try await c.execute("UPDATE injected_fault SET sqlstate = '40P01'")
         try await Task.sleep(for: .milliseconds(500))

@@ -33,7 +33,7 @@ struct ReconcileFixture {
         let db = try await TestPostgres.database()
         let pool = db.pool(maxConnections: 4)
         let metrics = Metrics()
-        let applier = ReportApplier(pool: pool, metrics: metrics)
+        let applier = ReportApplier(pool: pool, metrics: metrics, logger: .silent)
         let ingest = CallbackIngest(pool: pool)
         var configuration = ReconcileRoutes.Configuration(accounts: ["plum": .plum, "restcomm": .restcomm])
         configuration.inboundKeys = inboundKeys
@@ -399,7 +399,7 @@ struct ReconcileFixture {
         let ids = try await acceptedAtSandbox(f, sandbox, numbers: numbers, provider: provider)
         let client: any SMSProvider = provider == "plum" ? sandbox.plum() : sandbox.restcomm()
         let configuration = StatusPoller.Configuration(after: 0, giveUpAfter: 604_800)
-        let poller = StatusPoller(pool: f.pool, providers: [provider: client], metrics: f.metrics, configuration: configuration)
+        let poller = StatusPoller(pool: f.pool, providers: [provider: client], metrics: f.metrics, configuration: configuration, logger: .silent)
         try await Task.sleep(for: .milliseconds(100))  // the sandbox delivers (perfect profile: at once)
         #expect(try await poller.pollOnce() == numbers.count)
         try await f.applier.applyAvailable()
@@ -443,18 +443,18 @@ struct ReconcileFixture {
         try await f.conn.execute("UPDATE messages SET accepted_at = now() - interval '3 days', poll_next_at = now() + interval '1 hour'")
         let configuration = StatusPoller.Configuration(after: 120, giveUpAfter: 7 * 86_400)
         let later = Date().addingTimeInterval(5 * 86_400)  // an injected clock, 5 days on: 8 days since acceptance
-        let poller = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, now: { later })
+        let poller = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, logger: .silent, now: { later })
         try await poller.pollOnce()
         for (id, _) in ids { #expect(try await f.state(id).0 == "unconfirmed") }
         #expect(try await f.conn.query("SELECT count(*) FROM message_events WHERE to_state = 'unconfirmed' AND source = 'poll'").scalar(Int.self) == 3)
         // before the window is over nothing happens
         try await f.conn.execute("UPDATE messages SET state = 'accepted', final_at = NULL")
-        let early = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, now: { Date() })
+        let early = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, logger: .silent, now: { Date() })
         try await early.pollOnce()
         for (id, _) in ids { #expect(try await f.state(id).0 == "accepted") }
         // the sweep runs at most once per giveUpInterval of the poller's clock
         let clock = LockedValue(Date())
-        let sweeping = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration,
+        let sweeping = StatusPoller(pool: f.pool, providers: [:], metrics: f.metrics, configuration: configuration, logger: .silent,
                                     now: { clock.withLock { $0 } })
         try await sweeping.pollOnce()
         for (id, _) in ids { #expect(try await f.state(id).0 == "accepted") }

@@ -15,7 +15,7 @@ struct WorkerEndToEndTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(60))
-        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base), database: db, untilIdle: true)
+        let running = RunningWorker.start(workerConfiguration(sandbox: sandbox.base), database: db, untilIdle: true)
         #expect(try await running.finish())
         #expect(try await stateCounts(c) == ["accepted": 60])
         let stats = await sandbox.sandbox.stats()
@@ -56,7 +56,7 @@ struct WorkerEndToEndTests {
         configuration.retry.maxAttempts = 20
         configuration.retry.baseDelaySeconds = 0.2
         configuration.retry.maxDelaySeconds = 0.8
-        let running = RunningEngine.start(configuration, database: db)
+        let running = RunningWorker.start(configuration, database: db)
         #expect(try await eventually { try await stateCounts(c) == ["accepted": 20] })
         try await running.stop()
         let stats = await sandbox.sandbox.stats()
@@ -88,7 +88,7 @@ struct WorkerEndToEndTests {
             TestMessage(to: "+12025550110"), TestMessage(to: "+12025550111"), TestMessage(to: "+12025550112"),
             TestMessage(to: "+12025550101"),
         ])
-        let running = RunningEngine.start(workerConfiguration(sandbox: sandbox.base), database: db, untilIdle: true)
+        let running = RunningWorker.start(workerConfiguration(sandbox: sandbox.base), database: db, untilIdle: true)
         #expect(try await running.finish())
         let rows = try await c.query("SELECT id, state, attempts, error_code, error_class, final_at IS NOT NULL AS final FROM messages ORDER BY id")
         let byID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0["id", as: Int64.self], $0) })
@@ -122,7 +122,7 @@ struct WorkerEndToEndTests {
         configuration.retry.maxAttempts = 3
         configuration.retry.baseDelaySeconds = 0.05
         configuration.retry.maxDelaySeconds = 0.1
-        let exhausted = RunningEngine.start(configuration, database: db)
+        let exhausted = RunningWorker.start(configuration, database: db)
         #expect(try await eventually { try await states(c, [ids[0]]) == [ids[0]: "failed"] })
         try await exhausted.stop()
         let first = try #require(try await c.query("SELECT attempts, error_class FROM messages WHERE id = \(ids[0])").first)
@@ -134,7 +134,7 @@ struct WorkerEndToEndTests {
         configuration.retry.maxAttempts = 100
         configuration.retry.baseDelaySeconds = 0.4
         configuration.retry.maxDelaySeconds = 0.4
-        let expiring = RunningEngine.start(configuration, database: db)
+        let expiring = RunningWorker.start(configuration, database: db)
         #expect(try await eventually { try await states(c, second) == [second[0]: "expired"] })
         try await expiring.stop()
         let late = try await c.query("SELECT count(*) FROM message_events WHERE message_id = \(second[0]) AND kind = 'attempt' AND at >= \(expiresAt)")

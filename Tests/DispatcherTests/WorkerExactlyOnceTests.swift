@@ -17,7 +17,7 @@ struct WorkerExactlyOnceTests {
         try await insertMessages(c, campaign: campaign, plainMessages(10))
         var configuration = workerConfiguration(sandbox: sandbox.base)
         configuration.accounts["plum"]!.timeoutSeconds = 0.3
-        let running = RunningEngine.start(configuration, database: db, untilIdle: true)
+        let running = RunningWorker.start(configuration, database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(40)))
         #expect(try await stateCounts(c) == ["accepted": 10])
         let stats = await sandbox.sandbox.stats()
@@ -45,7 +45,7 @@ struct WorkerExactlyOnceTests {
         var configuration = workerConfiguration(sandbox: sandbox.base)
         configuration.accounts["plum"]!.timeoutSeconds = 0.3
         configuration.poll.afterSeconds = 7
-        let running = RunningEngine.start(configuration, database: db, untilIdle: true)
+        let running = RunningWorker.start(configuration, database: db, untilIdle: true)
         #expect(try await running.finish(timeout: .seconds(40)))
         #expect(try await stateCounts(c) == ["accepted": 3])
         let delays = try await c.query("""
@@ -78,7 +78,7 @@ struct WorkerExactlyOnceTests {
         configuration.senders["+12435678910"] = .init(number: "+12435678910", account: "plum", rateLimit: RateLimit(perSecond: 4, burst: 1))
         configuration.leaseSeconds = 4
         configuration.accounts["plum"]!.timeoutSeconds = 1
-        let running = RunningEngine.start(configuration, database: db)
+        let running = RunningWorker.start(configuration, database: db)
         let drained = try await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
             try await stateCounts(c) == ["accepted": 20]
         }
@@ -98,8 +98,8 @@ struct WorkerExactlyOnceTests {
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(100))
         let configuration = workerConfiguration(sandbox: sandbox.base, rate: 100)
-        let one = RunningEngine.start(configuration, database: db, workerID: "w1", untilIdle: true)
-        let two = RunningEngine.start(configuration, database: db, workerID: "w2", untilIdle: true)
+        let one = RunningWorker.start(configuration, database: db, workerID: "w1", untilIdle: true)
+        let two = RunningWorker.start(configuration, database: db, workerID: "w2", untilIdle: true)
         #expect(try await one.finish())
         #expect(try await two.finish())
         #expect(try await stateCounts(c) == ["accepted": 100])
@@ -120,7 +120,7 @@ struct WorkerExactlyOnceTests {
         try await insertMessages(c, campaign: campaign, plainMessages(30))
         var configuration = workerConfiguration(sandbox: sandbox.base, concurrency: 4)
         configuration.accounts["plum"]!.password = Secret("wrong")
-        let halted = RunningEngine.start(configuration, database: db, untilIdle: true)
+        let halted = RunningWorker.start(configuration, database: db, untilIdle: true)
         // Halted work is not "due": the until-idle worker ends with everything pending.
         #expect(try await halted.finish())
         #expect(try await stateCounts(c) == ["pending": 30])
@@ -135,7 +135,7 @@ struct WorkerExactlyOnceTests {
         #expect(resume.status == 0, "\(resume.stderr)")
         #expect(try await RateLimits.rateLimitHaltedList(c).isEmpty)
         configuration.accounts["plum"]!.password = Secret("sandbox")
-        let resumed = RunningEngine.start(configuration, database: db, untilIdle: true)
+        let resumed = RunningWorker.start(configuration, database: db, untilIdle: true)
         #expect(try await resumed.finish())
         #expect(try await stateCounts(c) == ["accepted": 30])
         #expect(await sandbox.sandbox.stats().duplicates == 0)
@@ -157,8 +157,8 @@ struct WorkerExactlyOnceTests {
         try await insertMessages(c, campaign: campaign, messages)  // 200 segments: about 10 s at 20/s
         var configuration = workerConfiguration(sandbox: sandbox.base)
         configuration.senders["+12435678910"] = .init(number: "+12435678910", account: "plum", rateLimit: RateLimit(perSecond: 20, burst: 5))
-        let one = RunningEngine.start(configuration, database: db, workerID: "w1", untilIdle: true)
-        let two = RunningEngine.start(configuration, database: db, workerID: "w2", untilIdle: true)
+        let one = RunningWorker.start(configuration, database: db, workerID: "w1", untilIdle: true)
+        let two = RunningWorker.start(configuration, database: db, workerID: "w2", untilIdle: true)
         #expect(try await one.finish())
         #expect(try await two.finish())
         #expect(try await stateCounts(c) == ["accepted": 180])

@@ -87,38 +87,42 @@ func workerConfiguration(sandbox: URL, rate: Double = 10_000, concurrency: Int =
     return configuration
 }
 
-/// An engine running in the background of a test.
-struct RunningEngine {
-    let engine: DispatchEngine
+/// A worker running in the background of a test: the send side only unless `reconcile`
+/// (the callback server, applier and poller) is turned on through `configure`.
+struct RunningWorker {
+    let worker: Worker
     let task: Task<Void, any Error>
 
     static func start(_ configuration: DispatcherConfiguration, database: TestDatabase, conninfo: String? = nil,
                       workerID: String = "test-worker", untilIdle: Bool = false, providers: [String: any SMSProvider]? = nil,
-                      configure: (inout DispatchEngine.Options) -> Void = { _ in }) -> RunningEngine {
-        var options = DispatchEngine.Options(workerID: workerID)
+                      observer: @escaping @Sendable (ServiceGroup.Event) -> Void = { _ in },
+                      configure: (inout Worker.Configuration) -> Void = { _ in }) -> RunningWorker {
+        var options = Worker.Configuration(dispatcher: configuration, conninfo: conninfo ?? database.conninfo)
+        options.workerID = workerID
         options.untilIdle = untilIdle
-        options.pollInterval = .milliseconds(200)
+        options.providers = providers
+        options.reconcile = false
+        options.claimPollInterval = .milliseconds(200)
         options.rescueInterval = .milliseconds(200)
         options.gracePeriod = .seconds(10)
         configure(&options)
-        let engine = DispatchEngine(configuration: configuration, conninfo: conninfo ?? database.conninfo, options: options,
-                                    logger: Logger(label: workerID, level: .error), providers: providers)
-        return RunningEngine(engine: engine, task: Task { try await engine.run() })
+        let worker = Worker(configuration: options, logger: Logger(label: workerID, level: .error), observer: observer)
+        return RunningWorker(worker: worker, task: Task { try await worker.run() })
     }
 
-    /// Waits for the engine to end by itself (until-idle), stopping it after `timeout`.
+    /// Waits for the worker to end by itself (until-idle), stopping it after `timeout`.
     /// True when it ended by itself.
     @discardableResult
     func finish(timeout: Duration = .seconds(30)) async throws -> Bool {
-        let ended = await eventually(timeout: timeout) { engine.shutdown.isTriggered }
-        engine.shutdown.trigger(reason: "test over")
+        let ended = await eventually(timeout: timeout) { worker.shutdown.isTriggered }
+        worker.shutdown.trigger(reason: "test over")
         try await task.value
         return ended
     }
 
     /// Graceful stop now.
     func stop() async throws {
-        engine.shutdown.trigger(reason: "test over")
+        worker.shutdown.trigger(reason: "test over")
         try await task.value
     }
 }

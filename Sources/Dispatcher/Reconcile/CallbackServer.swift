@@ -1,7 +1,11 @@
+import Support
 public import HTTP
 
 /// The HTTP side of `dispatcher run`: callbacks, inbound SMS, health and metrics on `listen`.
-public final class CallbackServer: Sendable {
+/// A `Service`: `start()` binds (so a bad or used address fails before anything is claimed),
+/// `run()` serves until its task is cancelled, then stops gracefully.
+public final class CallbackServer: Service {
+    public let name = "http"
     private let server: HTTPServer
 
     /// `listen` is `HOST:PORT` (port 0 picks a free one).
@@ -37,7 +41,30 @@ public final class CallbackServer: Sendable {
     /// Serves until the task is cancelled, then stops gracefully (requests in flight finish).
     public func run() async throws {
         if server.port == nil { try server.start() }
-        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+        // Suspends until cancelled: the cancellation handler wakes it, no timer involved.
+        let cancelled = WakeSignal()
+        await withTaskCancellationHandler {
+            await cancelled.wait()
+        } onCancel: {
+            cancelled.notify()
+        }
         await server.stop()
+    }
+}
+
+extension HTTPServerConfiguration {
+    /// The callback server's settings checked when the worker starts (`http.*_s` of the configuration).
+    public func validate() throws(ServiceConfigurationError) {
+        func check(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+            if !ok { throw ServiceConfigurationError(service: "http", field: field, why) }
+        }
+        try check(eventLoops >= 1, "eventLoops", "must be at least 1")
+        try check(maxConnections >= 1, "maxConnections", "must be at least 1")
+        try check(maxBodyBytes >= 0, "maxBodyBytes", "must not be negative")
+        try check(headerTimeout > .zero, "headerTimeout", "must be more than 0")
+        try check(bodyTimeout > .zero, "bodyTimeout", "must be more than 0")
+        try check(idleTimeout > .zero, "idleTimeout", "must be more than 0")
+        try check(writeTimeout > .zero, "writeTimeout", "must be more than 0")
+        try check(shutdownGracePeriod >= .zero, "shutdownGracePeriod", "must not be negative")
     }
 }

@@ -1,6 +1,6 @@
 public import Foundation
 public import Store
-import Support
+public import Support
 
 /// Learns final states that callbacks did not bring: messages in `accepted`/`sent` are
 /// polled first `after` seconds after acceptance, then backing off (half their age, at
@@ -11,7 +11,7 @@ import Support
 /// list does not show in a final state is asked for one by one (`statusConcurrency` at
 /// once), all of the batch within the pass. Results go through the callback inbox and the
 /// same forward-only apply. After `giveUpAfter` seconds a message is `unconfirmed`.
-public final class StatusPoller: Sendable {
+public final class StatusPoller: Service {
     public struct Configuration: Sendable {
         /// Seconds after acceptance before the first poll (`poll.after_s`).
         public var after: Double
@@ -33,7 +33,21 @@ public final class StatusPoller: Sendable {
             self.after = after
             self.giveUpAfter = giveUpAfter
         }
+
+        public func validate() throws(ServiceConfigurationError) {
+            func check(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+                if !ok { throw ServiceConfigurationError(service: "poller", field: field, why) }
+            }
+            try check(after >= 0, "after", "must not be negative")
+            try check(giveUpAfter >= 0, "giveUpAfter", "must not be negative")
+            try check(interval > .zero, "interval", "must be more than 0")
+            try check(batchSize >= 1, "batchSize", "must be at least 1")
+            try check(giveUpInterval > 0, "giveUpInterval", "must be more than 0")
+            try check(statusConcurrency >= 1, "statusConcurrency", "must be at least 1")
+        }
     }
+
+    public let name = "poller"
 
     private let pool: ConnectionPool
     private let providers: [String: any SMSProvider]
@@ -44,9 +58,12 @@ public final class StatusPoller: Sendable {
     /// When the last give-up sweep ran (by `now`, the injectable clock).
     private let lastGiveUp = LockedValue<Date?>(nil)
 
+    private let failures: RepeatedErrorLog
+
     public init(pool: ConnectionPool, providers: [String: any SMSProvider], metrics: Metrics,
-                configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() },
+                configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
                 onStored: @escaping @Sendable () -> Void = {}) {
+        failures = RepeatedErrorLog(logger: logger)
         self.pool = pool
         self.providers = providers
         self.metrics = metrics
@@ -135,7 +152,12 @@ public final class StatusPoller: Sendable {
     /// Runs until cancelled.
     public func run() async throws {
         while !Task.isCancelled {
-            do { try await pollOnce() } catch { metrics.increment("dispatcher_errors_total", ["service": "poller"]) }
+            do {
+                try await pollOnce()
+            } catch {
+                metrics.increment("dispatcher_errors_total", ["service": "poller"])
+                if !Task.isCancelled { failures.error("status poll pass failed: \(error) (will retry)") }
+            }
             try? await Task.sleep(for: configuration.interval)
         }
     }

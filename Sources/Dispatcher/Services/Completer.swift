@@ -13,7 +13,9 @@ public import Support
 /// messages through the provider lookup.
 public actor Completer: Service {
     public struct Configuration: Sendable {
+        /// Longest wait before a batch smaller than `batchSize` is written. Default 50 ms.
         public var interval: Duration = .milliseconds(50)
+        /// Outcomes per statement; a full batch is written at once. Default 100.
         public var batchSize = 100
         /// First status poll after acceptance (`poll.after_s`).
         public var pollAfterSeconds: Double
@@ -25,6 +27,16 @@ public actor Completer: Service {
         public init(pollAfterSeconds: Double, optOutScope: OptOutScope) {
             self.pollAfterSeconds = pollAfterSeconds
             self.optOutScope = optOutScope
+        }
+
+        public func validate() throws(ServiceConfigurationError) {
+            func check(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+                if !ok { throw ServiceConfigurationError(service: "completer", field: field, why) }
+            }
+            try check(interval > .zero, "interval", "must be more than 0")
+            try check(batchSize >= 1, "batchSize", "must be at least 1")
+            try check(pollAfterSeconds >= 0, "pollAfterSeconds", "must not be negative")
+            try check(maxBuffered >= batchSize, "maxBuffered", "must be at least batchSize")
         }
     }
 

@@ -25,12 +25,14 @@ public struct MessageSender: Sendable {
     public var pool: ConnectionPool
     public var logger: Logger
     /// Sends, retries and rate-limiter waits go here.
-    public var metrics = Metrics()
+    public let metrics: Metrics
     /// Consecutive transport failures per provider account (shared by this worker's senders).
-    public var breaker = CircuitBreaker(threshold: 5)
+    public let breaker: CircuitBreaker
 
     public init(providers: [String: any SMSProvider], configuration: DispatcherConfiguration, limiter: RateLimiter,
-                pool: ConnectionPool, logger: Logger) {
+                pool: ConnectionPool, logger: Logger, metrics: Metrics, breaker: CircuitBreaker) {
+        self.metrics = metrics
+        self.breaker = breaker
         self.providers = providers
         self.configuration = configuration
         self.limiter = limiter

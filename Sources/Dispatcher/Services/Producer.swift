@@ -8,13 +8,17 @@ public import Support
 /// conditional on their token) and closes the queue.
 public struct Producer: Service {
     public struct Configuration: Sendable {
+        /// This worker's name in `lease_owner`.
         public var owner: String
+        /// The provider accounts whose messages it claims.
         public var providers: [String]
+        /// Seconds a claim holds a message (`lease_s`). Default 60.
         public var leaseSeconds = 60.0
         /// Whose opt-outs suppress a claimed message (`opt_out_scope`).
         public var optOutScope: OptOutScope
         /// Poll when no notification came, ±20 % jitter so workers do not poll in step.
         public var pollInterval: Duration = .seconds(1)
+        /// Most messages one claim statement takes. Default 500.
         public var maxBatch = 500
         /// While messages are in hand, wait (up to `claimLinger`) until this many slots are
         /// free before claiming: one statement for many freed slots rather than one per
@@ -28,6 +32,19 @@ public struct Producer: Service {
             self.providers = providers
             self.optOutScope = optOutScope
         }
+
+        public func validate() throws(ServiceConfigurationError) {
+            func check(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+                if !ok { throw ServiceConfigurationError(service: "producer", field: field, why) }
+            }
+            try check(!owner.isEmpty, "owner", "must not be empty")
+            try check(leaseSeconds > 0, "leaseSeconds", "must be more than 0")
+            try check(pollInterval > .zero, "pollInterval", "must be more than 0")
+            try check(maxBatch >= 1, "maxBatch", "must be at least 1")
+            try check(minClaim >= 1, "minClaim", "must be at least 1")
+            try check(claimLinger >= .zero, "claimLinger", "must not be negative")
+            try check(maxClaimsRunning >= 1, "maxClaimsRunning", "must be at least 1")
+        }
     }
 
     public let name = "producer"
@@ -40,10 +57,12 @@ public struct Producer: Service {
     public var shutdown: Shutdown
     public var logger: Logger
     /// Claim batch sizes go here (`dispatcher_claim_batch_size`).
-    public var metrics = Metrics()
+    public let metrics: Metrics
 
+    /// `shutdown` is its request to stop claiming.
     public init(configuration: Configuration, pool: ConnectionPool, queue: WorkQueue, completer: Completer,
-                workArrived: WakeSignal, shutdown: Shutdown, logger: Logger) {
+                workArrived: WakeSignal, shutdown: Shutdown, logger: Logger, metrics: Metrics) {
+        self.metrics = metrics
         self.configuration = configuration
         self.pool = pool
         self.queue = queue

@@ -10,16 +10,33 @@ public import Support
 /// again, and claims resume. Logs once per transition; the gauge
 /// `dispatcher_provider_unavailable{provider}` is 1 while it is marked.
 public struct ProviderProber: Service {
+    public struct Configuration: Sendable {
+        /// Between passes, ±20 % jitter. Default 1 s.
+        public var interval: Duration = .seconds(1)
+        /// Longest interval between probes of one account, seconds (`breaker.max_probe_interval_s`). Default 60.
+        public var maxProbeIntervalSeconds = 60.0
+        public init() {}
+
+        public func validate() throws(ServiceConfigurationError) {
+            guard interval > .zero else { throw ServiceConfigurationError(service: "prober", field: "interval", "must be more than 0") }
+            guard maxProbeIntervalSeconds > 0 else {
+                throw ServiceConfigurationError(service: "prober", field: "maxProbeIntervalSeconds", "must be more than 0")
+            }
+        }
+    }
+
     public let name = "prober"
+    public var configuration: Configuration
     public var providers: [String: any SMSProvider]
     public var pool: ConnectionPool
+    /// Its request to stop: the pass under way finishes, no other starts.
     public var shutdown: Shutdown
     public var logger: Logger
     public var metrics: Metrics
-    public var interval: Duration = .seconds(1)
-    public var maxProbeIntervalSeconds = 60.0
 
-    public init(providers: [String: any SMSProvider], pool: ConnectionPool, shutdown: Shutdown, logger: Logger, metrics: Metrics) {
+    public init(configuration: Configuration = Configuration(), providers: [String: any SMSProvider], pool: ConnectionPool,
+                shutdown: Shutdown, logger: Logger, metrics: Metrics) {
+        self.configuration = configuration
         self.providers = providers
         self.pool = pool
         self.shutdown = shutdown
@@ -37,7 +54,7 @@ public struct ProviderProber: Service {
             } catch {
                 logger.error("provider probe pass failed: \(error)")
             }
-            await shutdown.sleep(for: interval * Double.random(in: 0.8...1.2))
+            await shutdown.sleep(for: configuration.interval * Double.random(in: 0.8...1.2))
         }
     }
 
@@ -46,7 +63,7 @@ public struct ProviderProber: Service {
         let (marked, due) = try await pool.withConnection { c in
             (try await RateLimits.rateLimitUnavailableList(c),
              try await RateLimits.rateLimitProbeClaimMany(c, keys: providers.keys.map(RateLimits.providerKey),
-                                                        maxIntervalSeconds: maxProbeIntervalSeconds))
+                                                        maxIntervalSeconds: configuration.maxProbeIntervalSeconds))
         }
         let unavailable = Set(marked.map(\.key))
         for name in providers.keys {

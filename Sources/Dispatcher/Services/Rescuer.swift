@@ -16,12 +16,17 @@ public import Support
 ///   sent twice by guesswork.
 public struct Rescuer: Service {
     public struct Configuration: Sendable {
+        /// This worker's name in `lease_owner` (it holds in-doubt messages while looking them up).
         public var owner: String
+        /// The provider accounts whose messages it settles.
         public var providers: [String]
+        /// Between passes, ±20 % jitter. Default 1 s.
         public var interval: Duration = .seconds(1)
         /// Lookups start this long after a lease expired (a request still running has ended).
         public var lookupDelaySeconds = 11.0
+        /// Seconds an in-doubt message is held while looked up (`lease_s`). Default 60.
         public var holdSeconds = 60.0
+        /// `retry.max_attempts`. Default 5.
         public var maxAttempts = 5
         /// First status poll after a message found at the provider is adopted (`poll.after_s`).
         public var pollAfterSeconds: Double
@@ -39,12 +44,27 @@ public struct Rescuer: Service {
             self.pollAfterSeconds = pollAfterSeconds
             self.optOutScope = optOutScope
         }
+
+        public func validate() throws(ServiceConfigurationError) {
+            func check(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+                if !ok { throw ServiceConfigurationError(service: "rescuer", field: field, why) }
+            }
+            try check(!owner.isEmpty, "owner", "must not be empty")
+            try check(interval > .zero, "interval", "must be more than 0")
+            try check(lookupDelaySeconds >= 0, "lookupDelaySeconds", "must not be negative")
+            try check(holdSeconds > 0, "holdSeconds", "must be more than 0")
+            try check(maxAttempts >= 1, "maxAttempts", "must be at least 1")
+            try check(horizonSeconds >= 0, "horizonSeconds", "must not be negative")
+            try check(lookupEverySeconds > 0, "lookupEverySeconds", "must be more than 0")
+        }
     }
 
     public let name = "rescuer"
     public var configuration: Configuration
     public var pool: ConnectionPool
     public var providers: [String: any SMSProvider]
+    /// Its request to stop (the worker's group triggers it when the rescuer's turn comes):
+    /// the pass under way finishes, no other starts.
     public var shutdown: Shutdown
     public var logger: Logger
 

@@ -2,14 +2,24 @@
 /// outcomes to the completer. Ends when the queue is closed and every send in flight has
 /// finished; then tells the completer no more outcomes will come.
 public struct SenderPool: Service {
+    public struct Configuration: Sendable {
+        /// Sends in flight at once (`concurrency`). Default 8.
+        public var concurrency = 8
+        public init(concurrency: Int = 8) { self.concurrency = concurrency }
+
+        public func validate() throws(ServiceConfigurationError) {
+            guard concurrency >= 1 else { throw ServiceConfigurationError(service: "sender", field: "concurrency", "must be at least 1") }
+        }
+    }
+
     public let name = "sender"
-    public var concurrency: Int
+    public var configuration: Configuration
     public var queue: WorkQueue
     public var sender: MessageSender
     public var completer: Completer
 
-    public init(concurrency: Int, queue: WorkQueue, sender: MessageSender, completer: Completer) {
-        self.concurrency = max(1, concurrency)
+    public init(configuration: Configuration, queue: WorkQueue, sender: MessageSender, completer: Completer) {
+        self.configuration = configuration
         self.queue = queue
         self.sender = sender
         self.completer = completer
@@ -17,7 +27,7 @@ public struct SenderPool: Service {
 
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
+            for _ in 0..<max(1, configuration.concurrency) {
                 group.addTask {
                     while let item = await queue.next() {
                         let completion = await sender.send(item)

@@ -42,9 +42,8 @@ public final class Shutdown: Sendable {
     public func wait() async {
         let signal = WakeSignal()
         onTrigger { signal.notify() }
-        while !isTriggered && !Task.isCancelled {
-            await signal.wait(timeout: .seconds(3600))
-        }
+        // returns on the notification (remembered if it came first) or on cancellation
+        await signal.wait()
     }
 
     /// Sleeps for `duration` or until triggered, whichever comes first.

@@ -2,19 +2,30 @@ import Foundation
 import Store
 
 /// Picks up the spool directory every `interval` inside `dispatcher run`.
-public final class SpoolWatcher: Sendable {
+public final class SpoolWatcher: Service {
+    public struct Configuration: Sendable {
+        /// Between scans of the directory. Default 2 s.
+        public var interval: Duration = .seconds(2)
+        public init() {}
+
+        public func validate() throws(ServiceConfigurationError) {
+            guard interval > .zero else { throw ServiceConfigurationError(service: "spool", field: "interval", "must be more than 0") }
+        }
+    }
+
+    public let name = "spool"
     private let directory: SpoolDirectory
     private let submitter: JobSubmitter
     private let conninfo: String
-    private let interval: Duration
+    private let configuration: Configuration
     private let report: @Sendable (String) -> Void
 
-    public init(directory: SpoolDirectory, submitter: JobSubmitter, conninfo: String, interval: Duration = .seconds(2),
+    public init(configuration: Configuration = Configuration(), directory: SpoolDirectory, submitter: JobSubmitter, conninfo: String,
                 report: @escaping @Sendable (String) -> Void) {
         self.directory = directory
         self.submitter = submitter
         self.conninfo = conninfo
-        self.interval = interval
+        self.configuration = configuration
         self.report = report
     }
 
@@ -30,7 +41,7 @@ public final class SpoolWatcher: Sendable {
             } catch {
                 report("spool \(directory.path): \(error) (will retry)")
             }
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: configuration.interval)
         }
         await connection?.close()
     }

@@ -10,14 +10,8 @@ public import Store
 /// is read, checked and copied in bounded memory.
 public struct JobSubmitter: Sendable {
     /// One file to submit, with campaign fields from flags for a bare CSV.
-    public struct Input: Sendable {
-        public var path: String
-        public var settings: CampaignSettings?
-        public init(path: String, settings: CampaignSettings? = nil) {
-            self.path = path
-            self.settings = settings
-        }
-    }
+    /// A file and the campaign flags a bare CSV is read under (`JobInput.pair`).
+    public typealias Input = JobInput
 
     public struct FileOutcome: Sendable {
         public var file: String

@@ -15,25 +15,18 @@ enum BenchClientCommand: CLICommand {
     CPU time (user+system) of this process per send.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         let url: URL, provider: String, sends: Int, concurrency: Int, transport: HTTPClient.Transport
-        do {
-            guard let u = try args.option("--url").flatMap(URL.init(string:)) else { throw CLIFailure.usage("--url BASE is required") }
-            url = u
-            provider = try args.option("--provider") ?? "plum"
-            sends = Int(try args.option("--sends") ?? "20000") ?? 20000
-            concurrency = Int(try args.option("--concurrency") ?? "32") ?? 32
-            guard let t = HTTPClient.Transport(rawValue: try args.option("--transport") ?? "sockets") else {
-                throw CLIFailure.usage("--transport is sockets or urlSession")
-            }
-            transport = t
-            _ = try args.positionals()
-        } catch let failure as CLIFailure {
-            printError("bench-client: \(failure.message)")
-            return failure.exitCode
-        } catch {
-            return ExitCode.usage
+        guard let u = try args.option("--url").flatMap(URL.init(string:)) else { throw CLIFailure.usage("--url BASE is required") }
+        url = u
+        provider = try args.option("--provider") ?? "plum"
+        sends = Int(try args.option("--sends") ?? "20000") ?? 20000
+        concurrency = Int(try args.option("--concurrency") ?? "32") ?? 32
+        guard let t = HTTPClient.Transport(rawValue: try args.option("--transport") ?? "sockets") else {
+            throw CLIFailure.usage("--transport is sockets or urlSession")
         }
+        transport = t
+        _ = try args.positionals()
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.plainHTTPTransport = transport
         let http = HTTPClient(configuration: httpConfiguration)

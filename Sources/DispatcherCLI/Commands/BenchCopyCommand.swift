@@ -7,6 +7,7 @@ import Store
 /// (for the `psql \copy` side of the comparison) and touches no database.
 enum BenchCopyCommand: CLICommand {
     static let name = "bench-copy"
+    static let errorPrefix = "dispatcher bench-copy"
     static let summary = "(benchmark) COPY synthetic message rows into messages"
     static let usage = """
     usage: dispatcher bench-copy --rows N [--campaign-id ID] [--csv FILE]
@@ -40,23 +41,16 @@ enum BenchCopyCommand: CLICommand {
     static let provider = "plum"
     static let fromNumber = "+12435678910"
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         let rows: Int, campaignOption: Int64?, csvPath: String?
-        do {
-            guard let n = try args.option("--rows").flatMap(Int.init), n > 0 else { throw CLIFailure.usage("--rows N (a positive count) is required") }
-            rows = n
-            let campaign = try args.option("--campaign-id")
-            guard campaign == nil || Int64(campaign!) != nil else { throw CLIFailure.usage("--campaign-id takes a number") }
-            campaignOption = campaign.flatMap { Int64($0) }
-            csvPath = try args.option("--csv")
-            _ = try args.option("--config")
-            let rest = try args.positionals()
-            guard rest.isEmpty else { throw CLIFailure.usage("bench-copy takes no arguments (got '\(rest[0])')") }
-        } catch {
-            let f = failure(from: error)
-            printError("dispatcher bench-copy: \(f.message)")
-            return f.exitCode
-        }
+        guard let n = try args.option("--rows").flatMap(Int.init), n > 0 else { throw CLIFailure.usage("--rows N (a positive count) is required") }
+        rows = n
+        let campaign = try args.option("--campaign-id")
+        guard campaign == nil || Int64(campaign!) != nil else { throw CLIFailure.usage("--campaign-id takes a number") }
+        campaignOption = campaign.flatMap { Int64($0) }
+        csvPath = try args.option("--csv")
+        let rest = try args.positionals()
+        guard rest.isEmpty else { throw CLIFailure.usage("bench-copy takes no arguments (got '\(rest[0])')") }
 
         if let csvPath {
             guard let campaignID = campaignOption else {
@@ -66,37 +60,31 @@ enum BenchCopyCommand: CLICommand {
             return writeCSV(path: csvPath, rows: rows, campaignID: campaignID)
         }
 
-        do {
-            let target = try await DatabaseTarget.resolve(allowEmbedded: false)
-            let connection = try await Connection.connect(target.conninfo, applicationName: "dispatcher bench-copy")
-            let campaignID: Int64
-            if let campaignOption {
-                campaignID = campaignOption
-            } else {
-                guard let id = try await connection.query("SELECT min(id) FROM campaigns").scalar(Int64.self) else {
-                    throw CLIFailure(exitCode: ExitCode.dataError, message: "no campaign to load messages into; create one or pass --campaign-id")
-                }
-                campaignID = id
+        let target = try await DatabaseTarget.resolve(allowEmbedded: false)
+        let connection = try await Connection.connect(target.conninfo, applicationName: "dispatcher bench-copy")
+        let campaignID: Int64
+        if let campaignOption {
+            campaignID = campaignOption
+        } else {
+            guard let id = try await Outbox.campaignsFirstID(connection) else {
+                throw CLIFailure(exitCode: ExitCode.dataError, message: "no campaign to load messages into; create one or pass --campaign-id")
             }
-            let cpuBefore = cpuSeconds()
-            let started = ContinuousClock.now
-            let copied = try await connection.copyFrom(table: "messages", columns: columns) { writer in
-                for i in 0..<rows {
-                    let row = Row(i)
-                    try await writer.append(campaignID, row.externalID, provider, fromNumber, row.toNumber, row.segments, row.dueAt, row.dueAt)
-                }
-            }
-            let seconds = (ContinuousClock.now - started).seconds
-            let cpu = cpuSeconds() - cpuBefore
-            await connection.close()
-            print(String(format: "bench-copy: %d rows in %.3f s = %.0f rows/s (Store binary COPY; client CPU %.2f s user+sys)",
-                         copied, seconds, Double(copied) / seconds, cpu))
-            return copied == rows ? ExitCode.success : ExitCode.software
-        } catch {
-            let f = failure(from: error)
-            printError("dispatcher bench-copy: \(f.message)")
-            return f.exitCode
+            campaignID = id
         }
+        let cpuBefore = cpuSeconds()
+        let started = ContinuousClock.now
+        let copied = try await connection.copyFrom(table: "messages", columns: columns) { writer in
+            for i in 0..<rows {
+                let row = Row(i)
+                try await writer.append(campaignID, row.externalID, provider, fromNumber, row.toNumber, row.segments, row.dueAt, row.dueAt)
+            }
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        let cpu = cpuSeconds() - cpuBefore
+        await connection.close()
+        print(String(format: "bench-copy: %d rows in %.3f s = %.0f rows/s (Store binary COPY; client CPU %.2f s user+sys)",
+                     copied, seconds, Double(copied) / seconds, cpu))
+        return copied == rows ? ExitCode.success : ExitCode.software
     }
 
     /// Writes the rows `run` would COPY as CSV (no header), timestamps in UTC ISO 8601.

@@ -13,8 +13,8 @@ enum CancelCommand: CLICommand {
     See docs/lifecycle.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try await withDatabase(&args, context) { args, connection in
             let name = try campaignArgument(&args)
             let r = try await Outbox.campaignCancel(connection, name: name)
             print("campaign \(name) cancelled: \(r.cancelledMessages) pending messages cancelled"
@@ -37,8 +37,8 @@ enum PauseCommand: CLICommand {
     See docs/lifecycle.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try await withDatabase(&args, context) { args, connection in
             let name = try campaignArgument(&args)
             let pending = try await Outbox.campaignSetPaused(connection, name: name, paused: true)
             print("campaign \(name) paused (\(pending) pending messages held)")

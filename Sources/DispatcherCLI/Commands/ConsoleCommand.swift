@@ -26,7 +26,9 @@ enum ConsoleCommand: CLICommand {
 
     static let defaultListen = "127.0.0.1:8090"
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static let errorPrefix = "dispatcher console"
+
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         let logger = Logger(label: "dispatcher.console")
         var target: DatabaseTarget?
         do {
@@ -51,10 +53,8 @@ enum ConsoleCommand: CLICommand {
 
             target = try await DatabaseTarget.resolve(allowEmbedded: true)
             let pool = ConnectionPool(conninfo: target!.conninfo, maxConnections: 4, maxWaiters: 64, settings: .http)
-            do {
-                _ = try await pool.query("SELECT 1 FROM campaign_report LIMIT 0")
-            } catch let error as PostgresError where !error.isUnavailable {
-                throw CLIFailure(exitCode: ExitCode.unavailable, message: "the database has no dispatcher schema: run 'dispatcher migrate' (\(error.description))")
+            guard try await pool.withConnection({ try await Admin.schemaPresent($0) }) else {
+                throw CLIFailure(exitCode: ExitCode.unavailable, message: "the database has no dispatcher schema: run 'dispatcher migrate'")
             }
             let console = ConsoleRoutes(pool: pool, configuration: configuration, logger: logger)
             var router = HTTPRouter()
@@ -82,9 +82,7 @@ enum ConsoleCommand: CLICommand {
             return ExitCode.success
         } catch {
             await target?.finish()
-            let f = failure(from: error)
-            printError("dispatcher console: \(f.message)")
-            return f.exitCode
+            throw error
         }
     }
 }

@@ -32,10 +32,10 @@ enum DemoCommand: CLICommand {
     else happens, and it succeeds when there is nothing to remove. DATABASE_URL is ignored.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         var target: DatabaseTarget?
         do {
-            if try args.option("--config") != nil {
+            if context.configPath != nil {
                 throw CLIFailure.usage("demo runs against its own in-process sandbox with built-in settings; it takes no --config")
             }
             if args.flag("--clean") {
@@ -90,23 +90,22 @@ enum DemoCommand: CLICommand {
             configuration.poll.afterSeconds = 1  // Plum reports delivery only when asked
             configuration.concurrency = 16
             let logger = Logger(label: "dispatcher.demo", level: .warning)
-            let metrics = Metrics()
-            let reconcile = try ReconcileServices(configuration: configuration, conninfo: target!.conninfo, metrics: metrics,
-                                                  pollInterval: .milliseconds(500))
-            configuration.publicURL = URL(string: "http://127.0.0.1:\(reconcile.port ?? 0)")
-            var options = DispatchEngine.Options(workerID: "demo")
-            options.pollInterval = .milliseconds(200)
+            var options = Worker.Configuration(dispatcher: configuration, conninfo: target!.conninfo)
+            options.workerID = "demo"
+            options.statusPollInterval = .milliseconds(500)
+            options.claimPollInterval = .milliseconds(200)
             options.gracePeriod = .seconds(5)
-            let engine = DispatchEngine(configuration: configuration, conninfo: target!.conninfo, options: options,
-                                        logger: logger, metrics: metrics)
-            let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
+            let worker = Worker(configuration: options, logger: logger)
+            try await worker.start()
+            configuration = worker.dispatcherConfiguration
+            let signals = TerminationSignals(shutdown: worker.shutdown, logger: logger)
             out.step("worker running: callbacks on \(configuration.publicURL!.absoluteString), sender rate 40 segments/s")
 
             let started = ContinuousClock.now
-            let running = Task { try await engine.run(extraServices: reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: nil)) }
+            let running = Task { try await worker.run() }
             var finished = false
-            while !engine.shutdown.isTriggered {
-                let counts = try await stateCounts(connection, campaigns: names)
+            while !worker.shutdown.isTriggered {
+                let counts = try await Outbox.campaignsStateCounts(connection, campaigns: names)
                 let done = Outbox.finalStates.reduce(0) { $0 + (counts[$1.rawValue] ?? 0) }
                 out.progress(done: done, total: total, counts: counts, elapsed: (ContinuousClock.now - started).seconds)
                 if done >= total {
@@ -117,10 +116,9 @@ enum DemoCommand: CLICommand {
                 try await Task.sleep(for: .milliseconds(250))
             }
             out.endProgress()
-            engine.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
+            worker.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
             try await running.value
             signals.cancel()
-            await reconcile.close()
             await sandbox.stop()
 
             // 5. The report.
@@ -129,10 +127,7 @@ enum DemoCommand: CLICommand {
             print(ReportCommand.table(reports), terminator: "")
             // Exactly once: every acceptance at the provider is one message of ours with its id.
             let stats = await sandbox.stats()
-            let withID = try await connection.query("""
-                SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                 WHERE c.name = ANY(\(names)) AND m.provider_message_id IS NOT NULL
-                """).scalar(Int.self) ?? 0
+            let withID = try await Outbox.campaignsMessagesWithProviderIDCount(connection, campaigns: names)
             print("\nsandbox: accepted \(stats.accepted) sends for \(withID) messages with a provider id"
                 + (stats.accepted == withID ? " — none sent twice" : " — \(stats.accepted - withID) extra!")
                 + "; \(stats.serverErrors) server errors injected and retried")
@@ -146,9 +141,7 @@ enum DemoCommand: CLICommand {
             return ExitCode.success
         } catch {
             await target?.finish()
-            let f = failure(from: error)
-            printError("demo: \(f.message)")
-            return f.exitCode
+            throw error
         }
     }
 
@@ -240,19 +233,6 @@ enum DemoCommand: CLICommand {
             files.append(dir + "/bulk.json")
         }
         return files
-    }
-
-    static func stateCounts(_ c: Connection, campaigns: [String]) async throws -> [String: Int] {
-        let rows = try await c.query("""
-            SELECT m.state, count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-             WHERE c.name = ANY(\(campaigns)) GROUP BY 1
-            """)
-        var counts: [String: Int] = [:]
-        for row in rows {
-            let (state, n) = try row.decode((String, Int).self)
-            counts[state] = n
-        }
-        return counts
     }
 }
 

@@ -2,6 +2,7 @@ import Store
 
 enum MigrateCommand: CLICommand {
     static let name = "migrate"
+    static let errorPrefix = "dispatcher migrate"
     static let summary = "create or upgrade the database schema (idempotent)"
     static let usage = """
     usage: dispatcher migrate [--config FILE]
@@ -15,10 +16,10 @@ enum MigrateCommand: CLICommand {
     See docs/operations.md (migrations).
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         var target: DatabaseTarget?
         do {
-            _ = try loadConfiguration(try args.option("--config"), needsSecrets: false)  // checked; no setting applies
+            _ = try context.configuration(needsSecrets: false)  // checked; no setting applies
             let rest = try args.positionals()
             guard rest.isEmpty else { throw CLIFailure.usage("migrate takes no arguments (got '\(rest[0])')") }
             target = try await DatabaseTarget.resolve(allowEmbedded: true)
@@ -39,9 +40,7 @@ enum MigrateCommand: CLICommand {
             return ExitCode.success
         } catch {
             await target?.finish()
-            let f = failure(from: error)
-            printError("dispatcher migrate: \(f.message)")
-            return f.exitCode
+            throw error
         }
     }
 }

@@ -17,8 +17,8 @@ enum PruneCommand: CLICommand {
     See docs/operations.md (retention).
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try await withDatabase(&args, context) { args, connection in
             guard let text = try args.option("--before") else { throw CLIFailure.usage("prune needs --before DATE") }
             let batch = try args.option("--batch").map { t -> Int in
                 guard let n = Int(t), n > 0 else { throw CLIFailure.usage("--batch needs a positive number") }

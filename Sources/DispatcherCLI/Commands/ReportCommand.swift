@@ -23,8 +23,8 @@ enum ReportCommand: CLICommand {
     (see docs/compliance.md).
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try await withDatabase(&args, context) { args, connection in
             let format = try args.option("--format") ?? "table"
             guard ["table", "json", "csv"].contains(format) else { throw CLIFailure.usage("--format is table, json or csv, not '\(format)'") }
             if args.flag("--compliance") { return try await ComplianceReportCommand.run(&args, connection: connection, format: format) }
@@ -102,13 +102,14 @@ enum ReportCommand: CLICommand {
     }
 }
 
-/// Resolves the database, connects, runs `body`, and maps errors to exit codes.
-func withDatabase(_ args: inout Arguments, command: String,
-                  _ body: (inout Arguments, Connection) async throws -> Int32) async -> Int32 {
+/// Resolves the database, connects and runs `body` (the embedded cluster stopped after it, if
+/// this process started it).
+func withDatabase(_ args: inout Arguments, _ context: CommandContext,
+                  _ body: (inout Arguments, Connection) async throws -> Int32) async throws -> Int32 {
     var target: DatabaseTarget?
     do {
         // these commands use no setting of the configuration; a file named is still checked
-        _ = try loadConfiguration(try args.option("--config"), needsSecrets: false)
+        _ = try context.configuration(needsSecrets: false)
         target = try await DatabaseTarget.resolve(allowEmbedded: true)
         let connection = try await Connection.connect(target!.conninfo, settings: .command)
         let status = try await body(&args, connection)
@@ -117,13 +118,6 @@ func withDatabase(_ args: inout Arguments, command: String,
         return status
     } catch {
         await target?.finish()
-        let f: CLIFailure
-        if let e = error as? Outbox.CampaignControlError {
-            f = CLIFailure(exitCode: ExitCode.dataError, message: e.description)
-        } else {
-            f = failure(from: error)
-        }
-        printError("\(command): \(f.message)")
-        return f.exitCode
+        throw error
     }
 }

@@ -5,6 +5,7 @@ import Store
 
 enum ResumeCommand: CLICommand {
     static let name = "resume"
+    static let errorPrefix = "dispatcher resume"
     static let summary = "resume a paused campaign, or clear a halt: --sender NUMBER or --provider NAME"
     static let usage = """
     usage: dispatcher resume CAMPAIGN
@@ -18,58 +19,51 @@ enum ResumeCommand: CLICommand {
     See docs/errors-and-retries.md (halts) and docs/lifecycle.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        do {
-            let configPath = try args.option("--config")
-            let sender = try args.option("--sender")
-            let provider = try args.option("--provider")
-            let rest = try args.positionals()
-            if let campaign = rest.first {
-                guard rest.count == 1, sender == nil, provider == nil else {
-                    throw CLIFailure.usage("give one campaign, or --sender / --provider")
-                }
-                var args = Arguments([campaign])
-                return await withDatabase(&args, command: name) { args, connection in
-                    let pending = try await Outbox.campaignSetPaused(connection, name: try campaignArgument(&args), paused: false)
-                    print("campaign \(campaign) resumed (\(pending) pending messages)")
-                    return ExitCode.success
-                }
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        let sender = try args.option("--sender")
+        let provider = try args.option("--provider")
+        let rest = try args.positionals()
+        if let campaign = rest.first {
+            guard rest.count == 1, sender == nil, provider == nil else {
+                throw CLIFailure.usage("give one campaign, or --sender / --provider")
             }
-            if sender != nil && provider != nil { throw CLIFailure.usage("give --sender or --provider, not both") }
-            var key: String?
-            if let sender {
-                do { key = RateLimits.senderKey(try PhoneNumber(parsing: sender).e164) } catch {
-                    throw CLIFailure(exitCode: ExitCode.dataError, message: "--sender: \(error)")
-                }
-            } else if let provider {
-                // a provider account of the configuration
-                let configuration = try loadConfiguration(configPath, needsSecrets: false)
-                guard configuration.accounts[provider] != nil else {
-                    throw CLIFailure(exitCode: ExitCode.dataError,
-                                     message: "--provider: no provider account named '\(provider)' (configured: \(configuration.accounts.keys.sorted().joined(separator: ", ")))")
-                }
-                key = RateLimits.providerKey(provider)
-            }
-            var noArgs = Arguments([])
-            return await withDatabase(&noArgs, command: name) { _, connection in
-                guard let key else {
-                    let halts = try await RateLimits.rateLimitHaltedList(connection)
-                    if halts.isEmpty { print("nothing is halted") }
-                    for h in halts { print("\(h.key) halted at \(h.at) (\(h.reason ?? "no reason"))") }
-                    return ExitCode.success
-                }
-                if try await RateLimits.rateLimitResume(connection, key: key) {
-                    try await connection.notify(Outbox.workChannel)
-                    print("resumed \(key)")
-                } else {
-                    print("\(key) was not halted; nothing to do")
-                }
+            var args = Arguments([campaign])
+            return try await withDatabase(&args, context) { args, connection in
+                let pending = try await Outbox.campaignSetPaused(connection, name: try campaignArgument(&args), paused: false)
+                print("campaign \(campaign) resumed (\(pending) pending messages)")
                 return ExitCode.success
             }
-        } catch {
-            let f = failure(from: error)
-            printError("dispatcher resume: \(f.message)")
-            return f.exitCode
+        }
+        if sender != nil && provider != nil { throw CLIFailure.usage("give --sender or --provider, not both") }
+        var key: String?
+        if let sender {
+            do { key = RateLimits.senderKey(try PhoneNumber(parsing: sender).e164) } catch {
+                throw CLIFailure(exitCode: ExitCode.dataError, message: "--sender: \(error)")
+            }
+        } else if let provider {
+            // a provider account of the configuration
+            let configuration = try context.configuration(needsSecrets: false)
+            guard configuration.accounts[provider] != nil else {
+                throw CLIFailure(exitCode: ExitCode.dataError,
+                                 message: "--provider: no provider account named '\(provider)' (configured: \(configuration.accounts.keys.sorted().joined(separator: ", ")))")
+            }
+            key = RateLimits.providerKey(provider)
+        }
+        var noArgs = Arguments([])
+        return try await withDatabase(&noArgs, context) { _, connection in
+            guard let key else {
+                let halts = try await RateLimits.rateLimitHaltedList(connection)
+                if halts.isEmpty { print("nothing is halted") }
+                for h in halts { print("\(h.key) halted at \(h.at) (\(h.reason ?? "no reason"))") }
+                return ExitCode.success
+            }
+            if try await RateLimits.rateLimitResume(connection, key: key) {
+                try await connection.notify(Outbox.workChannel)
+                print("resumed \(key)")
+            } else {
+                print("\(key) was not halted; nothing to do")
+            }
+            return ExitCode.success
         }
     }
 }

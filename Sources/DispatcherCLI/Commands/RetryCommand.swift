@@ -21,8 +21,8 @@ enum RetryCommand: CLICommand {
     See docs/errors-and-retries.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try await withDatabase(&args, context) { args, connection in
             let classes = try args.option("--class").map {
                 $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             }

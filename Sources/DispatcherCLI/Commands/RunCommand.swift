@@ -5,6 +5,7 @@ import Support
 
 enum RunCommand: CLICommand {
     static let name = "run"
+    static let errorPrefix = "dispatcher run"
     static let summary = "the worker: dispatch due messages (until SIGTERM, or --until-idle)"
     static let usage = """
     usage: dispatcher run [--config FILE] [--until-idle] [--worker-id ID] [--bench]
@@ -47,83 +48,62 @@ enum RunCommand: CLICommand {
     See docs/configuration.md, docs/endpoints.md and docs/operations.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         let logger = Logger(label: "dispatcher.run")
-        do {
-            let configPath = try args.option("--config")
-            let untilIdle = args.flag("--until-idle")
-            let bench = args.flag("--bench")
-            let workerID = try args.option("--worker-id")
-            let grace = try args.option("--grace-s")
-            let noSpool = args.flag("--no-spool")
-            let rest = try args.positionals()
-            guard rest.isEmpty else { throw CLIFailure.usage("run takes no arguments (got '\(rest[0])')") }
-            var configuration = try loadConfiguration(configPath, needsSecrets: true)
-            if !bench, let null = configuration.accounts.values.first(where: { $0.kind == .null }) {
-                throw CLIFailure(exitCode: ExitCode.dataError,
-                                 message: "providers.\(null.name): kind \"null\" accepts everything without sending; it is for benchmarks (run --bench)")
-            }
-            var options = DispatchEngine.Options()
-            options.untilIdle = untilIdle
-            if let workerID { options.workerID = workerID }
-            if let grace {
-                guard let s = Double(grace), s >= 0 else { throw CLIFailure.usage("--grace-s needs a number of seconds") }
-                options.gracePeriod = .milliseconds(Int64(s * 1000))
-            }
-            let target = try await DatabaseTarget.resolve(allowEmbedded: false)
-            // Fail fast (69) when the database is unreachable.
-            let probe = try await Connection.connect(target.conninfo)
-            await probe.close()
-            let metrics = Metrics()
-            let reconcile: ReconcileServices
-            do {
-                reconcile = try ReconcileServices(configuration: configuration, conninfo: target.conninfo, metrics: metrics,
-                                                  logger: logger)
-            } catch let error as CallbackServer.ListenAddressError {
-                throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
-            } catch {
-                throw CLIFailure(exitCode: ExitCode.unavailable, message: "cannot listen on \(configuration.listen): \(error)")
-            }
-            if configuration.publicURL == nil, let port = reconcile.port {
-                // Callbacks reach this worker directly (the sandbox, a local test); behind nginx set public_url.
-                configuration.publicURL = defaultPublicURL(listen: configuration.listen, port: port)
-            }
-            let engine = DispatchEngine(configuration: configuration, conninfo: target.conninfo, options: options, logger: logger,
-                                        metrics: metrics)
-            let spool = noSpool ? nil : SpoolWatcher(
-                directory: SpoolDirectory(path: configuration.spool),
-                submitter: JobSubmitter(configuration: configuration),
-                conninfo: target.conninfo, report: { logger.info("\($0)") })
-            let extra = reconcile.services(shutdown: engine.shutdown, providers: engine.providers, spool: spool)
-            let signals = TerminationSignals(shutdown: engine.shutdown, logger: logger)
-            logger.info("worker \(options.workerID) started: providers \(configuration.accounts.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
-            // the bound address (a `listen` port of 0 picks one)
-            let listening = reconcile.port.flatMap { port in
-                configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
-            } ?? configuration.listen
-            logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
-            let inboundAccounts = configuration.accounts.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
-            if inboundAccounts.isEmpty {
-                logger.info("inbound SMS is off (every /inbound request gets 404): no Plum account has an inbound_key or inbound_key_env")
-            } else {
-                logger.info("inbound SMS for Plum account(s) \(inboundAccounts.joined(separator: ", ")) at /inbound/plum/KEY, to their sender numbers")
-            }
-            try await engine.run(extraServices: extra)
-            await reconcile.close()
-            signals.cancel()
-            logger.info("worker \(options.workerID) stopped (\(engine.shutdown.reason ?? "done"))")
-            return ExitCode.success
-        } catch {
-            let f = failure(from: error)
-            printError("dispatcher run: \(f.message)")
-            return f.exitCode
+        let untilIdle = args.flag("--until-idle")
+        let bench = args.flag("--bench")
+        let workerID = try args.option("--worker-id")
+        let grace = try args.option("--grace-s")
+        let noSpool = args.flag("--no-spool")
+        let rest = try args.positionals()
+        guard rest.isEmpty else { throw CLIFailure.usage("run takes no arguments (got '\(rest[0])')") }
+        var configuration = try context.configuration(needsSecrets: true)
+        if !bench, let null = configuration.accounts.values.first(where: { $0.kind == .null }) {
+            throw CLIFailure(exitCode: ExitCode.dataError,
+                             message: "providers.\(null.name): kind \"null\" accepts everything without sending; it is for benchmarks (run --bench)")
         }
+        var gracePeriod: Duration?
+        if let grace {
+            guard let s = Double(grace), s >= 0 else { throw CLIFailure.usage("--grace-s needs a number of seconds") }
+            gracePeriod = .milliseconds(Int64(s * 1000))
+        }
+        let target = try await DatabaseTarget.resolve(allowEmbedded: false)
+        // Fail fast (69) when the database is unreachable.
+        let probe = try await Connection.connect(target.conninfo)
+        await probe.close()
+        var options = Worker.Configuration(dispatcher: configuration, conninfo: target.conninfo)
+        options.untilIdle = untilIdle
+        if let workerID { options.workerID = workerID }
+        if let gracePeriod { options.gracePeriod = gracePeriod }
+        options.spool = !noSpool
+        let worker = Worker(configuration: options, logger: logger)
+        do {
+            // binds the listener: a bad or used address fails here, before anything is claimed
+            try await worker.start()
+        } catch let error as CallbackServer.ListenAddressError {
+            throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
+        } catch let error as ServiceConfigurationError {
+            throw CLIFailure(exitCode: ExitCode.dataError, message: "\(error)")
+        } catch {
+            throw CLIFailure(exitCode: ExitCode.unavailable, message: "cannot listen on \(configuration.listen): \(error)")
+        }
+        configuration = worker.dispatcherConfiguration
+        let signals = TerminationSignals(shutdown: worker.shutdown, logger: logger)
+        logger.info("worker \(options.workerID) started: providers \(configuration.accounts.keys.sorted().joined(separator: ", ")), concurrency \(configuration.concurrency)\(untilIdle ? ", until idle" : "")")
+        // the bound address (a `listen` port of 0 picks one)
+        let listening = worker.port.flatMap { port in
+            configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
+        } ?? configuration.listen
+        logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
+        let inboundAccounts = configuration.accounts.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
+        if inboundAccounts.isEmpty {
+            logger.info("inbound SMS is off (every /inbound request gets 404): no Plum account has an inbound_key or inbound_key_env")
+        } else {
+            logger.info("inbound SMS for Plum account(s) \(inboundAccounts.joined(separator: ", ")) at /inbound/plum/KEY, to their sender numbers")
+        }
+        try await worker.run()
+        signals.cancel()
+        logger.info("worker \(options.workerID) stopped (\(worker.shutdown.reason ?? "done"))")
+        return ExitCode.success
     }
-}
-
-/// `http://HOST:PORT` for the bound `listen` address (a wildcard host becomes 127.0.0.1).
-func defaultPublicURL(listen: String, port: Int) -> URL? {
-    var host = listen.lastIndex(of: ":").map { String(listen[..<$0]) } ?? "127.0.0.1"
-    if host.isEmpty || host == "0.0.0.0" { host = "127.0.0.1" }
-    return URL(string: "http://\(host):\(port)")
 }

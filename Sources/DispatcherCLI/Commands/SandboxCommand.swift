@@ -72,52 +72,43 @@ enum SandboxCommand: CLICommand {
     20 unknown error (30008), 21 price exceeds max (30010); anything else is delivered.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         var configuration: SandboxConfiguration
-        do {
-            if let file = try args.option("--config") {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    printError("sandbox: cannot read \(file)")
-                    return ExitCode.dataError
-                }
-                do { configuration = try SandboxConfiguration.load(json: data) } catch {
-                    printError("sandbox: \(file): \(error)")
-                    return ExitCode.dataError
-                }
-            } else {
-                configuration = SandboxConfiguration()
+        // the sandbox's own configuration file (a profile), not the worker's
+        if let file = context.configPath {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIFailure(exitCode: ExitCode.dataError, message: "cannot read \(file)")
             }
-            if let profile = try args.option("--profile") {
-                guard let knobs = SandboxKnobs.profile(named: profile) else {
-                    throw CLIFailure.usage("unknown profile '\(profile)' (perfect, realistic, chaos)")
-                }
-                configuration.knobs = knobs
+            do { configuration = try SandboxConfiguration.load(json: data) } catch {
+                throw CLIFailure(exitCode: ExitCode.dataError, message: "\(file): \(error)")
             }
-            if let listen = try args.option("--listen") {
-                do { try configuration.setListen(listen) } catch { throw CLIFailure.usage("\(error)") }
-            } else if configuration.port == 0 {
-                configuration.port = 8787  // a profile file without "listen"
-            }
-            if let loops = try args.option("--event-loops") {
-                guard let n = Int(loops), n >= 1 else { throw CLIFailure.usage("--event-loops needs a positive number") }
-                configuration.server.eventLoops = n
-            }
-            for knob in SandboxConfiguration.knobNames.sorted() {
-                let flag = "--" + knob.replacingOccurrences(of: "_", with: "-")
-                if let value = try args.option(flag) {
-                    do { try configuration.setKnob(knob, value) } catch { throw CLIFailure.usage("\(error)") }
-                }
-            }
-            if args.flag("--no-callbacks") { configuration.knobs.callbacks = false }
-            let rest = try args.positionals()
-            if !rest.isEmpty { throw CLIFailure.usage("sandbox takes no arguments, got '\(rest[0])'") }
-        } catch let failure as CLIFailure {
-            printError("sandbox: \(failure.message)")
-            return failure.exitCode
-        } catch {
-            printError("sandbox: \(error)")
-            return ExitCode.usage
+        } else {
+            configuration = SandboxConfiguration()
         }
+        if let profile = try args.option("--profile") {
+            guard let knobs = SandboxKnobs.profile(named: profile) else {
+                throw CLIFailure.usage("unknown profile '\(profile)' (perfect, realistic, chaos)")
+            }
+            configuration.knobs = knobs
+        }
+        if let listen = try args.option("--listen") {
+            do { try configuration.setListen(listen) } catch { throw CLIFailure.usage("\(error)") }
+        } else if configuration.port == 0 {
+            configuration.port = 8787  // a profile file without "listen"
+        }
+        if let loops = try args.option("--event-loops") {
+            guard let n = Int(loops), n >= 1 else { throw CLIFailure.usage("--event-loops needs a positive number") }
+            configuration.server.eventLoops = n
+        }
+        for knob in SandboxConfiguration.knobNames.sorted() {
+            let flag = "--" + knob.replacingOccurrences(of: "_", with: "-")
+            if let value = try args.option(flag) {
+                do { try configuration.setKnob(knob, value) } catch { throw CLIFailure.usage("\(error)") }
+            }
+        }
+        if args.flag("--no-callbacks") { configuration.knobs.callbacks = false }
+        let rest = try args.positionals()
+        if !rest.isEmpty { throw CLIFailure.usage("sandbox takes no arguments, got '\(rest[0])'") }
 
         let sandbox = SandboxServer(configuration: configuration)
         let port: Int

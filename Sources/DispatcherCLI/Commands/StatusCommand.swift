@@ -15,8 +15,8 @@ enum StatusCommand: CLICommand {
     See docs/lifecycle.md (states and events).
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try await withDatabase(&args, context) { args, connection in
             let asJSON = args.flag("--json")
             let rest = try args.positionals()
             guard rest.count == 1 else { throw CLIFailure.usage("status takes one ID (usage: dispatcher status ID)") }

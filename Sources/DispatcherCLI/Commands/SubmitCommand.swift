@@ -37,7 +37,7 @@ enum SubmitCommand: CLICommand {
     See docs/job-files.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         var target: DatabaseTarget?
         do {
             let skipInvalid = args.flag("--skip-invalid")
@@ -46,7 +46,7 @@ enum SubmitCommand: CLICommand {
                 guard let n = Int(text), n > 0 else { throw CLIFailure.usage("--max-segments needs a positive number, not '\(text)'") }
                 maxSegments = n
             }
-            let configuration = try loadConfiguration(try args.option("--config"), needsSecrets: false)
+            let configuration = try context.configuration(needsSecrets: false)
             var scope = configuration.optOutScope
             if let text = try args.option("--opt-out-scope") {
                 guard let s = OptOutScope(rawValue: text) else { throw CLIFailure.usage("--opt-out-scope is sender or global, not '\(text)'") }
@@ -74,22 +74,8 @@ enum SubmitCommand: CLICommand {
             }
 
             guard !files.isEmpty else { throw CLIFailure.usage("no files given (usage: dispatcher submit FILE…)") }
-            var inputs: [JobSubmitter.Input] = []
-            for file in files {
-                if file.lowercased().hasSuffix(".csv") {
-                    if flagsGiven {
-                        let missing = settings.missingFlags
-                        guard missing.isEmpty else { throw CLIFailure.usage("\(file): a CSV without a manifest needs \(missing.joined(separator: ", "))") }
-                        inputs.append(.init(path: file, settings: settings))
-                    } else if let manifest = JobReader.manifest(forCSV: file) {
-                        if !files.contains(manifest) { inputs.append(.init(path: file)) }
-                    } else {
-                        throw CLIFailure.usage("\(file): no manifest names this CSV; give --campaign, --from and --provider")
-                    }
-                } else {
-                    inputs.append(.init(path: file))
-                }
-            }
+            let inputs: [JobInput]
+            do { inputs = try JobInput.pair(files, flags: flagsGiven ? settings : nil) } catch { throw CLIFailure.usage(error.message) }
             target = try await DatabaseTarget.resolve(allowEmbedded: true)
             let connection = try await Connection.connect(target!.conninfo, settings: .command)
             let outcome = try await submitter.submit(inputs, on: connection)
@@ -98,9 +84,7 @@ enum SubmitCommand: CLICommand {
             return report(outcome, skipInvalid: skipInvalid)
         } catch {
             await target?.finish()
-            let f = failure(from: error)
-            printError("submit: \(f.message)")
-            return f.exitCode
+            throw error
         }
     }
 

@@ -31,16 +31,11 @@ enum ValidateCommand: CLICommand {
     See docs/job-files.md.
     """
 
-    static func run(_ args: inout Arguments) async -> Int32 {
-        do {
-            return try validate(&args)
-        } catch {
-            printError("validate: \(error.message)")
-            return error.exitCode
-        }
+    static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
+        try validate(&args, context)
     }
 
-    private static func validate(_ args: inout Arguments) throws(CLIFailure) -> Int32 {
+    private static func validate(_ args: inout Arguments, _ context: CommandContext) throws(CLIFailure) -> Int32 {
         let json = args.flag("--json")
         var maxSegments = JobOptions.defaultMaxSegments
         if let text = try args.option("--max-segments") {
@@ -49,9 +44,8 @@ enum ValidateCommand: CLICommand {
         }
         // With a configuration, `provider` may name its accounts and must agree with the
         // sender's account; without one, it is a kind.
-        let configPath = try args.option("--config")
-        let accounts = DispatcherConfiguration.file(path: configPath) == nil
-            ? nil : try loadConfiguration(configPath, needsSecrets: false).providerAccounts
+        let accounts = DispatcherConfiguration.file(path: context.configPath) == nil
+            ? nil : try context.configuration(needsSecrets: false).providerAccounts
         let campaign = try args.option("--campaign")
         let from = try args.option("--from")
         let provider = try args.option("--provider")
@@ -64,33 +58,17 @@ enum ValidateCommand: CLICommand {
         let settings = flagsGiven
             ? CampaignSettings(campaign: campaign, from: from, provider: provider, template: template, sendAt: sendAt)
             : nil
-        var plan: [(file: String, settings: CampaignSettings?)] = []
-        for file in files {
-            guard file.lowercased().hasSuffix(".csv") else {
-                plan.append((file, nil))
-                continue
-            }
-            if let settings {
-                let missing = settings.missingFlags
-                guard missing.isEmpty else {
-                    throw .usage("\(file): a CSV without a manifest needs \(missing.joined(separator: ", "))")
-                }
-                plan.append((file, settings))
-            } else if let manifest = JobReader.manifest(forCSV: file) {
-                // Its manifest is validated instead; skip it when given too.
-                if !files.contains(manifest) { plan.append((file, nil)) }
-            } else {
-                throw .usage("\(file): no manifest names this CSV; give --campaign, --from and --provider")
-            }
-        }
+        let plan: [JobInput]
+        do { plan = try JobInput.pair(files, flags: settings) } catch { throw .usage(error.message) }
 
         let options = JobOptions(now: Date(), maxSegments: maxSegments, providerAccounts: accounts)
         var total = JobSummary()
         var errors: [JobError] = []
         var fileReports: [[String: Any]] = []
         var errorCount = 0
-        for (file, settings) in plan {
-            let reader = JobReader(path: file, campaign: settings, options: options)
+        for input in plan {
+            let file = input.path
+            let reader = JobReader(path: file, campaign: input.settings, options: options)
             var fileErrors = 0
             while let item = reader.next() {
                 guard case let .error(error) = item else { continue }
