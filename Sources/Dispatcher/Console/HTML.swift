@@ -77,23 +77,8 @@ public struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation, Custo
 
     public static func += (lhs: inout HTML, rhs: HTML) { lhs.text += rhs.text }
 
-    /// Escapes text for element content and quoted attribute values alike.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\u{0}": out += "\u{FFFD}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// Escapes text for element content and quoted attribute values alike (`Markup.escape`).
+    public static func escape(_ text: String) -> String { Markup.escape(text) }
 }
 
 extension Array where Element == HTML {

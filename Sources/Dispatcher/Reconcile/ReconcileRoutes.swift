@@ -269,31 +269,11 @@ public struct ReconcileRoutes: Sendable {
         if messages.isEmpty {
             xml += "<reply/>\n"
         } else {
-            xml += "<reply>\n" + messages.map { "  <sms_message>\(xmlEscape($0))</sms_message>\n" }.joined() + "</reply>\n"
+            xml += "<reply>\n" + messages.map { "  <sms_message>\(Markup.escape($0))</sms_message>\n" }.joined() + "</reply>\n"
         }
         var response = HTTPResponse.text(xml)
         response.headers.set("Content-Type", "application/xml; charset=utf-8")
         return response
-    }
-
-    static func xmlEscape(_ s: String) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default:
-                // characters XML 1.0 cannot carry at all are dropped
-                let v = scalar.value
-                if v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || v >= 0x10000 {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
     }
 
     // MARK: Health and metrics
