@@ -1,0 +1,57 @@
+import HTTP
+import HTTPTesting
+import Support
+import Foundation
+import Store
+import TestSupport
+import Testing
+@testable import Dispatcher
+
+/// The campaigns page served from its last computation (`ConsoleListCache`): within the
+/// fresh period as it is, then recomputed in the background, never past the maximum age, and
+/// at once after the console's own actions.
+@Suite struct ConsoleListCacheTests {
+    static func configuration(fresh: Duration, maxAge: Duration) -> ConsoleConfiguration {
+        var c = ConsoleServer.credentials()
+        c.campaignsListFresh = fresh
+        c.campaignsListMaxAge = maxAge
+        return c
+    }
+
+    static func addCampaign(_ s: ConsoleServer, _ name: String) async throws {
+        try await s.connection.execute("INSERT INTO campaigns (name, provider, from_number) VALUES (\(name), 'plum', '+12435678910')")
+    }
+
+    @Test func withinTheFreshPeriodTheListIsServedAsComputedAndAnActionClearsIt() async throws {
+        let s = try await ConsoleServer.start(Self.configuration(fresh: .seconds(3600), maxAge: .seconds(3600)))
+        #expect(try await s.request("/console/").text.contains("dental-2026-11-24"))
+        try await Self.addCampaign(s, "added-later")
+        // the same filter: the copy; another filter: computed now
+        #expect(!(try await s.request("/console/").text.contains("added-later")))
+        #expect(try await s.request("/console/?name=added").text.contains("added-later"))
+        // an operator's action clears every copy
+        let campaign = ConsoleURL.campaign("dental-2026-11-24")
+        let token = try #require(ConsoleServer.csrfToken(in: try await s.request(campaign).text))
+        #expect(try await s.request("POST", campaign + "/resume", form: [("csrf", token)]).status == 303)
+        let after = try await s.request("/console/").text
+        #expect(after.contains("added-later"))
+        await s.stop()
+    }
+
+    @Test func aStaleCopyIsServedOnceWhileANewerOneIsComputed() async throws {
+        let s = try await ConsoleServer.start(Self.configuration(fresh: .zero, maxAge: .seconds(3600)))
+        #expect(try await s.request("/console/").text.contains("dental-2026-11-24"))
+        try await Self.addCampaign(s, "added-later")
+        // every copy is stale at once: served, and recomputed in the background
+        #expect(await eventually(timeout: .seconds(30)) { (try? await s.request("/console/").text.contains("added-later")) == true })
+        await s.stop()
+    }
+
+    @Test func withoutAMaximumAgeTheListIsComputedOnEveryRequest() async throws {
+        let s = try await ConsoleServer.start(Self.configuration(fresh: .seconds(3600), maxAge: .zero))
+        #expect(!(try await s.request("/console/").text.contains("added-later")))
+        try await Self.addCampaign(s, "added-later")
+        #expect(try await s.request("/console/").text.contains("added-later"))
+        await s.stop()
+    }
+}
