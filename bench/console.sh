@@ -11,7 +11,7 @@
 # the background, never older than 30 s (ConsoleListCache): its first request shows the cost
 # of one computation (the query over every message); the others mostly get the copy.
 # Runs on a private throwaway cluster (bench/lib.sh), removed on exit.
-# Usage: bench/console.sh   (env: CAMPAIGNS=100 MESSAGES=1000000 N=30)
+# Usage: bench/console.sh   (env: CAMPAIGNS=100 MESSAGES=1000000 N=30 SCATTER=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -31,11 +31,14 @@ SET client_min_messages = warning;
 INSERT INTO campaigns (name, provider, from_number, created_at)
 SELECT 'bench-campaign-' || lpad(c::text, 3, '0'), 'plum', '+12435678910', now() - make_interval(hours => $CAMPAIGNS - c)
   FROM generate_series(1, $CAMPAIGNS) AS c;
--- message i belongs to campaign 1 + i % CAMPAIGNS; its state by i % 100
+-- the messages of a campaign one after another, as submit's COPY writes them (SCATTER=1: message
+-- i in campaign i % CAMPAIGNS, each campaign's rows on as many pages as it has rows: the worst
+-- layout); a message's state by i % 100
 INSERT INTO messages (id, campaign_id, external_id, state, provider, from_number, to_number, segments, attempts,
                       due_at, next_attempt_at, first_attempt_at, provider_message_id, accepted_at, final_at,
                       error_class, error_code)
-SELECT i, (SELECT min(id) FROM campaigns) + i % $CAMPAIGNS, 'm-' || i, s.state, 'plum', '+12435678910',
+SELECT i, (SELECT min(id) FROM campaigns) + CASE WHEN ${SCATTER:-0} = 1 THEN i % $CAMPAIGNS ELSE (i - 1) * $CAMPAIGNS / $MESSAGES END,
+       'm-' || i, s.state, 'plum', '+12435678910',
        '+1303555' || lpad((i % 10000)::text, 4, '0'), 1, CASE WHEN s.state = 'pending' THEN 0 ELSE 1 END,
        now() - interval '2 hours', now() - interval '2 hours',
        CASE WHEN s.state <> 'pending' THEN now() - interval '2 hours' END,

@@ -194,18 +194,48 @@ public enum ConsoleQueries {
     public static func messagesSearch(_ c: Connection, _ search: MessageSearch, limit: Int) async throws -> [ConsoleRows.Message] {
         let codeGiven = search.errorCode != nil
         let code = search.errorCode ?? nil
-        let rows = try await c.query("""
-            SELECT r.*
-              FROM message_report r
-             WHERE (\(!search.hasKey)
-                    OR r.message_id = \(search.id)
-                    OR r.to_number = \(search.phone)
-                    OR r.external_id = \(search.text)
-                    OR r.provider_message_id = \(search.text))
-               AND (\(search.campaign)::text IS NULL OR r.campaign = \(search.campaign))
+        let filters: SQL = """
+            (\(search.campaign)::text IS NULL OR r.campaign = \(search.campaign))
                AND (\(search.errorClass)::text IS NULL OR r.error_class = \(search.errorClass))
                AND (NOT \(codeGiven) OR r.error_code IS NOT DISTINCT FROM \(code))
                AND (\(search.state)::text IS NULL OR r.state = \(search.state))
+            """
+        guard search.hasKey else {
+            let rows = try await c.query("""
+                SELECT r.*
+                  FROM message_report r
+                 WHERE \(filters)
+                 ORDER BY r.message_id DESC
+                 LIMIT \(limit)
+                """)
+            return try rows.map(message)
+        }
+        let rows = try await c.query("""
+            -- each key through an index of its own: one OR across the columns reads every message
+            WITH RECURSIVE providers (name) AS (
+                -- the providers with accepted messages, from (provider, provider_message_id):
+                -- a loose index scan, one probe per provider
+                SELECT min(provider) FROM messages WHERE provider_message_id IS NOT NULL
+                UNION ALL
+                SELECT (SELECT min(m.provider) FROM messages m WHERE m.provider_message_id IS NOT NULL AND m.provider > p.name)
+                  FROM providers p WHERE p.name IS NOT NULL
+            ),
+            found (id) AS (
+                SELECT id FROM messages WHERE id = \(search.id)
+                UNION
+                SELECT id FROM messages WHERE to_number = \(search.phone)
+                UNION
+                -- (campaign_id, external_id): one probe per campaign
+                SELECT m.id FROM campaigns k JOIN messages m ON m.campaign_id = k.id AND m.external_id = \(search.text)
+                UNION
+                SELECT m.id FROM providers p
+                  JOIN messages m ON m.provider = p.name AND m.provider_message_id = \(search.text)
+                 WHERE p.name IS NOT NULL AND m.provider_message_id IS NOT NULL
+            )
+            SELECT r.*
+              FROM message_report r
+             WHERE r.message_id IN (SELECT id FROM found)
+               AND \(filters)
              ORDER BY r.message_id DESC
              LIMIT \(limit)
             """)
