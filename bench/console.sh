@@ -66,6 +66,9 @@ CHECKPOINT;
 SQL
 echo "loaded in $(awk -v a="$load_start" -v b="$(now_s)" 'BEGIN { printf "%.0f", b - a }') s"
 
+# HOLD=S: keep the loaded database S seconds for a look with psql (EXPLAIN), then go on
+if [ -n "${HOLD:-}" ]; then echo "holding for $HOLD s: psql \"$URL\""; sleep "$HOLD"; fi
+
 PORT=$(free_port)
 DATABASE_URL="$URL" DISPATCHER_CONSOLE=loopback "$BIN" console --listen 127.0.0.1:"$PORT" >"$DIR/console.log" 2>&1 &
 track $!

@@ -55,3 +55,25 @@ import Testing
         await s.stop()
     }
 }
+
+/// The campaigns list computes campaign_report's counts itself (one pass, no percentiles):
+/// they must stay the same figures.
+@Suite struct ConsoleCampaignsListTests {
+    @Test func theListsCountsAreCampaignReportsCounts() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        try await ConsoleDataSet.insert(c)
+        try await c.execute("INSERT INTO campaigns (name, provider, from_number) VALUES ('empty-one', 'plum', '+12435678910')")
+        let list = try await ConsoleQueries.campaignsList(c, name: nil, status: nil, state: nil, limit: 500)
+        #expect(list.count == ConsoleDataSet.campaigns.count + 1)
+        for row in list {
+            let report = try #require(try await ConsoleQueries.campaignGet(c, name: row.name))
+            #expect(row.total == report.total && row.states == report.states && row.status == report.status, "\(row.name)")
+            #expect(row.deliveryRate == report.deliveryRate && row.errors == report.errors && row.perMinute == report.perMinute)
+            #expect(row.replies == report.replies && row.optOuts == report.optOuts, "\(row.name)")
+        }
+        #expect(try await ConsoleQueries.campaignsList(c, name: nil, status: nil, state: "failed", limit: 500).map(\.name)
+                == [ConsoleDataSet.hostileName])
+        await c.close()
+    }
+}

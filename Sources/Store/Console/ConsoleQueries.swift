@@ -6,16 +6,72 @@ import Foundation
 /// Figures come from the reporting views where they exist (`campaign_report`,
 /// `message_report`), so the console and `dispatcher report` never disagree.
 public enum ConsoleQueries {
-    /// Campaigns, newest first: `campaign_report` with the live rate, errors, replies and
-    /// opt-outs. `name`: a substring of the name (case-insensitive); `status`: the campaign's
-    /// status; `state`: only campaigns with a message in that state.
+    /// Campaigns, newest first: `campaign_report`'s counts and delivery rate (computed by the
+    /// same expressions in one pass over the messages, without the latency percentiles: they
+    /// are nil here) with the live rate, errors, replies and opt-outs. `name`: a substring of
+    /// the name (case-insensitive); `status`: the campaign's status; `state`: only campaigns
+    /// with a message in that state.
     public static func campaignsList(_ c: Connection, name: String?, status: String?, state: String?,
                                      limit: Int) async throws -> [ConsoleRows.Campaign] {
         let pattern = name.flatMap { $0.isEmpty ? nil : "%" + likeEscaped($0) + "%" }
         let rows = try await c.query("""
-            SELECT \(campaignFigures)
-              FROM campaign_report r
-              JOIN campaigns c ON c.id = r.campaign_id
+            -- 1. One pass over the messages: campaign_report's counts (the same FILTERs), without
+            --    its latency percentiles, which this list does not show and which sort every
+            --    accepted message of every campaign; the recent acceptances and errors alongside.
+            WITH counts AS (
+                SELECT m.campaign_id,
+                       count(*) AS total,
+                       count(*) FILTER (WHERE m.state = 'pending') AS pending,
+                       count(*) FILTER (WHERE m.state = 'sending') AS sending,
+                       count(*) FILTER (WHERE m.state = 'in_doubt') AS in_doubt,
+                       count(*) FILTER (WHERE m.state = 'accepted') AS accepted,
+                       count(*) FILTER (WHERE m.state = 'sent') AS sent,
+                       count(*) FILTER (WHERE m.state = 'delivered') AS delivered,
+                       count(*) FILTER (WHERE m.state = 'undelivered') AS undelivered,
+                       count(*) FILTER (WHERE m.state = 'failed') AS failed,
+                       count(*) FILTER (WHERE m.state = 'expired') AS expired,
+                       count(*) FILTER (WHERE m.state = 'cancelled') AS cancelled,
+                       count(*) FILTER (WHERE m.state = 'suppressed') AS suppressed,
+                       count(*) FILTER (WHERE m.state = 'unconfirmed') AS unconfirmed,
+                       count(*) FILTER (WHERE m.accepted_at > now() - interval '5 minutes') AS accepted_recently,
+                       count(*) FILTER (WHERE m.error_class IS NOT NULL) AS errors
+                  FROM messages m
+                 GROUP BY m.campaign_id
+            ),
+            -- 2. Every campaign, with or without messages, as campaign_report has them.
+            r AS (
+                SELECT c.name AS campaign, c.id AS campaign_id, c.status AS campaign_status, c.created_at,
+                       coalesce(n.total, 0) AS total,
+                       coalesce(n.pending, 0) AS pending,
+                       coalesce(n.sending, 0) AS sending,
+                       coalesce(n.in_doubt, 0) AS in_doubt,
+                       coalesce(n.accepted, 0) AS accepted,
+                       coalesce(n.sent, 0) AS sent,
+                       coalesce(n.delivered, 0) AS delivered,
+                       coalesce(n.undelivered, 0) AS undelivered,
+                       coalesce(n.failed, 0) AS failed,
+                       coalesce(n.expired, 0) AS expired,
+                       coalesce(n.cancelled, 0) AS cancelled,
+                       coalesce(n.suppressed, 0) AS suppressed,
+                       coalesce(n.unconfirmed, 0) AS unconfirmed,
+                       coalesce(n.delivered::float8 / nullif(n.delivered + n.undelivered + n.failed + n.expired + n.cancelled
+                                                             + n.suppressed + n.unconfirmed, 0), 0) AS delivery_rate,
+                       NULL::float8 AS send_latency_p50_s, NULL::float8 AS send_latency_p95_s,
+                       NULL::float8 AS delivery_latency_p50_s, NULL::float8 AS delivery_latency_p95_s,
+                       coalesce(n.accepted_recently, 0)::float8 / 5 AS per_minute,
+                       coalesce(n.errors, 0) AS errors
+                  FROM campaigns c
+                  LEFT JOIN counts n ON n.campaign_id = c.id
+            )
+            -- 3. The filters, the newest first; replies and opt-outs for the rows shown only.
+            SELECT r.*,
+                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
+                     WHERE m.campaign_id = r.campaign_id)                    AS replies,
+                   -- as `dispatcher report` counts them
+                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
+                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
+                       AND o.created_at >= r.created_at)                     AS opt_outs
+              FROM r
              WHERE (\(pattern)::text IS NULL OR r.campaign ILIKE \(pattern) ESCAPE '\\')
                AND (\(status)::text IS NULL OR r.campaign_status = \(status))
                AND (\(state)::text IS NULL OR CASE \(state)
