@@ -54,6 +54,7 @@ import Testing
         let worker = try await WorkerProcess.start(config: try Self.config(dir), conninfo: db.conninfo, arguments: ["--no-spool"])
         let base = "http://127.0.0.1:\(worker.port)"
         #expect(worker.logText.contains("console is off"), "\(worker.logText)")
+        #expect(!worker.logText.contains("password"))
         #expect(try await Self.get(base + "/console/").status == 404)
         #expect(try await Self.get(base + "/console/app.js").status == 404)
         #expect(try await Self.get(base + "/healthz").status == 200)

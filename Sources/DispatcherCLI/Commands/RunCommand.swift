@@ -111,7 +111,7 @@ enum RunCommand: CLICommand {
         logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
         switch options.console.access {
         case .off:
-            logger.info("console is off (/console/ is 404): set \(ConsoleConfiguration.operatorVariable)=user:password (or \(ConsoleConfiguration.modeVariable)=loopback on a loopback address) to serve it")
+            logger.info("console is off (/console/ is 404): set \(ConsoleConfiguration.operatorVariable) or \(ConsoleConfiguration.viewerVariable), or \(ConsoleConfiguration.modeVariable)=loopback on a loopback address, to serve it (docs/console.md)")
         case .credentials(let users):
             logger.info("console on http://\(listening)/console/ (Basic auth for \(users.map { "\($0.name) (\($0.role.rawValue))" }.joined(separator: ", ")))")
         case .loopback:
