@@ -77,3 +77,36 @@ import Testing
         await c.close()
     }
 }
+
+/// A campaign's page: its per-minute series counts every send, acceptance and delivery of
+/// the hour it covers (the data set's activity all lies within the last hour).
+@Suite struct ConsoleCampaignPageQueryTests {
+    @Test func theSeriesCountsEverySendAcceptanceAndDelivery() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        try await ConsoleDataSet.insert(c)
+        for (name, _) in ConsoleDataSet.campaigns {
+            let campaign = try #require(try await ConsoleQueries.campaignGet(c, name: name))
+            let series = try await ConsoleQueries.campaignSeries(c, campaignID: campaign.id, minutes: 60)
+            #expect(series.count == 60)
+            let sends = try await c.query("""
+                SELECT count(*) FROM message_events e JOIN messages m ON m.id = e.message_id
+                 WHERE m.campaign_id = \(campaign.id) AND e.kind = 'attempt'
+                """).scalar(Int.self)
+            let accepted = try await c.query("SELECT count(accepted_at) FROM messages WHERE campaign_id = \(campaign.id)").scalar(Int.self)
+            let delivered = try await c.query("""
+                SELECT count(*) FROM messages WHERE campaign_id = \(campaign.id) AND state = 'delivered'
+                """).scalar(Int.self)
+            #expect(series.reduce(0) { $0 + $1.sends } == sends, "\(name)")
+            #expect(series.reduce(0) { $0 + $1.acceptances } == accepted, "\(name)")
+            #expect(series.reduce(0) { $0 + $1.deliveries } == delivered, "\(name)")
+            // campaign_report's own row, read directly
+            let report = try await c.query("SELECT total, delivered, pending FROM campaign_report WHERE campaign = \(name)")
+            let row = try #require(report.first)
+            #expect(campaign.total == (try row.decode(Int.self, at: 0)))
+            #expect(campaign.states["delivered"] == (try row.decode(Int.self, at: 1)))
+            #expect(campaign.states["pending"] == (try row.decode(Int.self, at: 2)))
+        }
+        await c.close()
+    }
+}

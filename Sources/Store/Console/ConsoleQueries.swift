@@ -91,31 +91,27 @@ public enum ConsoleQueries {
     /// One campaign by name, or nil.
     public static func campaignGet(_ c: Connection, name: String) async throws -> ConsoleRows.Campaign? {
         let rows = try await c.query("""
-            SELECT \(campaignFigures)
+            -- the live rate and the errors in one more pass over the campaign's messages
+            WITH live AS (
+                SELECT count(*) FILTER (WHERE m.accepted_at > now() - interval '5 minutes')::float8 / 5 AS per_minute,
+                       count(*) FILTER (WHERE m.error_class IS NOT NULL)                         AS errors
+                  FROM messages m
+                 WHERE m.campaign_id = (SELECT id FROM campaigns WHERE name = \(name))
+            )
+            SELECT r.*, c.created_at, live.per_minute, live.errors,
+                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
+                     WHERE m.campaign_id = r.campaign_id)                    AS replies,
+                   -- as `dispatcher report` counts them
+                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
+                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
+                       AND o.created_at >= c.created_at)                     AS opt_outs
               FROM campaign_report r
               JOIN campaigns c ON c.id = r.campaign_id
+              CROSS JOIN live
              WHERE r.campaign = \(name)
             """)
         return try rows.first.map(campaign)
     }
-
-    /// The columns of a campaign's row: `campaign_report` (as `r`, joined to `campaigns c`)
-    /// and the console's live figures.
-    private static let campaignFigures: SQL = """
-        r.*, c.created_at,
-               -- acceptances over the last five minutes, per minute
-               (SELECT count(*) FROM messages m
-                 WHERE m.campaign_id = r.campaign_id AND m.accepted_at > now() - interval '5 minutes')::float8 / 5
-                                                                       AS per_minute,
-               (SELECT count(*) FROM messages m
-                 WHERE m.campaign_id = r.campaign_id AND m.error_class IS NOT NULL) AS errors,
-               (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
-                 WHERE m.campaign_id = r.campaign_id)                  AS replies,
-               -- as `dispatcher report` counts them
-               (SELECT count(DISTINCT o.phone) FROM opt_outs o
-                 WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
-                   AND o.created_at >= c.created_at)                   AS opt_outs
-        """
 
     private static func campaign(_ row: Row) throws -> ConsoleRows.Campaign {
         var states: [String: Int] = [:]
@@ -133,11 +129,16 @@ public enum ConsoleQueries {
     /// the campaign's last activity (or now, if that is later than now), every minute present.
     public static func campaignSeries(_ c: Connection, campaignID: Int64, minutes: Int) async throws -> [ConsoleRows.Minute] {
         let rows = try await c.query("""
+            -- 0. The campaign's messages, read once (through its index) for the steps below.
+            WITH mine AS MATERIALIZED (
+                SELECT m.id, m.state, m.first_attempt_at, m.accepted_at, m.final_at
+                  FROM messages m WHERE m.campaign_id = \(campaignID)
+            ),
             -- 1. The window: the last minute with activity (not after now), and the minutes before it.
-            WITH last AS (
+            last AS (
                 SELECT date_trunc('minute', least(now(), coalesce(
                            greatest(max(m.first_attempt_at), max(m.accepted_at), max(m.final_at)), now()))) AS t
-                  FROM messages m WHERE m.campaign_id = \(campaignID)
+                  FROM mine m
             ),
             grid AS (
                 SELECT generate_series(last.t - make_interval(mins => (\(minutes) - 1)::int), last.t, interval '1 minute') AS minute
@@ -146,21 +147,21 @@ public enum ConsoleQueries {
             -- 2. Each series, per minute, inside the window.
             sends AS (
                 SELECT date_trunc('minute', e.at) AS minute, count(*) AS n
-                  FROM messages m JOIN message_events e ON e.message_id = m.id
-                 WHERE m.campaign_id = \(campaignID) AND e.kind = 'attempt'
+                  FROM mine m JOIN message_events e ON e.message_id = m.id
+                 WHERE e.kind = 'attempt'
                    AND e.at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             ),
             acceptances AS (
                 SELECT date_trunc('minute', m.accepted_at) AS minute, count(*) AS n
-                  FROM messages m
-                 WHERE m.campaign_id = \(campaignID) AND m.accepted_at >= (SELECT min(minute) FROM grid)
+                  FROM mine m
+                 WHERE m.accepted_at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             ),
             deliveries AS (
                 SELECT date_trunc('minute', m.final_at) AS minute, count(*) AS n
-                  FROM messages m
-                 WHERE m.campaign_id = \(campaignID) AND m.state = 'delivered'
+                  FROM mine m
+                 WHERE m.state = 'delivered'
                    AND m.final_at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             )
