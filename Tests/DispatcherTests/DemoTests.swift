@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import HTTP
+import HTTPTesting
 import Store
 import TestSupport
 import Testing
@@ -15,7 +17,7 @@ import Testing
 
     @Test func demoEndsWithEveryMessageFinalThenReportAndStatusWork() async throws {
         try await Self.withCheckout { dir in
-            let demo = try await DispatcherBinary.run(["demo", "--examples", Self.examples, "--bulk", "40", "--timeout-s", "90"],
+            let demo = try await DispatcherBinary.run(["demo", "--examples", Self.examples, "--bulk", "40", "--timeout-s", "90", "--no-console"],
                                                       environment: Self.noURL, directory: dir)
             #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
             // 8 + 8 + 3 example messages and the bulk 40, every one final
@@ -52,7 +54,7 @@ import Testing
         try await Self.withCheckout(privateParent: true) { dir in
             try FileManager.default.createDirectory(at: dir.appendingPathComponent("jobs"), withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: Self.examples, toPath: dir.path + "/jobs/examples")
-            let demo = try await DispatcherBinary.run(["demo", "--bulk", "10", "--timeout-s", "90"], environment: Self.noURL, directory: dir)
+            let demo = try await DispatcherBinary.run(["demo", "--bulk", "10", "--timeout-s", "90", "--no-console"], environment: Self.noURL, directory: dir)
             #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
             #expect(demo.stdout.contains("29/29 final"), "\(demo.stdout)")
             #expect(demo.stdout.contains("none sent twice"), "\(demo.stdout)")
@@ -71,6 +73,37 @@ import Testing
             let again = try await DispatcherBinary.run(["demo", "--clean"], environment: Self.noURL, directory: dir)
             #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
             #expect(again.stdout.contains("nothing to remove"), "\(again.stdout)")
+        }
+    }
+
+    /// Without `--no-console` the demo ends by printing the console's address and serves it
+    /// (loopback, no credentials) until SIGTERM, then exits 0.
+    @Test func demoServesItsConsoleUntilSIGTERM() async throws {
+        try await Self.withCheckout { dir in
+            let out = dir.path + "/demo.out", err = dir.path + "/demo.err"
+            let process = try ChildProcess(DispatcherBinary.url.path, ["demo", "--examples", Self.examples, "--bulk", "5", "--timeout-s", "90"],
+                                           environment: Self.noURL, stdout: out, stderr: err, directory: dir.path)
+            var url: String?
+            _ = await eventually(timeout: .seconds(180), every: .milliseconds(100)) {
+                let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+                url = text.firstMatch(of: /console on (http:\/\/127\.0\.0\.1:\d+\/console\/)/).map { String($0.1) }
+                return url != nil || process.exitStatus != nil
+            }
+            let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            let base = try #require(url, "\(stdout)\n\((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+            // the report came first, then the console
+            #expect(stdout.contains("24/24 final"), "\(stdout)")
+            #expect(stdout.contains("none sent twice"), "\(stdout)")
+            let client = HTTPClient()
+            let page = try await client.execute(HTTPClientRequest(url: URL(string: base)!, timeout: .seconds(30)))
+            #expect(page.status == 200)
+            #expect(String(decoding: page.body, as: UTF8.self).contains("bulk-reminders-demo-"))
+            await client.shutdown()
+            #expect(process.exitStatus == nil)
+            process.signal(SIGTERM)
+            let status = await process.wait(timeout: .seconds(60))
+            if status == nil { process.signal(SIGKILL) }
+            #expect(status == 0, "\((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
         }
     }
 

@@ -4,7 +4,9 @@ import Support
 enum ConsoleAssets {
     /// Live refresh: on each event from `/console/events` (Server-Sent Events), fetch the
     /// page again and swap in its `data-live` regions. Without EventSource, or when the
-    /// stream keeps failing, refresh on a timer. Nothing else on the page needs it.
+    /// stream keeps failing, refresh on a timer. Nothing else on the page needs it. It counts
+    /// the events (`data-events`, `data-last-event`) and the refreshes (`data-refreshes`) on
+    /// `<body>`.
     static let script = #"""
     'use strict';
     (function () {
@@ -24,6 +26,7 @@ enum ConsoleAssets {
         fetch(location.href, { credentials: 'same-origin', cache: 'no-store' })
           .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
           .then(function (text) {
+            body.dataset.refreshes = String(parseInt(body.dataset.refreshes || '0', 10) + 1);
             var fresh = new DOMParser().parseFromString(text, 'text/html');
             document.querySelectorAll('[data-live]').forEach(function (el) {
               var next = el.id && fresh.getElementById(el.id);
@@ -39,7 +42,14 @@ enum ConsoleAssets {
 
       if (!window.EventSource) { poll(); return; }
       var source = new EventSource('/console/events');
-      ['change', 'tick'].forEach(function (name) { source.addEventListener(name, refresh); });
+      ['change', 'tick'].forEach(function (name) {
+        source.addEventListener(name, function (event) {
+          // what arrived last, for people and tests: <body data-events="3" data-last-event="change">
+          body.dataset.events = String(parseInt(body.dataset.events || '0', 10) + 1);
+          body.dataset.lastEvent = name;
+          refresh();
+        });
+      });
       source.onopen = function () { failures = 0; };
       source.onerror = function () {
         // each answer carries one event and ends; the browser reconnects after `retry`

@@ -58,6 +58,13 @@ public struct ConsoleConfiguration: Sendable {
     public var refreshInterval: Duration = .seconds(10)
     /// At most one change event per this interval, however many notifications arrive.
     public var debounceInterval: Duration = .seconds(1)
+    /// The campaigns page's figures are recomputed in the background once older than this
+    /// (or after a change notification), and served from the last computation meanwhile
+    /// (see `ConsoleListCache`). Zero: computed on every request.
+    public var campaignsListFresh: Duration = .seconds(5)
+    /// The campaigns page never shows figures older than this: past it a request computes
+    /// them itself. Zero: computed on every request.
+    public var campaignsListMaxAge: Duration = .seconds(30)
 
     public init(access: Access) {
         self.access = access

@@ -25,6 +25,7 @@ public final class ConsoleRoutes: Sendable {
     let logger: Logger
     let csrf = ConsoleCSRF()
     let hub: ConsoleEventHub
+    let listCache = ConsoleListCache()
     /// Names this process's event ids, so a browser that saw another process's never waits
     /// for a generation this one has not reached.
     let epoch = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -180,8 +181,19 @@ public final class ConsoleRoutes: Sendable {
             status: q["status"].flatMap { ["active", "paused", "cancelled"].contains($0) ? $0 : nil },
             state: q["state"].flatMap { ConsoleRows.states.contains($0) ? $0 : nil })
         do {
-            let rows = try await pool.withConnection {
-                try await ConsoleQueries.campaignsList($0, name: filter.name, status: filter.status, state: filter.state, limit: Self.listLimit)
+            let pool = self.pool
+            let load: @Sendable () async throws -> [ConsoleRows.Campaign] = {
+                try await pool.withConnection {
+                    try await ConsoleQueries.campaignsList($0, name: filter.name, status: filter.status, state: filter.state, limit: Self.listLimit)
+                }
+            }
+            let rows: [ConsoleRows.Campaign]
+            if configuration.campaignsListMaxAge > .zero {
+                let key = [filter.name ?? "", filter.status ?? "", filter.state ?? ""].joined(separator: "\u{0}")
+                rows = try await listCache.rows(key: key, generation: await hub.generation, fresh: configuration.campaignsListFresh,
+                                                maxAge: configuration.campaignsListMaxAge, load: load)
+            } else {
+                rows = try await load()
             }
             return Self.html(pages(principal).campaigns(rows, filter: filter, notice: Self.notice(request)))
         } catch {
@@ -348,6 +360,7 @@ public final class ConsoleRoutes: Sendable {
                     default: try await ConsoleActions.campaignCancel(c, name: campaign, user: principal.user)
                     }
                 }
+                await listCache.clear()  // the operator sees the action's result at once
                 logger.notice("console: campaign \(name)", ["console.user": principal.user, "campaign": campaign,
                                                             "messages": String(outcome.messages)])
                 let done = outcome.changed ? ["pause": "paused", "resume": "resumed", "cancel": "cancelled"][name]! : "unchanged"
@@ -370,6 +383,7 @@ public final class ConsoleRoutes: Sendable {
             }
             do {
                 let outcome = try await pool.withConnection { try await ConsoleActions.rateLimitResume($0, key: key, user: principal.user) }
+                await listCache.clear()
                 logger.notice("console: resume", ["console.user": principal.user, "rate_limit.key": key,
                                                   "messages": String(outcome.messages)])
                 return Self.redirect(ConsoleURL.with(ConsoleURL.limits, [("done", outcome.changed ? "key-resumed" : "unchanged")]))

@@ -4,18 +4,26 @@ public import HTTP
 /// The HTTP side of `dispatcher run`: callbacks, inbound SMS, health and metrics on `listen`.
 /// A `Service`: `start()` binds (so a bad or used address fails before anything is claimed),
 /// `run()` serves until its task is cancelled, then stops gracefully.
+///
+/// With `console`, the operator console is served under `/console/` too: its live updates
+/// start when `run()` does, and it is stopped (waiting event requests answered) before the
+/// server stops.
 public final class CallbackServer: Service {
     public let name = "http"
     private let server: HTTPServer
+    private let console: ConsoleRoutes?
 
     /// `listen` is `HOST:PORT` (port 0 picks a free one).
-    public init(listen: String, routes: ReconcileRoutes, configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws(ListenAddressError) {
+    public init(listen: String, routes: ReconcileRoutes, console: ConsoleRoutes? = nil,
+                configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws(ListenAddressError) {
         let (host, port) = try Self.parse(listen)
         var configuration = HTTPServerConfiguration(host: host, port: port)
         configuration.maxBodyBytes = 64 * 1024
         configure(&configuration)
         var router = HTTPRouter()
         routes.register(on: &router)
+        console?.register(on: &router)
+        self.console = console
         server = HTTPServer(configuration: configuration, router: router)
     }
 
@@ -41,6 +49,7 @@ public final class CallbackServer: Service {
     /// Serves until the task is cancelled, then stops gracefully (requests in flight finish).
     public func run() async throws {
         if server.port == nil { try server.start() }
+        await console?.startLiveUpdates()
         // Suspends until cancelled: the cancellation handler wakes it, no timer involved.
         let cancelled = WakeSignal()
         await withTaskCancellationHandler {
@@ -48,6 +57,7 @@ public final class CallbackServer: Service {
         } onCancel: {
             cancelled.notify()
         }
+        await console?.stop()
         await server.stop()
     }
 }

@@ -38,6 +38,12 @@ extension Worker {
         public var spool = false
         /// Provider clients to use instead of those built from `dispatcher.accounts` (tests). Default nil.
         public var providers: [String: any SMSProvider]?
+        /// The operator console under `/console/` on the HTTP server (needs `reconcile`).
+        /// `dispatcher run` reads it from the environment (`ConsoleConfiguration.fromEnvironment`).
+        /// Default off: no `/console/` route exists.
+        public var console = ConsoleConfiguration(access: .off)
+        /// Connections of the console's own pool, so a slow page never delays a callback. Default 2.
+        public var consolePoolConnections = 2
 
         public init(dispatcher: DispatcherConfiguration, conninfo: String) {
             self.dispatcher = dispatcher
@@ -109,6 +115,19 @@ extension Worker {
             try check(gracePeriod >= .zero, "gracePeriod", "must not be negative")
             try check(httpPoolConnections >= 1, "httpPoolConnections", "must be at least 1")
             try check(httpPoolWaiters >= 0, "httpPoolWaiters", "must not be negative")
+            if console.isEnabled {
+                func consoleCheck(_ ok: Bool, _ field: String, _ why: String) throws(ServiceConfigurationError) {
+                    if !ok { throw ServiceConfigurationError(service: "console", field: field, why) }
+                }
+                try consoleCheck(reconcile, "console", "needs the HTTP server (reconcile)")
+                try consoleCheck(consolePoolConnections >= 1, "consolePoolConnections", "must be at least 1")
+                if console.access == .loopback {
+                    let host = listenAddress.lastIndex(of: ":").map { String(listenAddress[..<$0]) } ?? listenAddress
+                    try consoleCheck(ConsoleConfiguration.isLoopback(host: host), "console",
+                                     "loopback mode (no credentials) is refused on '\(host.isEmpty ? "0.0.0.0" : host)', which other hosts can reach: "
+                                     + "set \(ConsoleConfiguration.operatorVariable) to user:password, or listen on 127.0.0.1")
+                }
+            }
             try producer.validate()
             try sender.validate()
             try completer.validate()

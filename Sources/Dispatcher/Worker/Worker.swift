@@ -7,7 +7,7 @@ import Store
 ///
 /// | order | service | stops by |
 /// |---|---|---|
-/// | 1 | `http`: callbacks, inbound SMS, `/healthz`, `/metrics` (`reconcile`) | cancellation |
+/// | 1 | `http`: callbacks, inbound SMS, `/healthz`, `/metrics`, the console (`reconcile`) | cancellation |
 /// | 2 | `applier`: stored reports → messages (`reconcile`) | cancellation |
 /// | 3 | `poller`: status polls (`reconcile`) | cancellation |
 /// | 4 | `spool`: job files (`spool`) | cancellation |
@@ -20,7 +20,8 @@ import Store
 /// ended: on `shutdown` the producer stops claiming (unsent claims go back to `pending`), the
 /// senders drain (after `gracePeriod` the sends still in flight are cancelled and settled as in
 /// doubt), the completer records their outcomes, the maintenance services stop, and the HTTP
-/// server goes last, answering callbacks until every send has ended.
+/// server goes last, answering callbacks until every send has ended (the console, when
+/// configured, stops just before it: waiting event requests are answered at once).
 ///
 /// `start()` binds the HTTP listener, so a bad or used address fails before anything is
 /// claimed; `run()` starts the worker if that was not done and returns after the shutdown.
@@ -92,12 +93,20 @@ public final class Worker: Sendable {
                                           maxWaiters: configuration.httpPoolWaiters, settings: .http)
             let healthPool = ConnectionPool(conninfo: conninfo, maxConnections: 1, settings: .http)
             pools += [reconcilePool, httpPool, healthPool]
+            // The console, when configured, on a pool of its own (pages never wait behind callbacks).
+            var console: ConsoleRoutes?
+            if configuration.console.isEnabled {
+                let consolePool = ConnectionPool(conninfo: conninfo, maxConnections: configuration.consolePoolConnections,
+                                                 maxWaiters: 64, settings: .http)
+                pools.append(consolePool)
+                console = ConsoleRoutes(pool: consolePool, configuration: configuration.console, logger: logger)
+            }
             let reportApplier = ReportApplier(pool: reconcilePool, metrics: metrics, configuration: configuration.applier, logger: logger)
             let ingest = CallbackIngest(pool: reconcilePool, logger: logger, onStored: { reportApplier.poke() })
             let routes = ReconcileRoutes(pool: httpPool, healthPool: healthPool, ingest: ingest, metrics: metrics,
                                          configuration: .init(dispatcher))
             let logger = self.logger
-            let callbackServer = try CallbackServer(listen: configuration.listenAddress, routes: routes) { server in
+            let callbackServer = try CallbackServer(listen: configuration.listenAddress, routes: routes, console: console) { server in
                 configuration.httpServer(&server)
                 server.logger = logger
             }

@@ -11,7 +11,7 @@ enum DemoCommand: CLICommand {
     static let name = "demo"
     static let summary = "the whole system on a private PostgreSQL and the sandbox provider, with live progress"
     static let usage = """
-    usage: dispatcher demo [--examples DIR] [--bulk N] [--timeout-s S]
+    usage: dispatcher demo [--examples DIR] [--bulk N] [--timeout-s S] [--no-console]
            dispatcher demo --clean
 
     With DATABASE_URL unset, starts a private PostgreSQL cluster for this checkout (the
@@ -26,6 +26,11 @@ enum DemoCommand: CLICommand {
     (default 150) that includes the sandbox's failure numbers, runs the worker with its
     callback server and status poller, shows progress, and prints the report once every
     message is in a final state (or after the timeout, default 50 s).
+
+    Then it prints the operator console's address (console on http://127.0.0.1:PORT/console/,
+    loopback clients only, no credentials: the demo is local) and keeps serving it, with the
+    worker running, until Ctrl-C (SIGINT) or SIGTERM, then exits. --no-console serves no
+    console and exits as soon as the report is printed.
 
     --clean stops this checkout's embedded cluster if it is running and removes its
     directory (and everything the demo stored in it), printing what it removed; nothing
@@ -46,6 +51,7 @@ enum DemoCommand: CLICommand {
             let bulk = try Int(args.option("--bulk") ?? "150") ?? -1
             guard bulk >= 0 else { throw CLIFailure.usage("--bulk needs a number") }
             let timeout = try Double(args.option("--timeout-s") ?? "50") ?? 50
+            let serveConsole = !args.flag("--no-console")
             _ = try args.positionals()
             let out = DemoOutput()
 
@@ -95,6 +101,8 @@ enum DemoCommand: CLICommand {
             options.statusPollInterval = .milliseconds(500)
             options.claimPollInterval = .milliseconds(200)
             options.gracePeriod = .seconds(5)
+            // The demo is local: its console serves loopback clients only, without credentials.
+            if serveConsole { options.console = ConsoleConfiguration(access: .loopback) }
             let worker = Worker(configuration: options, logger: logger)
             try await worker.start()
             configuration = worker.dispatcherConfiguration
@@ -116,12 +124,14 @@ enum DemoCommand: CLICommand {
                 try await Task.sleep(for: .milliseconds(250))
             }
             out.endProgress()
-            worker.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
-            try await running.value
-            signals.cancel()
-            await sandbox.stop()
+            let interrupted = worker.shutdown.isTriggered
+            if !serveConsole || interrupted {
+                worker.shutdown.trigger(reason: finished ? "demo finished" : "demo timeout")
+                try await running.value
+            }
 
-            // 5. The report.
+            // 5. The report (with the console on, the worker still runs: every message is final
+            // or the timeout passed, and what it does next is what the console shows).
             let reports = try await Outbox.campaignReportList(connection, campaign: nil).filter { names.contains($0.campaign) }
             print("")
             print(ReportCommand.table(reports), terminator: "")
@@ -132,13 +142,22 @@ enum DemoCommand: CLICommand {
                 + (stats.accepted == withID ? " — none sent twice" : " — \(stats.accepted - withID) extra!")
                 + "; \(stats.serverErrors) server errors injected and retried")
             print("try: dispatcher report \(names.first ?? "")   dispatcher status \(names.first ?? "")/appt-1001")
-            await connection.close()
-            await target?.finish()
             if !finished {
                 printError("demo: not every message reached a final state within \(Int(timeout)) s")
-                return ExitCode.software
             }
-            return ExitCode.success
+
+            // 6. The console, until Ctrl-C or SIGTERM.
+            if serveConsole && !interrupted, let port = worker.port {
+                print("console on http://127.0.0.1:\(port)/console/ (Ctrl-C to stop)")
+                fflush(nil)
+                await worker.shutdown.wait()
+                try await running.value
+            }
+            signals.cancel()
+            await sandbox.stop()
+            await connection.close()
+            await target?.finish()
+            return finished ? ExitCode.success : ExitCode.software
         } catch {
             await target?.finish()
             throw error

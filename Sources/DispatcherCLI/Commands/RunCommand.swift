@@ -28,6 +28,11 @@ enum RunCommand: CLICommand {
       --grace-s N       on SIGTERM/SIGINT, wait at most N seconds (default 30) for sends in
                         flight before cancelling them (they are then settled as in doubt)
 
+    The operator console is served under /console/ on the same address when
+    DISPATCHER_CONSOLE_OPERATOR / DISPATCHER_CONSOLE_VIEWER (user:password, Basic auth) or
+    DISPATCHER_CONSOLE=loopback (no credentials, loopback listen address only) are set; it is
+    off otherwise (/console/ is 404). A console setting it refuses exits 65. See docs/console.md.
+
     Inbound SMS (replies, STOP, START) from Plum arrive at POST /inbound/plum/KEY, KEY being
     the Plum account's inbound_key (or the variable named by inbound_key_env; at least 32
     letters, digits, '-' or '_'), addressed to one of that account's sender numbers;
@@ -76,6 +81,15 @@ enum RunCommand: CLICommand {
         if let workerID { options.workerID = workerID }
         if let gracePeriod { options.gracePeriod = gracePeriod }
         options.spool = !noSpool
+        // The console under /console/: off unless credentials or DISPATCHER_CONSOLE=loopback are set.
+        let listenHost = options.listenAddress.lastIndex(of: ":").map { String(options.listenAddress[..<$0]) } ?? options.listenAddress
+        do {
+            options.console = try ConsoleConfiguration.fromEnvironment(ProcessInfo.processInfo.environment,
+                                                                       listenHost: listenHost.isEmpty ? "0.0.0.0" : listenHost,
+                                                                       loopbackByDefault: false)
+        } catch {
+            throw CLIFailure(exitCode: ExitCode.dataError, message: "console: \(error)")
+        }
         let worker = Worker(configuration: options, logger: logger)
         do {
             // binds the listener: a bad or used address fails here, before anything is claimed
@@ -95,6 +109,14 @@ enum RunCommand: CLICommand {
             configuration.listen.lastIndex(of: ":").map { "\(configuration.listen[..<$0]):\(port)" }
         } ?? configuration.listen
         logger.info("listening on \(listening) (callbacks, inbound, /healthz, /metrics); callback URLs under \(configuration.publicURL?.absoluteString ?? "-")")
+        switch options.console.access {
+        case .off:
+            logger.info("console is off (/console/ is 404): set \(ConsoleConfiguration.operatorVariable) or \(ConsoleConfiguration.viewerVariable), or \(ConsoleConfiguration.modeVariable)=loopback on a loopback address, to serve it (docs/console.md)")
+        case .credentials(let users):
+            logger.info("console on http://\(listening)/console/ (Basic auth for \(users.map { "\($0.name) (\($0.role.rawValue))" }.joined(separator: ", ")))")
+        case .loopback:
+            logger.info("console on http://\(listening)/console/ (loopback clients only, as operators)")
+        }
         let inboundAccounts = configuration.accounts.values.filter { $0.kind == .plum && $0.inboundKey != nil }.map(\.name).sorted()
         if inboundAccounts.isEmpty {
             logger.info("inbound SMS is off (every /inbound request gets 404): no Plum account has an inbound_key or inbound_key_env")

@@ -6,16 +6,72 @@ import Foundation
 /// Figures come from the reporting views where they exist (`campaign_report`,
 /// `message_report`), so the console and `dispatcher report` never disagree.
 public enum ConsoleQueries {
-    /// Campaigns, newest first: `campaign_report` with the live rate, errors, replies and
-    /// opt-outs. `name`: a substring of the name (case-insensitive); `status`: the campaign's
-    /// status; `state`: only campaigns with a message in that state.
+    /// Campaigns, newest first: `campaign_report`'s counts and delivery rate (computed by the
+    /// same expressions in one pass over the messages, without the latency percentiles: they
+    /// are nil here) with the live rate, errors, replies and opt-outs. `name`: a substring of
+    /// the name (case-insensitive); `status`: the campaign's status; `state`: only campaigns
+    /// with a message in that state.
     public static func campaignsList(_ c: Connection, name: String?, status: String?, state: String?,
                                      limit: Int) async throws -> [ConsoleRows.Campaign] {
         let pattern = name.flatMap { $0.isEmpty ? nil : "%" + likeEscaped($0) + "%" }
         let rows = try await c.query("""
-            SELECT \(campaignFigures)
-              FROM campaign_report r
-              JOIN campaigns c ON c.id = r.campaign_id
+            -- 1. One pass over the messages: campaign_report's counts (the same FILTERs), without
+            --    its latency percentiles, which this list does not show and which sort every
+            --    accepted message of every campaign; the recent acceptances and errors alongside.
+            WITH counts AS (
+                SELECT m.campaign_id,
+                       count(*) AS total,
+                       count(*) FILTER (WHERE m.state = 'pending') AS pending,
+                       count(*) FILTER (WHERE m.state = 'sending') AS sending,
+                       count(*) FILTER (WHERE m.state = 'in_doubt') AS in_doubt,
+                       count(*) FILTER (WHERE m.state = 'accepted') AS accepted,
+                       count(*) FILTER (WHERE m.state = 'sent') AS sent,
+                       count(*) FILTER (WHERE m.state = 'delivered') AS delivered,
+                       count(*) FILTER (WHERE m.state = 'undelivered') AS undelivered,
+                       count(*) FILTER (WHERE m.state = 'failed') AS failed,
+                       count(*) FILTER (WHERE m.state = 'expired') AS expired,
+                       count(*) FILTER (WHERE m.state = 'cancelled') AS cancelled,
+                       count(*) FILTER (WHERE m.state = 'suppressed') AS suppressed,
+                       count(*) FILTER (WHERE m.state = 'unconfirmed') AS unconfirmed,
+                       count(*) FILTER (WHERE m.accepted_at > now() - interval '5 minutes') AS accepted_recently,
+                       count(*) FILTER (WHERE m.error_class IS NOT NULL) AS errors
+                  FROM messages m
+                 GROUP BY m.campaign_id
+            ),
+            -- 2. Every campaign, with or without messages, as campaign_report has them.
+            r AS (
+                SELECT c.name AS campaign, c.id AS campaign_id, c.status AS campaign_status, c.created_at,
+                       coalesce(n.total, 0) AS total,
+                       coalesce(n.pending, 0) AS pending,
+                       coalesce(n.sending, 0) AS sending,
+                       coalesce(n.in_doubt, 0) AS in_doubt,
+                       coalesce(n.accepted, 0) AS accepted,
+                       coalesce(n.sent, 0) AS sent,
+                       coalesce(n.delivered, 0) AS delivered,
+                       coalesce(n.undelivered, 0) AS undelivered,
+                       coalesce(n.failed, 0) AS failed,
+                       coalesce(n.expired, 0) AS expired,
+                       coalesce(n.cancelled, 0) AS cancelled,
+                       coalesce(n.suppressed, 0) AS suppressed,
+                       coalesce(n.unconfirmed, 0) AS unconfirmed,
+                       coalesce(n.delivered::float8 / nullif(n.delivered + n.undelivered + n.failed + n.expired + n.cancelled
+                                                             + n.suppressed + n.unconfirmed, 0), 0) AS delivery_rate,
+                       NULL::float8 AS send_latency_p50_s, NULL::float8 AS send_latency_p95_s,
+                       NULL::float8 AS delivery_latency_p50_s, NULL::float8 AS delivery_latency_p95_s,
+                       coalesce(n.accepted_recently, 0)::float8 / 5 AS per_minute,
+                       coalesce(n.errors, 0) AS errors
+                  FROM campaigns c
+                  LEFT JOIN counts n ON n.campaign_id = c.id
+            )
+            -- 3. The filters, the newest first; replies and opt-outs for the rows shown only.
+            SELECT r.*,
+                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
+                     WHERE m.campaign_id = r.campaign_id)                    AS replies,
+                   -- as `dispatcher report` counts them
+                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
+                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
+                       AND o.created_at >= r.created_at)                     AS opt_outs
+              FROM r
              WHERE (\(pattern)::text IS NULL OR r.campaign ILIKE \(pattern) ESCAPE '\\')
                AND (\(status)::text IS NULL OR r.campaign_status = \(status))
                AND (\(state)::text IS NULL OR CASE \(state)
@@ -35,31 +91,27 @@ public enum ConsoleQueries {
     /// One campaign by name, or nil.
     public static func campaignGet(_ c: Connection, name: String) async throws -> ConsoleRows.Campaign? {
         let rows = try await c.query("""
-            SELECT \(campaignFigures)
+            -- the live rate and the errors in one more pass over the campaign's messages
+            WITH live AS (
+                SELECT count(*) FILTER (WHERE m.accepted_at > now() - interval '5 minutes')::float8 / 5 AS per_minute,
+                       count(*) FILTER (WHERE m.error_class IS NOT NULL)                         AS errors
+                  FROM messages m
+                 WHERE m.campaign_id = (SELECT id FROM campaigns WHERE name = \(name))
+            )
+            SELECT r.*, c.created_at, live.per_minute, live.errors,
+                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
+                     WHERE m.campaign_id = r.campaign_id)                    AS replies,
+                   -- as `dispatcher report` counts them
+                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
+                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
+                       AND o.created_at >= c.created_at)                     AS opt_outs
               FROM campaign_report r
               JOIN campaigns c ON c.id = r.campaign_id
+              CROSS JOIN live
              WHERE r.campaign = \(name)
             """)
         return try rows.first.map(campaign)
     }
-
-    /// The columns of a campaign's row: `campaign_report` (as `r`, joined to `campaigns c`)
-    /// and the console's live figures.
-    private static let campaignFigures: SQL = """
-        r.*, c.created_at,
-               -- acceptances over the last five minutes, per minute
-               (SELECT count(*) FROM messages m
-                 WHERE m.campaign_id = r.campaign_id AND m.accepted_at > now() - interval '5 minutes')::float8 / 5
-                                                                       AS per_minute,
-               (SELECT count(*) FROM messages m
-                 WHERE m.campaign_id = r.campaign_id AND m.error_class IS NOT NULL) AS errors,
-               (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
-                 WHERE m.campaign_id = r.campaign_id)                  AS replies,
-               -- as `dispatcher report` counts them
-               (SELECT count(DISTINCT o.phone) FROM opt_outs o
-                 WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
-                   AND o.created_at >= c.created_at)                   AS opt_outs
-        """
 
     private static func campaign(_ row: Row) throws -> ConsoleRows.Campaign {
         var states: [String: Int] = [:]
@@ -77,11 +129,16 @@ public enum ConsoleQueries {
     /// the campaign's last activity (or now, if that is later than now), every minute present.
     public static func campaignSeries(_ c: Connection, campaignID: Int64, minutes: Int) async throws -> [ConsoleRows.Minute] {
         let rows = try await c.query("""
+            -- 0. The campaign's messages, read once (through its index) for the steps below.
+            WITH mine AS MATERIALIZED (
+                SELECT m.id, m.state, m.first_attempt_at, m.accepted_at, m.final_at
+                  FROM messages m WHERE m.campaign_id = \(campaignID)
+            ),
             -- 1. The window: the last minute with activity (not after now), and the minutes before it.
-            WITH last AS (
+            last AS (
                 SELECT date_trunc('minute', least(now(), coalesce(
                            greatest(max(m.first_attempt_at), max(m.accepted_at), max(m.final_at)), now()))) AS t
-                  FROM messages m WHERE m.campaign_id = \(campaignID)
+                  FROM mine m
             ),
             grid AS (
                 SELECT generate_series(last.t - make_interval(mins => (\(minutes) - 1)::int), last.t, interval '1 minute') AS minute
@@ -90,21 +147,21 @@ public enum ConsoleQueries {
             -- 2. Each series, per minute, inside the window.
             sends AS (
                 SELECT date_trunc('minute', e.at) AS minute, count(*) AS n
-                  FROM messages m JOIN message_events e ON e.message_id = m.id
-                 WHERE m.campaign_id = \(campaignID) AND e.kind = 'attempt'
+                  FROM mine m JOIN message_events e ON e.message_id = m.id
+                 WHERE e.kind = 'attempt'
                    AND e.at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             ),
             acceptances AS (
                 SELECT date_trunc('minute', m.accepted_at) AS minute, count(*) AS n
-                  FROM messages m
-                 WHERE m.campaign_id = \(campaignID) AND m.accepted_at >= (SELECT min(minute) FROM grid)
+                  FROM mine m
+                 WHERE m.accepted_at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             ),
             deliveries AS (
                 SELECT date_trunc('minute', m.final_at) AS minute, count(*) AS n
-                  FROM messages m
-                 WHERE m.campaign_id = \(campaignID) AND m.state = 'delivered'
+                  FROM mine m
+                 WHERE m.state = 'delivered'
                    AND m.final_at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             )
@@ -194,18 +251,48 @@ public enum ConsoleQueries {
     public static func messagesSearch(_ c: Connection, _ search: MessageSearch, limit: Int) async throws -> [ConsoleRows.Message] {
         let codeGiven = search.errorCode != nil
         let code = search.errorCode ?? nil
-        let rows = try await c.query("""
-            SELECT r.*
-              FROM message_report r
-             WHERE (\(!search.hasKey)
-                    OR r.message_id = \(search.id)
-                    OR r.to_number = \(search.phone)
-                    OR r.external_id = \(search.text)
-                    OR r.provider_message_id = \(search.text))
-               AND (\(search.campaign)::text IS NULL OR r.campaign = \(search.campaign))
+        let filters: SQL = """
+            (\(search.campaign)::text IS NULL OR r.campaign = \(search.campaign))
                AND (\(search.errorClass)::text IS NULL OR r.error_class = \(search.errorClass))
                AND (NOT \(codeGiven) OR r.error_code IS NOT DISTINCT FROM \(code))
                AND (\(search.state)::text IS NULL OR r.state = \(search.state))
+            """
+        guard search.hasKey else {
+            let rows = try await c.query("""
+                SELECT r.*
+                  FROM message_report r
+                 WHERE \(filters)
+                 ORDER BY r.message_id DESC
+                 LIMIT \(limit)
+                """)
+            return try rows.map(message)
+        }
+        let rows = try await c.query("""
+            -- each key through an index of its own: one OR across the columns reads every message
+            WITH RECURSIVE providers (name) AS (
+                -- the providers with accepted messages, from (provider, provider_message_id):
+                -- a loose index scan, one probe per provider
+                SELECT min(provider) FROM messages WHERE provider_message_id IS NOT NULL
+                UNION ALL
+                SELECT (SELECT min(m.provider) FROM messages m WHERE m.provider_message_id IS NOT NULL AND m.provider > p.name)
+                  FROM providers p WHERE p.name IS NOT NULL
+            ),
+            found (id) AS (
+                SELECT id FROM messages WHERE id = \(search.id)
+                UNION
+                SELECT id FROM messages WHERE to_number = \(search.phone)
+                UNION
+                -- (campaign_id, external_id): one probe per campaign
+                SELECT m.id FROM campaigns k JOIN messages m ON m.campaign_id = k.id AND m.external_id = \(search.text)
+                UNION
+                SELECT m.id FROM providers p
+                  JOIN messages m ON m.provider = p.name AND m.provider_message_id = \(search.text)
+                 WHERE p.name IS NOT NULL AND m.provider_message_id IS NOT NULL
+            )
+            SELECT r.*
+              FROM message_report r
+             WHERE r.message_id IN (SELECT id FROM found)
+               AND \(filters)
              ORDER BY r.message_id DESC
              LIMIT \(limit)
             """)
