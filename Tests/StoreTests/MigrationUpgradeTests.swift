@@ -26,7 +26,7 @@ import Testing
             """)
         try await c.execute("INSERT INTO message_events (message_id, kind, source) SELECT id, 'attempt', 'dispatcher' FROM messages")
         let outcome = try await Migrator().migrate(c)
-        #expect(outcome.applied == Array(4...Migration.all.count))
+        #expect(outcome.applied == Migration.all.map(\.version).filter { $0 >= 4 })
         // the applied report is gone, the two others wait to be applied
         #expect(try await c.query("""
             SELECT string_agg(m.external_id, ',' ORDER BY m.external_id) FROM callback_inbox i JOIN messages m ON m.id = i.message_id
