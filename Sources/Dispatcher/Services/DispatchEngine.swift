@@ -73,6 +73,7 @@ public final class DispatchEngine: Sendable {
         producerConfiguration.leaseSeconds = configuration.leaseSeconds
         producerConfiguration.pollInterval = options.pollInterval
         producerConfiguration.minClaim = max(1, configuration.concurrency / 4)
+        producerConfiguration.compliance = configuration.sendingCompliance
         var rescuerConfiguration = Rescuer.Configuration(owner: options.workerID, providers: names,
                                                          pollAfterSeconds: configuration.poll.afterSeconds,
                                                          optOutScope: configuration.optOutScope)
