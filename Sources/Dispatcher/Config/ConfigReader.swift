@@ -79,7 +79,7 @@ struct ConfigReader {
         var c = DispatcherConfiguration()
         let top = try object(json, "", allowed: [
             "listen", "public_url", "spool", "providers", "senders", "default_sender", "retry", "poll", "lease_s",
-            "opt_out_scope", "concurrency", "in_doubt", "breaker", "http",
+            "opt_out_scope", "concurrency", "in_doubt", "breaker", "http", "compliance",
         ])
         for m in top {
             switch m.key {
@@ -127,6 +127,8 @@ struct ConfigReader {
                 if c.breaker.maxProbeIntervalSeconds < c.breaker.probeAfterSeconds {
                     throw fail("breaker.max_probe_interval_s", "must be at least probe_after_s")
                 }
+            case "compliance":
+                c.sendingCompliance = try sendingCompliance(try object(m.value, "compliance", allowed: Self.sendingComplianceKeys))
             case "http":
                 for h in try object(m.value, "http", allowed: ["header_timeout_s", "body_timeout_s", "idle_timeout_s"]) {
                     let seconds = try number(h.value, "http.\(h.key)", min: 0, minInclusive: false)
