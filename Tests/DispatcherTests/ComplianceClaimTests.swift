@@ -82,6 +82,32 @@ struct ComplianceClaimTests {
         await c.close()
     }
 
+    /// A job file's `"tz": "recipient"` window and `quiet_hours` reach the campaign row through
+    /// submit's enqueuer, and the claim applies them.
+    @Test func aSubmittedRecipientWindowCampaignIsDeferredByTheClaim() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let submitted = Self.date("2026-06-10T05:00:00Z")
+        let job = ValidatedJob(reading: JobReader(json: Array("""
+            {"campaign": "recipient-window", "from": "2435678910", "provider": "plum", "quiet_hours": "us-strict",
+             "window": {"start": "10:00", "end": "17:00", "tz": "recipient"},
+             "messages": [{"id": "la", "to": "2135550143", "body": "x"}]}
+            """.utf8), file: "job.json", options: JobOptions(now: submitted)))
+        let header = try #require(job.header)
+        try await c.withTransaction { conn in
+            let enqueuer = try await CampaignEnqueuer(connection: conn, header: header, sourceFile: nil, optOutScope: .sender)
+            for m in job.messages { try await enqueuer.add(m) }
+            _ = try await enqueuer.finish()
+        }
+        let row = try #require(try await c.query("SELECT window_tz, quiet_hours, window_start::text, window_end::text FROM campaigns").first)
+        #expect(try row.decode((String, String, String, String).self) == ("recipient", "us-strict", "10:00:00", "17:00:00"))
+        // 05:00Z is 22:00 in Los Angeles: deferred to 10:00 PDT (17:00Z)
+        #expect(try await Self.claim(c, at: submitted).isEmpty)
+        #expect(try await c.query("SELECT next_attempt_at FROM messages").scalar(Date.self) == Self.date("2026-06-10T17:00:00Z"))
+        #expect(try await Self.claim(c, at: Self.date("2026-06-10T17:00:00Z")).count == 1)
+        await c.close()
+    }
+
     @Test func outsideHoursIsDeferredWithAnEventExpiryWinsAndNoCommonWindowIsHeld() async throws {
         let db = try await TestPostgres.database()
         let c = try await db.connect()
