@@ -79,6 +79,17 @@ struct ComplianceClaimTests {
             SELECT count(*) FROM message_events WHERE error_class = 'quiet_hours' AND from_state = 'pending' AND to_state = 'pending'
             """).scalar(Int.self)
         #expect((deferrals ?? 0) > 0)
+        // the report's proof: every send inside 09–20 local, none outside the window
+        let report = try await Outbox.complianceSendingReportGet(c, campaign: nil, since: nil, defaultPolicy: nil)
+        #expect(report.sendsByLocalHour.reduce(0, +) == messages.count)
+        #expect(report.sendsByLocalHour.enumerated().allSatisfy { (9..<20).contains($0.offset) || $0.element == 0 })
+        #expect(report.sentOutsideWindow == 0)
+        #expect(report.quietHoursDeferrals == deferrals)
+        // a send recorded at 03:00 in New York is counted outside
+        try await c.execute("UPDATE messages SET first_attempt_at = '2026-06-10T07:00:00Z' WHERE id = \(ids[0])")
+        let after = try await Outbox.complianceSendingReportGet(c, campaign: nil, since: nil, defaultPolicy: nil)
+        #expect(after.sentOutsideWindow == 1)
+        #expect(after.sendsByLocalHour[3] == 1)
         await c.close()
     }
 
@@ -176,6 +187,9 @@ struct ComplianceClaimTests {
             #expect(Set(rest.values) == ["suppressed"])
             #expect(try await c.query("SELECT DISTINCT error_class FROM messages WHERE id = ANY(\(Array(ids[1...4])))").scalar(String.self) == "frequency_cap")
         }
+        let report = try await Outbox.complianceSendingReportGet(c, campaign: nil, since: nil, defaultPolicy: nil)
+        #expect(report.frequencyCapDeferrals == (action == .defer ? 4 : 0))
+        #expect(report.frequencyCapSuppressions == (action == .suppress ? 4 : 0))
         await c.close()
     }
 

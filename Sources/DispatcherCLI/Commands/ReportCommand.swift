@@ -14,12 +14,25 @@ enum ReportCommand: CLICommand {
     opt-outs and replies (CONFIRM, STOP, ...), and rows rejected at submit.
     The numbers come from the campaign_report view (see docs/reporting.md).
     --format json prints an array of objects; csv prints a header and one row per campaign.
+
+    \(ComplianceSendingSections.usage)
     """
 
     static func run(_ args: inout Arguments) async -> Int32 {
-        await withDatabase(&args, command: name) { args, connection in
+        var peek = args
+        let configPath = try? peek.option("--config")
+        return await withDatabase(&args, command: name) { args, connection in
             let format = try args.option("--format") ?? "table"
             guard ["table", "json", "csv"].contains(format) else { throw CLIFailure.usage("--format is table, json or csv, not '\(format)'") }
+            if args.flag("--compliance") {
+                let policy = try loadConfiguration(configPath ?? nil, needsSecrets: false).sendingCompliance.quietHours
+                let since = try args.option("--since")
+                let positionals = try args.positionals()
+                guard positionals.count <= 1 else { throw CLIFailure.usage("report takes at most one campaign") }
+                print(try await ComplianceSendingSections.report(connection, format: format, campaign: positionals.first, since: since,
+                                                                 defaultPolicy: policy), terminator: "")
+                return ExitCode.success
+            }
             let rest = try args.positionals()
             guard rest.count <= 1 else { throw CLIFailure.usage("report takes at most one campaign") }
             let reports = try await Outbox.campaignReportList(connection, campaign: rest.first)
