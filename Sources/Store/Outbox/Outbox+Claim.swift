@@ -3,7 +3,7 @@ public import Foundation
 extension Outbox {
     /// Claims up to `limit` due messages for `owner` in ONE statement and returns those to send.
     ///
-    /// Due means: `pending`, `next_attempt_at <= now` (send windows were applied at submit),
+    /// Due means: `pending`, `next_attempt_at <= now` (fixed send windows were applied at submit; every window is checked again below),
     /// campaign `active`, provider among `providers`, neither the sender number nor the
     /// provider halted, and the provider not marked unavailable. Rows other workers hold are skipped (`SKIP LOCKED`), so concurrent
     /// claims get disjoint sets. Each claimed row gets a lease until `now + leaseSeconds`, a new
@@ -65,7 +65,7 @@ extension Outbox {
             ),
             -- 1b. Quiet hours and the frequency cap: which rows wait (defer_until), which are
             --     capped (is_capped), and why (held_reason).
-            \(decided(cap: compliance.frequencyCap, now: now)),
+            \(decided(cap: compliance.frequencyCap)),
             -- 2. Claim them (lease, new fencing token, one more attempt), or finalise the
             --    expired and opted-out ones, which are never sent.
             claimed AS (

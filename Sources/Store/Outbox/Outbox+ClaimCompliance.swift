@@ -1,4 +1,3 @@
-import Foundation
 import Jobs
 
 /// The claim's quiet-hours and frequency-cap steps (`messageClaimMany`), as SQL fragments over
@@ -29,7 +28,7 @@ extension Outbox {
     /// sends, so two workers never together exceed the cap. Row `rank` is within the cap when
     /// `rank <= granted`; beyond it, the `rank - granted`-th oldest counted send leaving the 24
     /// hours is when it may go.
-    static func decided(cap: FrequencyCap?, now: Date?) -> SQL {
+    static func decided(cap: FrequencyCap?) -> SQL {
         var ctes: SQL = ""
         var capUntil: SQL = "NULL::timestamptz"
         var joins: SQL = ""
