@@ -141,17 +141,21 @@ BEGIN
     IF window_tz IS NOT NULL AND window_tz <> 'recipient' AND window_start IS NOT NULL THEN
         zs := zs || window_tz;
     END IF;
-    SELECT min(c.at) INTO best
-      FROM (SELECT ((date_trunc('day', $7 AT TIME ZONE z.zone) + make_interval(days => d.d, mins => o.minute))
-                    AT TIME ZONE z.zone) AS at
+    -- the candidates in time order (OFFSET 0 keeps the sort below the check), checked one by
+    -- one until the first allowed: usually one of the first few
+    SELECT c.at INTO best
+      FROM (SELECT DISTINCT ((date_trunc('day', $7 AT TIME ZONE z.zone) + make_interval(days => d.d, mins => o.minute))
+                             AT TIME ZONE z.zone) AS at
               FROM unnest(zs) AS z(zone)
              CROSS JOIN generate_series(0, 14) AS d(d)
              CROSS JOIN (SELECT 0 AS minute
                          UNION SELECT r.start_minute FROM dispatcher_quiet_rules r WHERE r.policy = $5 AND r.rule_key = key
                          UNION SELECT extract(epoch FROM window_start)::integer / 60 WHERE window_start IS NOT NULL) AS o
-           ) AS c
+             ORDER BY 1
+            OFFSET 0) AS c
      WHERE c.at > $7
-       AND dispatcher_send_allowed(to_number, window_start, window_end, window_tz, policy, fallback_tz, c.at);
+       AND dispatcher_send_allowed(to_number, window_start, window_end, window_tz, policy, fallback_tz, c.at)
+     LIMIT 1;
     RETURN best;
 END
 $fn$;
