@@ -42,6 +42,9 @@ echo "cluster in $DIR; loading $N messages with SQL for each part..."
 ENGINE_DB=$(new_db engine)
 PGB_DB=$(new_db pgb)
 part 1 && load_messages "$ENGINE_DB" null "$N"
+# CAMPAIGN_SQL: run on the engine database after loading (e.g. give the campaign a window or
+# quiet-hours policy, to measure the claim's quiet-hours check; see bench/README.md).
+if part 1 && [ -n "${CAMPAIGN_SQL:-}" ]; then sql "$ENGINE_DB" "$CAMPAIGN_SQL"; fi
 declare -A HTTP_RATE HTTP_RSS CLIENT_RATE HTTP_RATIO HTTP_RATIOS
 ENGINE_RATE=n/a ENGINE_SPAN_RATE=n/a ENGINE_RSS=n/a ENGINE_CPU=n/a PGB_RATE=n/a PGQ_RATE=n/a PGQ_WHY=""
 

@@ -231,7 +231,7 @@ import Testing
         #expect(try await Self.reply(f, "STOP", id: "s1").messages.count == 1)
         #expect(try await Self.reply(f, "HELP", id: "s2").messages.count == 1)
         let claimed = try await Outbox.messageClaimMany(f.conn, owner: "t", limit: 100, leaseSeconds: 60, providers: ["plum", "restcomm", "system"],
-                                                     optOutScope: .sender, now: Date().addingTimeInterval(86_400))
+                                                     optOutScope: .sender, compliance: .none, now: Date().addingTimeInterval(86_400))
         #expect(claimed.isEmpty)
         let report = try #require(try await Outbox.campaignReportList(f.conn, campaign: Outbox.systemRepliesCampaign).first)
         #expect(report.total == 2 && report.states["sent"] == 2 && report.states["pending"] == 0)

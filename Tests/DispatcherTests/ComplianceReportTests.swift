@@ -68,7 +68,7 @@ import Testing
         let csv = try await DispatcherBinary.run(["report", "--compliance", "--format", "csv"], environment: env, directory: dir)
         #expect(csv.status == 0, "\(csv.stderr)")
         let lines = csv.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.first == "section,inbound_id,received_at,phone,sender,words,scope,new_opt_out,replied_at,suppressed,sends_after,reply,review_reason")
+        #expect(lines.first == "section,inbound_id,received_at,phone,sender,words,scope,new_opt_out,replied_at,suppressed,sends_after,reply,review_reason,key,value")
         #expect(csv.stdout.contains("revocation,") && csv.stdout.contains(",+1******1234,+12435678910,STOP,+12435678910,true,"))
         // the formula is quoted and prefixed with ', the newline and quotes kept inside one field
         #expect(csv.stdout.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"stop?\"\")\n,\"\"\""), "\(csv.stdout)")

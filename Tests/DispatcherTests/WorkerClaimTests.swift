@@ -13,18 +13,18 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         try await insertMessages(c, campaign: campaign, plainMessages(10))
-        let first = try await Outbox.messageClaimMany(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+        let first = try await Outbox.messageClaimMany(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
         #expect(first.count == 3)
         #expect(first.allSatisfy { $0.attempts == 1 && $0.body != nil && $0.leaseExpiresAt != nil })
         #expect(Set(first.map(\.leaseToken)).count == 3)
-        let rest = try await Outbox.messageClaimMany(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+        let rest = try await Outbox.messageClaimMany(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
         #expect(rest.count == 7)
         #expect(Set(first.map(\.id)).isDisjoint(with: rest.map(\.id)))
-        let none = try await Outbox.messageClaimMany(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+        let none = try await Outbox.messageClaimMany(c, owner: "w1", limit: 100, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
         #expect(none.isEmpty)
         #expect(try await stateCounts(c) == ["sending": 10])
         // Other providers' messages are not ours.
-        #expect(try await Outbox.messageClaimMany(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"], optOutScope: .sender).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w1", limit: 5, leaseSeconds: 60, providers: ["restcomm"], optOutScope: .sender, compliance: .none).isEmpty)
         await c.close()
     }
 
@@ -39,7 +39,7 @@ struct WorkerClaimTests {
             for i in 0..<4 {
                 group.addTask {
                     try await pool.withTransaction { conn in
-                        let got = try await Outbox.messageClaimMany(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+                        let got = try await Outbox.messageClaimMany(conn, owner: "w\(i)", limit: 80, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
                         try await conn.execute("SELECT pg_sleep(0.2)")
                         return got.map(\.id)
                     }
@@ -62,7 +62,7 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(1))
-        let claimed = try #require(try await Outbox.messageClaimMany(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).first)
+        let claimed = try #require(try await Outbox.messageClaimMany(c, owner: "w1", limit: 1, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none).first)
         let stale = Completion(messageID: claimed.id, leaseToken: claimed.leaseToken - 1, kind: .accepted, providerMessageID: "P1")
         #expect(try await Outbox.messageCompleteIfHeldMany(c, [stale], from: .sending, pollAfterSeconds: 120, optOutScope: .sender).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "sending"])
@@ -103,7 +103,7 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(4))
-        let claimed = try await Outbox.messageClaimMany(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w1", limit: 4, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
         let later = Date().addingTimeInterval(300)
         let done = try await Outbox.messageCompleteIfHeldMany(c, [
             Completion(messageID: claimed[0].id, leaseToken: claimed[0].leaseToken, kind: .accepted, providerMessageID: "P1",
@@ -135,7 +135,7 @@ struct WorkerClaimTests {
         let accepted = try await c.query("SELECT detail FROM message_events WHERE message_id = \(ids[0]) AND kind = 'attempt'")
         #expect(try accepted.scalar(String.self) == "provider id P1")
         // The retry is not due yet.
-        #expect(try await Outbox.messageClaimMany(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).map(\.id) == [ids[3]])
+        #expect(try await Outbox.messageClaimMany(c, owner: "w1", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none).map(\.id) == [ids[3]])
         await c.close()
     }
 
@@ -144,14 +144,14 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let paused = try await insertCampaign(c, status: "paused")
         try await insertMessages(c, campaign: paused, plainMessages(3))
-        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none).isEmpty)
         try await c.execute("UPDATE campaigns SET status = 'active' WHERE id = \(paused)")
         try await RateLimits.rateLimitHalt(c, key: RateLimits.senderKey("+12435678910"), reason: "test")
-        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none).isEmpty)
         #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]) == false)
         #expect(try await RateLimits.rateLimitResume(c, key: RateLimits.senderKey("+12435678910")))
         #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]))
-        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender).count == 3)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none).count == 3)
         // claimed (sending), then in doubt: still outstanding; another provider's worker is idle
         #expect(try await Outbox.messageOutstandingExists(c, providers: ["plum"]))
         #expect(try await Outbox.messageOutstandingExists(c, providers: ["restcomm"]) == false)
@@ -177,7 +177,7 @@ struct WorkerClaimTests {
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000002', '+12435678910', 'inbound')")
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000003', '', 'operator')")
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
-        let claimed = try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
         #expect(claimed.map(\.id) == [ids[4]])  // opted out of another sender only
         #expect(try await states(c, ids) == [ids[0]: "expired", ids[1]: "suppressed", ids[2]: "suppressed",
                                              ids[3]: "pending", ids[4]: "sending"])
@@ -195,7 +195,7 @@ struct WorkerClaimTests {
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, [TestMessage(to: "+15550000005")])
         try await c.execute("INSERT INTO opt_outs (phone, sender, source) VALUES ('+15550000005', '+19999999999', 'inbound')")
-        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .global).isEmpty)
+        #expect(try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"], optOutScope: .global, compliance: .none).isEmpty)
         #expect(try await states(c, ids) == [ids[0]: "suppressed"])
         await c.close()
     }
@@ -236,7 +236,7 @@ struct WorkerClaimTests {
         let c = try await db.connect()
         let campaign = try await insertCampaign(c)
         let ids = try await insertMessages(c, campaign: campaign, plainMessages(3))
-        let claimed = try await Outbox.messageClaimMany(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender)
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w1", limit: 3, leaseSeconds: 60, providers: ["plum"], optOutScope: .sender, compliance: .none)
         let pool = db.pool(maxConnections: 2)
         let completer = Completer(pool: pool, configuration: .init(pollAfterSeconds: 120, optOutScope: .sender),
                                   logger: Logger(label: "test", level: .critical))

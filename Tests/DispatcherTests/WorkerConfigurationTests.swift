@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Dispatcher
+import Store
 
 /// Configuration parsing and the retry schedule: pure, no I/O.
 @Suite("Worker configuration and retry policy")
@@ -79,5 +80,47 @@ struct WorkerConfigurationTests {
         #expect(policy.decide(attempts: 1, rule: retry, expiresAt: now.addingTimeInterval(10), now: now, using: &random) == .expired)
         // 30003 (unreachable) is retried twice at most.
         #expect(policy.decide(attempts: 3, rule: ErrorPolicy.rule(for: .unreachable), expiresAt: nil, now: now, using: &random) == .exhausted)
+    }
+}
+
+/// `compliance.quiet_hours` and `compliance.frequency_cap`.
+@Suite struct SendingComplianceConfigurationTests {
+    func parse(_ json: String) throws(ConfigurationError) -> DispatcherConfiguration {
+        try DispatcherConfiguration.parse(Array(json.utf8), file: "d.json", environment: [:])
+    }
+
+    @Test func offByDefaultAndReadWhenGiven() throws {
+        #expect(try parse("{}").sendingCompliance == .none)
+        let c = try parse(#"{"compliance": {"quiet_hours": "us-federal", "frequency_cap": {"max": 3, "per": "all", "action": "suppress"}}}"#)
+        #expect(c.sendingCompliance.quietHours == .usFederal)
+        #expect(c.sendingCompliance.frequencyCap == FrequencyCap(max: 3, per: .all, action: .suppress))
+        let d = try parse(#"{"compliance": {"frequency_cap": {"max": 1}}}"#)
+        #expect(d.sendingCompliance.frequencyCap == FrequencyCap(max: 1, per: .sender, action: .defer))
+    }
+
+    @Test func badValuesNameTheirPath() {
+        let cases: [(String, String)] = [
+            (#"{"compliance": 1}"#, "compliance"),
+            (#"{"compliance": {"quiet_hours": "night"}}"#, "compliance.quiet_hours"),
+            (#"{"compliance": {"quiet_hours": 7}}"#, "compliance.quiet_hours"),
+            (#"{"compliance": {"frequency_cap": {"max": 0}}}"#, "compliance.frequency_cap.max"),
+            (#"{"compliance": {"frequency_cap": {"max": 1.5}}}"#, "compliance.frequency_cap.max"),
+            (#"{"compliance": {"frequency_cap": {"max": 1e300}}}"#, "compliance.frequency_cap.max"),
+            (#"{"compliance": {"frequency_cap": {"max": "3"}}}"#, "compliance.frequency_cap.max"),
+            (#"{"compliance": {"frequency_cap": {"per": "sender"}}}"#, "compliance.frequency_cap.max"),
+            (#"{"compliance": {"frequency_cap": {"max": 2, "per": "campaign"}}}"#, "compliance.frequency_cap.per"),
+            (#"{"compliance": {"frequency_cap": {"max": 2, "action": "drop"}}}"#, "compliance.frequency_cap.action"),
+            (#"{"compliance": {"frequency_cap": {"max": 2, "window": "1d"}}}"#, "compliance.frequency_cap.window"),
+            (#"{"compliance": {"frequency_cap": []}}"#, "compliance.frequency_cap"),
+            (#"{"compliance": {"colour": 1}}"#, "compliance.colour"),
+        ]
+        for (json, path) in cases {
+            do {
+                _ = try parse(json)
+                Issue.record("\(json) parsed")
+            } catch {
+                #expect(error.path == path, "\(json)")
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import Store
 import TestSupport
 import Testing
@@ -74,6 +75,31 @@ import Testing
             SELECT has_table_privilege('dispatcher_worker', 'message_events', 'UPDATE, DELETE, TRUNCATE')
                 OR has_table_privilege('dispatcher_worker', 'messages', 'DELETE, TRUNCATE')
             """).scalar(Bool.self) == false)
+        await c.close()
+    }
+
+    /// The worker role can claim under quiet hours (the tables the SQL functions read) and a
+    /// frequency cap (its ledger).
+    @Test func theWorkerRoleClaimsUnderQuietHoursAndAFrequencyCap() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        try await c.executeScript(try Self.rolesScript())
+        let campaign = try await c.query("""
+            INSERT INTO campaigns (name, provider, from_number, quiet_hours) VALUES ('roles-qh', 'plum', '+12435678910', 'us-strict')
+            RETURNING id
+            """).scalar(Int64.self)!
+        try await c.execute("""
+            INSERT INTO messages (campaign_id, external_id, provider, from_number, to_number, segments, due_at, next_attempt_at)
+            SELECT \(campaign), 'm' || i, 'plum', '+12435678910', '+12125550143', 1, '2026-06-10T15:00:00Z', '2026-06-10T15:00:00Z'
+              FROM generate_series(1, 2) AS i
+            """)
+        try await c.execute("SET ROLE dispatcher_worker")
+        let noon = try Timestamp.parse("2026-06-10T16:00:00Z")  // 12:00 in New York, a Wednesday
+        let compliance = SendingCompliance(quietHours: nil, frequencyCap: FrequencyCap(max: 1, per: .all, action: .defer))
+        let claimed = try await Outbox.messageClaimMany(c, owner: "w", limit: 10, leaseSeconds: 60, providers: ["plum"],
+                                                        optOutScope: .sender, compliance: compliance, now: noon)
+        #expect(claimed.count == 1)
+        try await c.execute("RESET ROLE")
         await c.close()
     }
 

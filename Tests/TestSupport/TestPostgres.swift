@@ -27,11 +27,44 @@ public enum TestPostgres {
     public static func database(migrated: Bool = true) async throws -> TestDatabase {
         let server = try await server()
         let name = "dispatcher_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        let admin = try await Connection.connect(server.conninfo)
-        defer { Task { await admin.close() } }
-        let template = migrated ? templateName : "template0"
-        try await admin.execute(SQL(unsafeRaw: "CREATE DATABASE \(quoteIdentifier(name)) TEMPLATE \(quoteIdentifier(template))"))
+        // CREATE DATABASE … TEMPLATE runs one at a time on the server: without a gate, every
+        // test of the run opened its admin connection at once and waited there, and under a
+        // loaded host they used up max_connections.
+        await creationGate.acquire()
+        do {
+            let admin = try await Connection.connect(server.conninfo)
+            defer { Task { await admin.close() } }
+            let template = migrated ? templateName : "template0"
+            try await admin.execute(SQL(unsafeRaw: "CREATE DATABASE \(quoteIdentifier(name)) TEMPLATE \(quoteIdentifier(template))"))
+            await creationGate.release()
+        } catch {
+            await creationGate.release()
+            throw error
+        }
         return TestDatabase(name: name, conninfo: try replacingDatabase(in: server.conninfo, with: name), server: server)
+    }
+
+    /// At most a few databases are being created at once.
+    static let creationGate = CreationGate(limit: 4)
+
+    actor CreationGate {
+        let limit: Int
+        var running = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+
+        init(limit: Int) { self.limit = limit }
+
+        func acquire() async {
+            if running < limit {
+                running += 1
+                return
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+
+        func release() {
+            if waiters.isEmpty { running -= 1 } else { waiters.removeFirst().resume() }
+        }
     }
 
     private static func startServer() async throws -> Server {

@@ -3,10 +3,14 @@ import Foundation
 import Jobs
 
 extension ConfigReader {
-    /// `compliance`: see `ComplianceConfiguration`.
-    func compliance(_ value: JSONValue) throws(ConfigurationError) -> ComplianceConfiguration {
+    /// The keys of `compliance` this half reads (the replies to inbound SMS).
+    static let replyComplianceKeys: Set<String> = ["stop_words", "start_words", "default", "senders"]
+
+    /// Reads the reply half of `compliance` (see `ComplianceConfiguration`) from its members;
+    /// the others are left to their readers.
+    func compliance(_ members: [JSONMember]) throws(ConfigurationError) -> ComplianceConfiguration {
         var c = ComplianceConfiguration()
-        for m in try object(value, "compliance", allowed: ["stop_words", "start_words", "default", "senders"]) {
+        for m in members where Self.replyComplianceKeys.contains(m.key) {
             switch m.key {
             case "stop_words": c.stopWords = try keywords(m.value, "compliance.stop_words")
             case "start_words": c.startWords = try keywords(m.value, "compliance.start_words")

@@ -127,6 +127,10 @@ struct ConfigReader {
                 if c.breaker.maxProbeIntervalSeconds < c.breaker.probeAfterSeconds {
                     throw fail("breaker.max_probe_interval_s", "must be at least probe_after_s")
                 }
+            case "compliance":
+                let members = try object(m.value, "compliance", allowed: Self.replyComplianceKeys.union(Self.sendingComplianceKeys))
+                c.compliance = try compliance(members)
+                c.sendingCompliance = try sendingCompliance(members)
             case "http":
                 for h in try object(m.value, "http", allowed: ["header_timeout_s", "body_timeout_s", "idle_timeout_s"]) {
                     let seconds = try number(h.value, "http.\(h.key)", min: 0, minInclusive: false)
@@ -136,7 +140,6 @@ struct ConfigReader {
                     default: c.http.idleSeconds = seconds
                     }
                 }
-            case "compliance": c.compliance = try compliance(m.value)
             case "default_sender":
                 let members = try object(m.value, "default_sender", allowed: ["rate_per_second", "burst"])
                 guard let r = try rate(members, "default_sender") else { throw fail("default_sender", "needs rate_per_second") }

@@ -101,6 +101,8 @@ public struct DispatcherConfiguration: Sendable, CustomStringConvertible {
     public var breaker = Breaker()
     public var leaseSeconds = 60.0
     public var optOutScope = OptOutScope.sender
+    /// `compliance.quiet_hours` and `compliance.frequency_cap`: applied by every claim.
+    public var sendingCompliance = SendingCompliance.none
     /// Sends in flight at once per worker.
     public var concurrency = 16
     public var http = HTTPTimeouts()

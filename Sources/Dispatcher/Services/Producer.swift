@@ -27,7 +27,10 @@ public struct Producer: Service {
         public var claimLinger: Duration = .milliseconds(5)
         /// Claim statements running at once.
         public var maxClaimsRunning = 2
-        public init(owner: String, providers: [String], optOutScope: OptOutScope) {
+        /// Quiet-hours default policy and frequency cap applied by the claim (`compliance` in the config).
+        public var compliance: SendingCompliance
+        public init(owner: String, providers: [String], optOutScope: OptOutScope, compliance: SendingCompliance) {
+            self.compliance = compliance
             self.owner = owner
             self.providers = providers
             self.optOutScope = optOutScope
@@ -147,7 +150,8 @@ public struct Producer: Service {
         do {
             claimed = try await pool.withConnection { c in
                 try await Outbox.messageClaimMany(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
-                                               providers: configuration.providers, optOutScope: configuration.optOutScope)
+                                               providers: configuration.providers, optOutScope: configuration.optOutScope,
+                                               compliance: configuration.compliance)
             }
             news.withLock { $0.failures = 0 }
         } catch {

@@ -56,7 +56,8 @@ extension Worker {
         var providerNames: [String] { (providers.map { Array($0.keys) } ?? Array(dispatcher.accounts.keys)).sorted() }
 
         var producer: Producer.Configuration {
-            var c = Producer.Configuration(owner: workerID, providers: providerNames, optOutScope: dispatcher.optOutScope)
+            var c = Producer.Configuration(owner: workerID, providers: providerNames, optOutScope: dispatcher.optOutScope,
+                                           compliance: dispatcher.sendingCompliance)
             c.leaseSeconds = dispatcher.leaseSeconds
             c.pollInterval = claimPollInterval
             c.minClaim = max(1, dispatcher.concurrency / 4)

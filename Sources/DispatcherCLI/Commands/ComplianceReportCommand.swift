@@ -7,16 +7,19 @@ import Store
 /// recipients since it was created; `--since`: replies received since then. Recipients'
 /// numbers are masked but for their last 4 digits unless `--full-numbers`.
 enum ComplianceReportCommand {
-    static func run(_ args: inout Arguments, connection: Connection, format: String) async throws -> Int32 {
+    static func run(_ args: inout Arguments, _ context: CommandContext, connection: Connection, format: String) async throws -> Int32 {
         let full = args.flag("--full-numbers")
         let sinceText = try args.option("--since")
         let rest = try args.positionals()
         guard rest.count <= 1 else { throw CLIFailure.usage("report --compliance takes at most one campaign") }
         if sinceText != nil && !rest.isEmpty { throw CLIFailure.usage("give a campaign or --since, not both") }
         let since = try sinceText.map { text throws(CLIFailure) in try parseSince(text) }
-        guard let report = try await Outbox.complianceReport(connection, filter: .init(campaign: rest.first, since: since)) else {
+        guard var report = try await Outbox.complianceReport(connection, filter: .init(campaign: rest.first, since: since)) else {
             throw CLIFailure(exitCode: ExitCode.dataError, message: "no campaign named '\(rest.first ?? "")'")
         }
+        // the configured default quiet hours judge campaigns that name none
+        let policy = try context.configuration(needsSecrets: false).sendingCompliance.quietHours
+        report.sending = try await Outbox.complianceSendingReportGet(connection, campaign: rest.first, since: since, defaultPolicy: policy)
         let shown = full ? report : ComplianceReportFormat.masked(report)
         switch format {
         case "json": print(try ComplianceReportFormat.json(shown))

@@ -48,7 +48,7 @@ enum ComplianceReportFormat {
     // MARK: CSV
 
     static let csvHeader = ["section", "inbound_id", "received_at", "phone", "sender", "words", "scope", "new_opt_out",
-                            "replied_at", "suppressed", "sends_after", "reply", "review_reason"]
+                            "replied_at", "suppressed", "sends_after", "reply", "review_reason", "key", "value"]
 
     static func csv(_ report: ComplianceReport) -> String {
         func field(_ s: String) -> String {
@@ -63,15 +63,20 @@ enum ComplianceReportFormat {
         for r in report.revocations ?? [] {
             lines.append([field("revocation"), String(r.inboundID), time(r.receivedAt), field(r.phone), field(r.sender), field(r.words),
                           field(r.scope), String(r.newOptOut), r.confirmationSentAt.map { time($0) } ?? "", String(r.suppressed),
-                          String(r.sendsAfter), "", ""].joined(separator: ","))
+                          String(r.sendsAfter), "", "", "", ""].joined(separator: ","))
         }
         for h in report.helpReplies ?? [] {
             lines.append([field("help"), String(h.inboundID), time(h.receivedAt), field(h.phone), field(h.sender), field(h.words),
-                          "", "", h.repliedAt.map { time($0) } ?? "", "", "", field(h.reply ?? ""), ""].joined(separator: ","))
+                          "", "", h.repliedAt.map { time($0) } ?? "", "", "", field(h.reply ?? ""), "", "", ""].joined(separator: ","))
         }
         for v in report.reviews ?? [] {
             lines.append([field("review"), String(v.inboundID), time(v.receivedAt), field(v.phone), field(v.sender), field(v.words),
-                          "", "", "", "", "", "", field(v.reason)].joined(separator: ","))
+                          "", "", "", "", "", "", field(v.reason), "", ""].joined(separator: ","))
+        }
+        // the sending sections: one row per figure, in the last two columns
+        let blank = Array(repeating: "", count: csvHeader.count - 3)
+        for (section, key, value) in ComplianceSendingSections.rows(report.sending) {
+            lines.append(([section] + blank + [key, String(value)]).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -86,6 +91,7 @@ enum ComplianceReportFormat {
         if let rows = report.revocations { out += "\n" + revocationLines(rows) }
         if let rows = report.helpReplies { out += "\n" + helpLines(rows) }
         if let rows = report.reviews { out += "\n" + reviewLines(rows) }
+        if let sending = report.sending { out += "\n" + ComplianceSendingSections.table(sending) }
         return out
     }
 

@@ -21,13 +21,15 @@ enum ReportCommand: CLICommand {
     what they suppressed and the sends after them (0), HELP replies, and replies waiting for
     review; recipients' numbers masked but for the last 4 digits unless --full-numbers
     (see docs/compliance.md).
+
+    \(ComplianceSendingSections.usage)
     """
 
     static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         try await withDatabase(&args, context) { args, connection in
             let format = try args.option("--format") ?? "table"
             guard ["table", "json", "csv"].contains(format) else { throw CLIFailure.usage("--format is table, json or csv, not '\(format)'") }
-            if args.flag("--compliance") { return try await ComplianceReportCommand.run(&args, connection: connection, format: format) }
+            if args.flag("--compliance") { return try await ComplianceReportCommand.run(&args, context, connection: connection, format: format) }
             let rest = try args.positionals()
             guard rest.count <= 1 else { throw CLIFailure.usage("report takes at most one campaign") }
             let reports = try await Outbox.campaignReportList(connection, campaign: rest.first)

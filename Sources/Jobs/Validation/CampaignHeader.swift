@@ -17,6 +17,11 @@ public struct CampaignHeader: Sendable, Hashable {
     /// The default `expires_at`; nil means the message never expires.
     public var expiresAt: Date?
     public var window: SendWindow?
+    /// A window with `"tz": "recipient"`: applied at claim time in each recipient's zone(s);
+    /// `window` is then nil.
+    public var recipientWindow: CampaignWindow?
+    /// `quiet_hours`; nil: the configuration's default (`compliance.quiet_hours`).
+    public var quietHours: QuietHoursPolicy?
 
     public init(
         campaign: String, from: PhoneNumber, kind: ProviderKind, account: String? = nil, template: MessageTemplate? = nil,
@@ -37,7 +42,7 @@ public struct CampaignHeader: Sendable, Hashable {
 /// and stays quiet about what already has a header error.
 struct CampaignDefaults: Sendable {
     enum Field: Sendable, Hashable {
-        case campaign, from, provider, template, sendAt, expiresAt, window, windowStart, windowEnd, windowTimeZone
+        case campaign, from, provider, template, sendAt, expiresAt, window, windowStart, windowEnd, windowTimeZone, quietHours
 
         var jsonPath: String {
             switch self {
@@ -51,6 +56,7 @@ struct CampaignDefaults: Sendable {
             case .windowStart: "window.start"
             case .windowEnd: "window.end"
             case .windowTimeZone: "window.tz"
+            case .quietHours: "quiet_hours"
             }
         }
 
@@ -63,6 +69,7 @@ struct CampaignDefaults: Sendable {
             case .sendAt: "--send-at"
             case .expiresAt: "--expires-at"
             case .window, .windowStart, .windowEnd, .windowTimeZone: "--window"
+            case .quietHours: "--quiet-hours"
             }
         }
     }
@@ -80,6 +87,8 @@ struct CampaignDefaults: Sendable {
     var sendAt: Date?
     var expiresAt: Date?
     var window: SendWindow?
+    var recipientWindow: CampaignWindow?
+    var quietHours: QuietHoursPolicy?
     /// False when a field had an error: messages cannot be fully valid.
     var fromFailed = false
     var templateFailed = false
@@ -89,8 +98,11 @@ struct CampaignDefaults: Sendable {
 
     var header: CampaignHeader? {
         guard !failed, let campaign, let from, let kind else { return nil }
-        return CampaignHeader(campaign: campaign, from: from, kind: kind, account: account, template: template,
-                              sendAt: sendAt, expiresAt: expiresAt, window: window)
+        var header = CampaignHeader(campaign: campaign, from: from, kind: kind, account: account, template: template,
+                                    sendAt: sendAt, expiresAt: expiresAt, window: window)
+        header.recipientWindow = recipientWindow
+        header.quietHours = quietHours
+        return header
     }
 
     /// Validates the settings; each error is placed with `locate`.
@@ -193,7 +205,11 @@ struct CampaignDefaults: Sendable {
         }
         if let w = s.window {
             do {
-                d.window = try SendWindow(start: w.start, end: w.end, timeZone: w.timeZone)
+                if w.timeZone == "recipient" {
+                    d.recipientWindow = try CampaignWindow(start: w.start, end: w.end, timeZone: w.timeZone)
+                } else {
+                    d.window = try SendWindow(start: w.start, end: w.end, timeZone: w.timeZone)
+                }
             } catch {
                 let field: Field = switch error {
                 case let .invalidTime(name, _): name == "start" ? .windowStart : .windowEnd
@@ -201,6 +217,13 @@ struct CampaignDefaults: Sendable {
                 case .emptyWindow: .window
                 }
                 fail(field, "\(error)")
+            }
+        }
+        if let q = s.quietHours {
+            if let policy = QuietHoursPolicy(rawValue: q) {
+                d.quietHours = policy
+            } else {
+                fail(.quietHours, "quiet_hours must be \"us-federal\" or \"us-strict\"")
             }
         }
         d.failed = !errors.isEmpty

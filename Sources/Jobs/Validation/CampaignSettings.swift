@@ -20,6 +20,8 @@ public struct CampaignSettings: Sendable, Hashable {
     public var sendAt: String?
     public var expiresAt: String?
     public var window: Window?
+    /// `quiet_hours`: `us-federal` or `us-strict` (`QuietHoursPolicy`).
+    public var quietHours: String?
 
     public init(
         campaign: String? = nil, from: String? = nil, provider: String? = nil, template: String? = nil,

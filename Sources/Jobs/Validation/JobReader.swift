@@ -212,6 +212,7 @@ public final class JobReader {
             case "send_at": settings.sendAt = string(member)
             case "expires_at": settings.expiresAt = string(member)
             case "csv": csv = string(member)
+            case "quiet_hours": settings.quietHours = string(member)
             case "window":
                 guard case let .object(fields) = member.value else {
                     fail("window", "must be an object {\"start\": \"09:00\", \"end\": \"20:00\", \"tz\": \"America/New_York\"}")
@@ -233,7 +234,7 @@ public final class JobReader {
                 }
                 if start == nil { fail("window.start", "is required") }
                 if end == nil { fail("window.end", "is required") }
-                if tz == nil { fail("window.tz", "is required (an IANA time zone such as America/New_York)") }
+                if tz == nil { fail("window.tz", "is required (an IANA time zone such as America/New_York, or \"recipient\")") }
                 if let start, let end, let tz { settings.window = .init(start: start, end: end, timeZone: tz) }
             case "messages":
                 if case let .array(items) = member.value { messages = items } else { fail("messages", "must be an array, not \(member.value.typeName)") }

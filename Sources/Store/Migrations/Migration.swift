@@ -3,11 +3,15 @@ public struct Migration: Sendable {
     public var version: Int
     public var name: String
     public var sql: String
+    /// Run in the same transaction right after `sql`: fills tables from compiled-in data
+    /// with bound parameters (migration 9's quiet-hours tables).
+    public var load: (@Sendable (Connection) async throws -> Void)?
 
-    public init(version: Int, name: String, sql: String) {
+    public init(version: Int, name: String, sql: String, load: (@Sendable (Connection) async throws -> Void)? = nil) {
         self.version = version
         self.name = name
         self.sql = sql
+        self.load = load
     }
 }
 
@@ -22,5 +26,7 @@ extension Migration {
         Migration(version: 6, name: "in-doubt horizon and provider outages", sql: migration0006InDoubtAndOutages),
         Migration(version: 7, name: "campaign report views", sql: migration0007CampaignReportViews),
         Migration(version: 8, name: "inbound compliance", sql: migration0008InboundCompliance),
+        Migration(version: 9, name: "quiet hours and frequency caps", sql: migration0009QuietHoursAndCaps,
+                  load: QuietHoursTables.load),
     ]
 }

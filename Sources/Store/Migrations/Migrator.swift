@@ -70,6 +70,7 @@ public struct Migrator: Sendable {
             for migration in migrations.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version) {
                 do {
                     try await conn.executeScript(migration.sql, statement: "migration \(migration.version) (\(migration.name))")
+                    try await migration.load?(conn)
                 } catch let error as PostgresError {
                     var e = error
                     e.message = "migration \(migration.version) (\(migration.name)) failed: \(error.message)"

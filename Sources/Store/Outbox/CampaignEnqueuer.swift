@@ -44,15 +44,15 @@ public final class CampaignEnqueuer {
         self.optOutScope = optOutScope
         provider = header.account
         self.chunkSize = max(1, chunkSize)
-        let window = header.window
+        let window = header.window.map(CampaignWindow.init) ?? header.recipientWindow
         let created = try await connection.query("""
             -- a new campaign; an existing one of that name is left as it is
             INSERT INTO campaigns (name, provider, from_number, template, send_at, expires_at,
-                                   window_start, window_end, window_tz, source_file)
+                                   window_start, window_end, window_tz, source_file, quiet_hours)
             VALUES (\(header.campaign), \(header.account), \(header.from.e164), \(header.template?.source),
                     \(header.sendAt), \(header.expiresAt),
                     \(window.map { Self.clock($0.startMinute) })::time, \(window.map { Self.clock($0.endMinute) })::time,
-                    \(window?.timeZone.identifier), \(sourceFile))
+                    \(window.map { $0.timeZone?.identifier ?? "recipient" }), \(sourceFile), \(header.quietHours?.rawValue))
             ON CONFLICT (name) DO NOTHING
             RETURNING id
             """).scalar(Int64.self)

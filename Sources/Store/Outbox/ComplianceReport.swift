@@ -65,6 +65,9 @@ public struct ComplianceReport: Sendable, Codable, Equatable {
     public var revocations: [Revocation]?
     public var helpReplies: [HelpReply]?
     public var reviews: [Review]?
+    /// What was sent and held back: sends per local hour, sends outside their window (0),
+    /// quiet-hours deferrals, frequency-cap deferrals and suppressions.
+    public var sending: Outbox.ComplianceSendingReport?
 
     public init(generatedAt: Date, campaign: String? = nil, since: Date? = nil) {
         self.generatedAt = generatedAt

@@ -51,6 +51,13 @@
 ///   `dispatcher report --compliance`.
 /// - `optOutInsert`, `messageSuppressPendingMany` (Outbox+OptOuts).
 ///
+/// Quiet hours and frequency caps (migration 9; docs/compliance.md)
+/// - `messageClaimMany` also defers rows outside their hours and over the frequency cap
+///   (fragments in Outbox+ClaimCompliance; the cap's ledger is `frequency_windows`).
+/// - `complianceSendingReportGet` (Outbox+ComplianceSending): `dispatcher report --compliance`'s
+///   sending sections.
+/// - `QuietHoursTables.load`: migration 9's area-code, rule and holiday tables.
+///
 /// Rate limits and provider availability (`rate_limits`, `RateLimits`)
 /// - `rateLimitConfigure`, `rateLimitReserve`, `rateLimitSlowDown`.
 /// - `rateLimitHalt`, `rateLimitResume`, `rateLimitHaltedList`.
