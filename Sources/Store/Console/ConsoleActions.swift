@@ -38,9 +38,9 @@ public enum ConsoleActions {
             let n = try await tx.execute("""
                 -- the messages the change holds back or releases
                 INSERT INTO message_events (message_id, kind, source, detail)
-                SELECT m.id, 'state', 'operator', \(detail)
+                SELECT m.id, \(EventKind.state), \(EventSource.operator), \(detail)
                   FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-                 WHERE c.name = \(name) AND m.state = 'pending'
+                 WHERE c.name = \(name) AND m.state = \(MessageState.pending)
                 """)
             try await tx.notify(consoleChannel)
             return Outcome(changed: true, messages: n)
@@ -55,21 +55,21 @@ public enum ConsoleActions {
             guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
                 throw Outbox.CampaignControlError.unknownCampaign(name)
             }
-            let (id, status) = try row.decode((Int64, String).self)
-            try await tx.execute("UPDATE campaigns SET status = 'cancelled', updated_at = now() WHERE id = \(id)")
+            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
+            try await tx.execute("UPDATE campaigns SET status = \(CampaignState.cancelled), updated_at = now() WHERE id = \(id)")
             let detail = "campaign cancelled by \(user) (console)"
             let n = try await tx.execute("""
                 WITH done AS (
                     -- only messages not yet claimed: a claimed one is finished by its worker
-                    UPDATE messages SET state = 'cancelled', final_at = now(), next_attempt_at = now()
-                     WHERE campaign_id = \(id) AND state = 'pending'
+                    UPDATE messages SET state = \(MessageState.cancelled), final_at = now(), next_attempt_at = now()
+                     WHERE campaign_id = \(id) AND state = \(MessageState.pending)
                     RETURNING id
                 )
                 INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT id, 'cancelled', 'operator', 'pending', 'cancelled', \(detail) FROM done
+                SELECT id, \(EventKind.cancelled), \(EventSource.operator), \(MessageState.pending), \(MessageState.cancelled), \(detail) FROM done
                 """)
             try await tx.notify(consoleChannel)
-            return Outcome(changed: status != "cancelled" || n > 0, messages: n)
+            return Outcome(changed: status != .cancelled || n > 0, messages: n)
         }
     }
 
@@ -87,9 +87,9 @@ public enum ConsoleActions {
             let provider: String? = key.hasPrefix("provider:") ? String(key.dropFirst("provider:".count)) : nil
             let n = try await tx.execute("""
                 INSERT INTO message_events (message_id, kind, source, detail)
-                SELECT m.id, 'state', 'operator', \(detail)
+                SELECT m.id, \(EventKind.state), \(EventSource.operator), \(detail)
                   FROM messages m
-                 WHERE m.state = 'pending'
+                 WHERE m.state = \(MessageState.pending)
                    AND (m.from_number = \(sender) OR m.provider = \(provider))
                 """)
             try await tx.notify(Outbox.workChannel)

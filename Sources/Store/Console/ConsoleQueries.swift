@@ -21,18 +21,7 @@ public enum ConsoleQueries {
             WITH counts AS (
                 SELECT m.campaign_id,
                        count(*) AS total,
-                       count(*) FILTER (WHERE m.state = 'pending') AS pending,
-                       count(*) FILTER (WHERE m.state = 'sending') AS sending,
-                       count(*) FILTER (WHERE m.state = 'in_doubt') AS in_doubt,
-                       count(*) FILTER (WHERE m.state = 'accepted') AS accepted,
-                       count(*) FILTER (WHERE m.state = 'sent') AS sent,
-                       count(*) FILTER (WHERE m.state = 'delivered') AS delivered,
-                       count(*) FILTER (WHERE m.state = 'undelivered') AS undelivered,
-                       count(*) FILTER (WHERE m.state = 'failed') AS failed,
-                       count(*) FILTER (WHERE m.state = 'expired') AS expired,
-                       count(*) FILTER (WHERE m.state = 'cancelled') AS cancelled,
-                       count(*) FILTER (WHERE m.state = 'suppressed') AS suppressed,
-                       count(*) FILTER (WHERE m.state = 'unconfirmed') AS unconfirmed,
+                       \(Outbox.stateCountColumns("m.state")),
                        count(*) FILTER (WHERE m.accepted_at > now() - interval '5 minutes') AS accepted_recently,
                        count(*) FILTER (WHERE m.error_class IS NOT NULL) AS errors
                   FROM messages m
@@ -74,14 +63,7 @@ public enum ConsoleQueries {
               FROM r
              WHERE (\(pattern)::text IS NULL OR r.campaign ILIKE \(pattern) ESCAPE '\\')
                AND (\(status)::text IS NULL OR r.campaign_status = \(status))
-               AND (\(state)::text IS NULL OR CASE \(state)
-                        WHEN 'pending' THEN r.pending WHEN 'sending' THEN r.sending
-                        WHEN 'in_doubt' THEN r.in_doubt WHEN 'accepted' THEN r.accepted
-                        WHEN 'sent' THEN r.sent WHEN 'delivered' THEN r.delivered
-                        WHEN 'undelivered' THEN r.undelivered WHEN 'failed' THEN r.failed
-                        WHEN 'expired' THEN r.expired WHEN 'cancelled' THEN r.cancelled
-                        WHEN 'suppressed' THEN r.suppressed WHEN 'unconfirmed' THEN r.unconfirmed
-                        ELSE 0 END > 0)
+               AND (\(state)::text IS NULL OR \(Outbox.stateCountOf("\(state)", in: "r")) > 0)
              ORDER BY r.campaign_id DESC
              LIMIT \(limit)
             """)
@@ -161,7 +143,7 @@ public enum ConsoleQueries {
             deliveries AS (
                 SELECT date_trunc('minute', m.final_at) AS minute, count(*) AS n
                   FROM mine m
-                 WHERE m.state = 'delivered'
+                 WHERE m.state = \(MessageState.delivered)
                    AND m.final_at >= (SELECT min(minute) FROM grid)
                  GROUP BY 1
             )
@@ -390,11 +372,11 @@ public enum ConsoleQueries {
 
     /// Messages waiting for an in-doubt lookup, longest waiting first, and how many there are.
     public static func inDoubtList(_ c: Connection, limit: Int) async throws -> (rows: [ConsoleRows.InDoubt], total: Int) {
-        let total = try await c.query("SELECT count(*) FROM messages WHERE state = 'in_doubt'").scalar(Int.self) ?? 0
+        let total = try await c.query("SELECT count(*) FROM messages WHERE state = \(MessageState.inDoubt)").scalar(Int.self) ?? 0
         let rows = try await c.query("""
             SELECT m.id, c.name AS campaign, m.to_number, m.provider, m.attempts, m.in_doubt_since, m.next_attempt_at
               FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-             WHERE m.state = 'in_doubt'
+             WHERE m.state = \(MessageState.inDoubt)
              ORDER BY m.in_doubt_since NULLS FIRST, m.id
              LIMIT \(limit)
             """).map {

@@ -4,10 +4,7 @@ public import Foundation
 /// What the operator console shows, one struct per kind of row, decoded by column name.
 public enum ConsoleRows {
     /// The twelve message states, in lifecycle order (the columns of `campaign_report`).
-    public static let states = [
-        "pending", "sending", "in_doubt", "accepted", "sent", "delivered",
-        "undelivered", "failed", "expired", "cancelled", "suppressed", "unconfirmed",
-    ]
+    public static let states = MessageState.allCases.map(\.rawValue)
 
     /// One row of `campaign_report`, with the console's live figures.
     public struct Campaign: Sendable, Equatable {
@@ -34,7 +31,7 @@ public enum ConsoleRows {
         public var createdAt: Date
 
         /// Messages not yet handed over: pending, sending, in doubt.
-        public var remaining: Int { (states["pending"] ?? 0) + (states["sending"] ?? 0) + (states["in_doubt"] ?? 0) }
+        public var remaining: Int { [MessageState.pending, .sending, .inDoubt].reduce(0) { $0 + (states[$1.rawValue] ?? 0) } }
 
         /// Minutes left at the current rate; nil when nothing moves (or nothing is left).
         public var etaMinutes: Double? {

@@ -77,4 +77,25 @@ extension Outbox {
         \(rest)
         """
     }
+
+    /// One `count(*) FILTER (WHERE <state> = '…') AS <state name>` column per message state,
+    /// in lifecycle order: the state counts of `campaign_report`, for statements that count
+    /// without the view. `state` is a column expression (`m.state`).
+    static func stateCountColumns(_ state: SQL) -> SQL {
+        var columns: SQL = ""
+        for (i, s) in MessageState.allCases.enumerated() {
+            columns = "\(columns)\(unsafeRaw: i == 0 ? "" : ",\n")count(*) FILTER (WHERE \(state) = \(s)) AS \(unsafeRaw: s.rawValue)"
+        }
+        return columns
+    }
+
+    /// `CASE <name> WHEN 'pending' THEN <row>.pending … ELSE 0 END`: the count column of
+    /// `row` (one with `stateCountColumns`) for the state named by `name`, a value.
+    static func stateCountOf(_ name: SQL, in row: String) -> SQL {
+        var cases: SQL = "CASE \(name)"
+        for s in MessageState.allCases {
+            cases = "\(cases) WHEN \(s) THEN \(unsafeRaw: row + "." + s.rawValue)"
+        }
+        return "\(cases) ELSE 0 END"
+    }
 }
