@@ -29,7 +29,7 @@ import Sandbox
         #expect(await sandbox.sandbox.stats().accepted == 0)  // paused: nothing claimed
         _ = try await Outbox.campaignSetPaused(c, name: "cancelled", paused: false)
         #expect(await eventually { await sandbox.sandbox.stats().accepted >= 5 })
-        let cancel = try await Outbox.campaignCancel(c, name: "cancelled")
+        let cancel = try await Outbox.campaignCancel(c, name: "cancelled", user: nil)
         #expect(cancel.cancelledMessages > 0)
         let sentBeforeCancel = try await c.query("""
             SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id

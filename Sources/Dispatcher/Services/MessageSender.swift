@@ -83,10 +83,6 @@ public struct MessageSender: Sendable {
             return release(m, "rate limiter unavailable")
         }
         metrics.observe("dispatcher_rate_limiter_wait_seconds", ["provider": m.provider], (ContinuousClock.now - waitStarted).seconds)
-        if let expiresAt = m.expiresAt, expiresAt <= Date() {
-            return Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .expired, attempted: false,
-                              errorClass: "expired", detail: "expires_at passed before sending")
-        }
         // A revocation takes effect at once: one that came in while this message waited for its
         // slot sends it back to pending, where the next claim suppresses it.
         do {
@@ -106,7 +102,17 @@ public struct MessageSender: Sendable {
         }
         // no byte may leave after the lease (less a second for the clocks' skew): a worker
         // frozen or held up past it must not send what another may have taken over
-        let sendBy = item.claimedAt + .milliseconds(Int64((configuration.leaseSeconds - 1) * 1000))
+        var sendBy = item.claimedAt + .milliseconds(Int64((configuration.leaseSeconds - 1) * 1000))
+        // nor after the message expires: checked last before the request (the waits above,
+        // the slot and the opt-out check, may have taken it past), and bounding the request
+        if let expiresAt = m.expiresAt {
+            let left = expiresAt.timeIntervalSinceNow
+            if left <= 0 {
+                return Completion(messageID: m.id, leaseToken: m.leaseToken, kind: .expired, attempted: false,
+                                  errorClass: "expired", detail: "expires_at passed before sending")
+            }
+            sendBy = min(sendBy, ContinuousClock.now + .milliseconds(Int64(left * 1000)))
+        }
         let sms = OutgoingSMS(from: m.from, to: m.to, body: body, callbackURL: callbackURL(provider: provider, key: m.callbackKey),
                               sendBy: sendBy)
         let started = Date()

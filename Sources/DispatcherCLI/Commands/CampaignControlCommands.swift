@@ -16,7 +16,7 @@ enum CancelCommand: CLICommand {
     static func run(_ args: inout Arguments, _ context: CommandContext) async throws -> Int32 {
         try await withDatabase(&args, context) { args, connection in
             let name = try campaignArgument(&args)
-            let r = try await Outbox.campaignCancel(connection, name: name)
+            let r = try await Outbox.campaignCancel(connection, name: name, user: nil)
             print("campaign \(name) cancelled: \(r.cancelledMessages) pending messages cancelled"
                 + (r.inFlight > 0 ? ", \(r.inFlight) in flight left to finish" : ""))
             return ExitCode.success

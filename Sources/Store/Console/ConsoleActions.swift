@@ -47,29 +47,14 @@ public enum ConsoleActions {
         }
     }
 
-    /// Cancels a campaign as `Outbox.campaignCancel` does (its pending messages become
-    /// `cancelled`, nothing more is claimed; irreversible), with the user named on each
-    /// message's `cancelled` event. Throws `Outbox.CampaignControlError.unknownCampaign`.
+    /// Cancels a campaign (`Outbox.campaignCancel`: its pending messages become `cancelled`,
+    /// nothing more is claimed; irreversible), with the user named on each message's
+    /// `cancelled` event. Throws `Outbox.CampaignControlError.unknownCampaign`.
     public static func campaignCancel(_ c: Connection, name: String, user: String) async throws -> Outcome {
         try await c.withTransaction { tx in
-            guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
-                throw Outbox.CampaignControlError.unknownCampaign(name)
-            }
-            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
-            try await tx.execute("UPDATE campaigns SET status = \(CampaignState.cancelled), updated_at = now() WHERE id = \(id)")
-            let detail = "campaign cancelled by \(user) (console)"
-            let n = try await tx.execute("""
-                WITH done AS (
-                    -- only messages not yet claimed: a claimed one is finished by its worker
-                    UPDATE messages SET state = \(MessageState.cancelled), final_at = now(), next_attempt_at = now()
-                     WHERE campaign_id = \(id) AND state = \(MessageState.pending)
-                    RETURNING id
-                )
-                INSERT INTO message_events (message_id, kind, source, from_state, to_state, detail)
-                SELECT id, \(EventKind.cancelled), \(EventSource.operator), \(MessageState.pending), \(MessageState.cancelled), \(detail) FROM done
-                """)
+            let r = try await Outbox.campaignCancel(tx, name: name, user: user)
             try await tx.notify(consoleChannel)
-            return Outcome(changed: status != .cancelled || n > 0, messages: n)
+            return Outcome(changed: !r.wasCancelled || r.cancelledMessages > 0, messages: r.cancelledMessages)
         }
     }
 

@@ -19,19 +19,25 @@ extension Outbox {
         public var cancelledMessages: Int
         /// Messages still in flight or in doubt, left for the worker to settle.
         public var inFlight: Int
+        /// The campaign was cancelled before this call.
+        public var wasCancelled: Bool
     }
 
     /// Cancels a campaign: nothing more is claimed, and its pending messages become
     /// `cancelled` (final), each with an operator event. Messages already handed to the
-    /// provider keep their course. Idempotent.
-    public static func campaignCancel(_ c: Connection, name: String) async throws -> CancelResult {
+    /// provider keep their course. Idempotent. `user` (the console's operator) is named in
+    /// the events' detail.
+    public static func campaignCancel(_ c: Connection, name: String, user: String?) async throws -> CancelResult {
         try await c.withTransaction { tx in
-            guard let id = try await tx.query("""
-                UPDATE campaigns SET status = \(CampaignState.cancelled), updated_at = now() WHERE name = \(name) RETURNING id
-                """).scalar(Int64.self) else { throw CampaignControlError.unknownCampaign(name) }
+            guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
+                throw CampaignControlError.unknownCampaign(name)
+            }
+            let (id, status): (Int64, CampaignState) = (try row["id"], try row["status"])
+            try await tx.execute("UPDATE campaigns SET status = \(CampaignState.cancelled), updated_at = now() WHERE id = \(id)")
+            let detail = user.map { "campaign cancelled by \($0) (console)" } ?? "campaign cancelled"
             let events = eventsInsert(EventRow(
                 messageID: "id", kind: "\(EventKind.cancelled)", source: "\(EventSource.operator)",
-                fromState: "\(MessageState.pending)", toState: "\(MessageState.cancelled)", detail: "'campaign cancelled'"),
+                fromState: "\(MessageState.pending)", toState: "\(MessageState.cancelled)", detail: "\(detail)"),
                 "FROM done")
             let cancelled = try await tx.execute("""
                 WITH done AS (
@@ -45,7 +51,7 @@ extension Outbox {
             let inFlight = try await tx.query("""
                 SELECT count(*) FROM messages WHERE campaign_id = \(id) AND state IN (\([MessageState.sending, .inDoubt]))
                 """).scalar(Int.self) ?? 0
-            return CancelResult(campaignID: id, cancelledMessages: cancelled, inFlight: inFlight)
+            return CancelResult(campaignID: id, cancelledMessages: cancelled, inFlight: inFlight, wasCancelled: status == .cancelled)
         }
     }
 
