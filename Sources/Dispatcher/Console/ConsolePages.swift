@@ -65,7 +65,7 @@ struct ConsolePages {
     }
 
     func campaigns(_ rows: [ConsoleRows.Campaign], filter: CampaignFilter, notice text: String?) -> HTML {
-        let statusOptions = ["", "active", "paused", "cancelled"].map { s -> HTML in
+        let statusOptions = ([""] + CampaignState.allCases.map(\.rawValue)).map { s -> HTML in
             "<option value=\"\(s)\"\(filter.status == s || (s.isEmpty && filter.status == nil) ? " selected" as HTML : .empty)>\(s.isEmpty ? "any" : s)</option>"
         }
         let stateOptions = ([""] + ConsoleRows.states).map { s -> HTML in
@@ -122,7 +122,7 @@ struct ConsolePages {
     func campaign(_ d: CampaignData, notice text: String?) -> HTML {
         let c = d.campaign
         var actions: [HTML] = []
-        if canAct && c.status != "cancelled" {
+        if canAct && c.status != CampaignState.cancelled.rawValue {
             if c.status == "active" { actions.append(actionForm(ConsoleURL.campaignAction(c.name, "pause"), button: "Pause")) }
             if c.status == "paused" { actions.append(actionForm(ConsoleURL.campaignAction(c.name, "resume"), button: "Resume")) }
             actions.append(actionForm(ConsoleURL.campaignAction(c.name, "cancel"), button: "Cancel campaign", danger: true,

@@ -178,7 +178,7 @@ public final class ConsoleRoutes: Sendable {
         let q = request.query
         let filter = ConsolePages.CampaignFilter(
             name: q["name"].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) },
-            status: q["status"].flatMap { ["active", "paused", "cancelled"].contains($0) ? $0 : nil },
+            status: q["status"].flatMap { CampaignState(rawValue: $0)?.rawValue },
             state: q["state"].flatMap { ConsoleRows.states.contains($0) ? $0 : nil })
         do {
             let pool = self.pool

@@ -97,7 +97,7 @@ extension Outbox {
     static let heldDetail: SQL = """
         CASE WHEN claimed.held_long THEN 'outside quiet hours and no allowed instant within 14 days: held a day'
              WHEN claimed.held_reason = 'quiet_hours' THEN 'outside quiet hours: deferred to the next allowed instant'
-             WHEN claimed.state = 'pending' THEN 'over the frequency cap: deferred until a counted send leaves the 24 hours'
+             WHEN claimed.state = \(MessageState.pending) THEN 'over the frequency cap: deferred until a counted send leaves the 24 hours'
              ELSE 'over the frequency cap: suppressed' END
         """
 }

@@ -218,7 +218,7 @@ extension Outbox {
                    CASE WHEN i.consent_changed THEN (
                        SELECT count(*) FROM messages m
                         WHERE m.to_number = i.from_number AND (i.opt_out_scope = '' OR m.from_number = i.opt_out_scope)
-                          AND m.state = 'suppressed' AND m.final_at >= i.received_at AND m.final_at < ends.at)
+                          AND m.state = \(MessageState.suppressed) AND m.final_at >= i.received_at AND m.final_at < ends.at)
                    ELSE coalesce(i.suppressed, 0) END AS suppressed,
                    (SELECT count(*) FROM messages m JOIN campaigns mc ON mc.id = m.campaign_id
                      WHERE m.to_number = i.from_number
