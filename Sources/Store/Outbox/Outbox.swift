@@ -63,6 +63,20 @@
 /// - `rateLimitHalt`, `rateLimitResume`, `rateLimitHaltedList`.
 /// - `rateLimitMarkUnavailable`, `rateLimitProbeClaimMany`, `rateLimitMarkAvailable`,
 ///   `rateLimitUnavailableList`.
+///
+/// Commands (Outbox+Commands, Admin.swift): what the CLI asks without SQL of its own
+/// - `campaignsStateCounts`, `campaignsMessagesWithProviderIDCount`, `campaignsFirstID`
+///   (`demo`, `bench-copy`).
+/// - `Admin.databaseCreateIfMissing`, `Admin.schemaPresent` (the embedded cluster, `console`).
+///
+/// The operator console (Sources/Store/Console), reads on the report views and tables
+/// - `ConsoleQueries`: `campaignsList`, `campaignGet`, `campaignSeries`, `campaignErrors`,
+///   `campaignReplyCounts`, `campaignReplies`, `messagesSearch`, `messageGet`,
+///   `messageEvents`, `messageInbox`, `messageReplies`, `rateLimitsList`, `inDoubtList`,
+///   `optOutsList`.
+/// - `ConsoleActions`: `campaignPause`, `campaignResume`, `campaignCancel` (over
+///   `campaignSetPaused` and `campaignCancel`), `rateLimitResume` (over `rateLimitResume` and
+///   `rateLimitMarkAvailable`), each with `operator` events naming the user.
 public enum Outbox {
     /// The NOTIFY channel that wakes idle workers when work is enqueued or comes due.
     public static let workChannel = "dispatcher_work"
