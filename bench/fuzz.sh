@@ -5,9 +5,9 @@
 #   FUZZ_TARGETS=csv,json bash bench/fuzz.sh      # a subset
 #
 # The targets are built with swiftc (-O, -sanitize=fuzzer,address), not SwiftPM: the module
-# sources they exercise are compiled into modules of the same names (Support, Jobs, HTTP, a
-# Dispatcher with only its configuration and provider files, a Store with only CallbackKey) so
-# the targets can `@testable import` them. Everything goes to FUZZ_BUILD (default .build/fuzz).
+# sources they exercise are compiled into modules of the same names (Support, Jobs, HTTP, Store
+# with libpq, a Dispatcher with only its configuration and provider files) so the targets can
+# `@testable import` them. Everything goes to FUZZ_BUILD (default .build/fuzz).
 # Each run starts from the repository's seed corpus fuzz/corpus/TARGET (read only) and writes
 # what it finds to FUZZ_BUILD/run/TARGET/corpus; a crash, hang (over 10 s on one input), leak or
 # out-of-memory is saved under FUZZ_BUILD/run/TARGET/ and makes the script exit 1.
@@ -27,7 +27,7 @@ declare -A modules=(
   [csv]="Support Jobs" [json]=Support [job-json]="Support Jobs" [job-csv]="Support Jobs" [phone]="Support Jobs"
   [template]="Support Jobs" [segments]="Support Jobs"
   [http-request]="Support HTTP" [http-response]="Support HTTP" [form]="Support HTTP"
-  [config]="Support Jobs HTTP Dispatcher" [callback-key]=Store
+  [config]="Support Jobs HTTP Store Dispatcher" [callback-key]="Support Jobs Store"
 )
 # The longest input tried: a job file or a CSV of a few dozen rows, an HTTP exchange, short texts.
 declare -A maxlen=(
@@ -41,14 +41,14 @@ done
 
 swift_flags=(-O -sanitize=fuzzer,address -parse-as-library -swift-version 6 -use-ld=lld
              -enable-upcoming-feature ExistentialAny -enable-upcoming-feature InternalImportsByDefault
-             -I Sources/CEpoll)
+             -I Sources/CEpoll -I Sources/CLibPQ $(pkg-config --cflags-only-I libpq | sed 's/-I/-Xcc -I/g'))
 D=Sources/Dispatcher
 declare -A sources=(
   [Support]="$(find Sources/Support -name '*.swift' | sort | tr '\n' ' ')"
   [Jobs]="$(find Sources/Jobs -name '*.swift' | sort | tr '\n' ' ')"
   [HTTP]="$(find Sources/HTTP -name '*.swift' | sort | tr '\n' ' ')"
   [Dispatcher]="$(find $D/Config $D/Providers -name '*.swift' | sort | tr '\n' ' ')"
-  [Store]="Sources/Store/Outbox/CallbackKey.swift"
+  [Store]="$(find Sources/Store -name '*.swift' | sort | tr '\n' ' ')"
 )
 
 mkdir -p "$build"
@@ -64,7 +64,7 @@ stale() {
 }
 
 # The modules each module imports: it is rebuilt when one of them was.
-declare -A imports=([Support]="" [Jobs]=Support [HTTP]=Support [Dispatcher]="Support Jobs HTTP" [Store]="")
+declare -A imports=([Support]="" [Jobs]=Support [HTTP]=Support [Store]="Support Jobs" [Dispatcher]="Support Jobs HTTP Store")
 
 build_module() {
   local m=$1
@@ -81,7 +81,7 @@ build_module() {
 
 declare -A needed=()
 for t in "${targets[@]}"; do for m in ${modules[$t]}; do needed[$m]=1; for d in ${imports[$m]}; do needed[$d]=1; done; done; done
-for m in Support Jobs HTTP Dispatcher Store; do [ -n "${needed[$m]:-}" ] && build_module "$m"; done
+for m in Support Jobs HTTP Store Dispatcher; do [ -n "${needed[$m]:-}" ] && build_module "$m"; done
 
 for t in "${targets[@]}"; do
   files=("fuzz/$t.swift")
