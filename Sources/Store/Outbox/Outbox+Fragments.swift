@@ -98,4 +98,16 @@ extension Outbox {
         }
         return "\(cases) ELSE 0 END"
     }
+
+    /// `coalesce(<row>.pending, 0) AS pending, …` for every state column of `row`, then its
+    /// `delivery_rate` as `campaign_report` computes it (delivered over the final states).
+    static func stateColumnsOrZero(_ row: String) -> SQL {
+        var columns: SQL = ""
+        for s in MessageState.allCases {
+            columns = "\(columns)coalesce(\(unsafeRaw: row + "." + s.rawValue), 0) AS \(unsafeRaw: s.rawValue),\n"
+        }
+        let finals = MessageState.allCases.filter(\.isFinal).map { row + "." + $0.rawValue }.joined(separator: " + ")
+        let delivered = row + "." + MessageState.delivered.rawValue
+        return "\(columns)coalesce(\(unsafeRaw: delivered)::float8 / nullif(\(unsafeRaw: finals), 0), 0) AS delivery_rate"
+    }
 }
