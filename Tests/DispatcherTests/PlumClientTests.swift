@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Dispatcher
 import HTTP
+import HTTPTesting
 import Sandbox
 
 @Suite struct PlumClientTests {
@@ -111,13 +112,17 @@ import Sandbox
     }
 
     @Test func closedPortIsNoConnection() async throws {
-        let f = try SandboxFixture.start()
-        let plum = f.plum()
-        await f.sandbox.stop()
+        // a port bound but not listening: a stopped server's port could be taken by another
+        // test's server meanwhile (it once answered 404 here)
+        let refused = RefusedPort()
+        defer { refused.release() }
+        let http = HTTPClient()
+        let plum = PlumClient(configuration: .init(baseURL: URL(string: "http://127.0.0.1:\(refused.port)")!, username: "sandbox",
+                                                   password: "sandbox", timeout: .seconds(5)), http: http)
         let result = await plum.send(OutgoingSMS(from: "+12435678910", to: "+12025550143", body: "x"))
+        await http.shutdown()
         guard case .noConnection = result.outcome else { Issue.record("\(result)"); return }
         #expect(result.errorCode == .noConnection)
-        await f.http.shutdown()
     }
 
     @Test func seedEnvelopesParse() {
