@@ -129,7 +129,8 @@ struct WorkerEndToEndTests {
         #expect(try first["attempts", as: Int.self] == 3)
         #expect(try first["error_class", as: String?.self] == "server_error")
         // Another keeps failing with long retries; it must end `expired`, never sent after expires_at.
-        let expiresAt = Date().addingTimeInterval(1.5)
+        // (5 s leaves a loaded machine time to start the worker and try it at least once.)
+        let expiresAt = Date().addingTimeInterval(5)
         let second = try await insertMessages(c, campaign: campaign, [TestMessage(externalID: "x", to: "+15550000002", expiresAt: expiresAt)])
         configuration.retry.maxAttempts = 100
         configuration.retry.baseDelaySeconds = 0.4
