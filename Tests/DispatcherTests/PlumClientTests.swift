@@ -22,13 +22,15 @@ import Sandbox
     @Test(arguments: [
         ("+12025550110", ErrorCode.invalidNumber, "Invalid 'to' phone number", ErrorAction.fail),
         ("+12025550111", .unsubscribed, "Attempt to send to unsubscribed recipient", .failAndOptOut),
-        ("+12025550112", .landline, "To number: +12025550112, is not a mobile number", .fail),
+        // the recipient's number in the text is not kept
+        ("+12025550112", .landline, "To number: [number], is not a mobile number", .fail),
         ("+1202", .invalidNumber, "Invalid 'to' phone number", .fail),
     ])
     func failureEnvelopesAreNormalised(to: String, code: ErrorCode, text: String, action: ErrorAction) async throws {
         let f = try SandboxFixture.start()
         let result = await f.plum().send(OutgoingSMS(from: "+12435678910", to: to, body: "x"))
-        #expect(result.failure == ProviderFailure(code: code, rawCode: text, message: text, httpStatus: 200))
+        #expect(result.failure?.code == code && result.failure?.httpStatus == 200)
+        #expect(result.failure?.rawCode == text && result.failure?.message == text)
         #expect(result.failure?.rule.action == action)
         #expect(await f.sandbox.stats().accepted == 0)
         await f.stop()

@@ -101,7 +101,7 @@ struct WorkerEndToEndTests {
         }
         try check(ids[0], "failed", "Invalid 'to' phone number", "invalid_number")
         try check(ids[1], "failed", "Attempt to send to unsubscribed recipient", "unsubscribed")
-        try check(ids[2], "failed", "To number: +12025550112, is not a mobile number", "landline")
+        try check(ids[2], "failed", "To number: [number], is not a mobile number", "landline")  // the number is not kept
         try check(ids[3], "accepted", nil, nil)
         let optOuts = try await c.query("SELECT phone, sender, source FROM opt_outs")
         #expect(optOuts.count == 1)

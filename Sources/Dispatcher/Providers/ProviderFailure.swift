@@ -1,5 +1,9 @@
+import Support
+
 /// A provider's refusal or failure report: raw as given (Restcomm's code as text, e.g. "30006";
-/// Plum's error text) and normalised.
+/// Plum's error text) and normalised. A phone number quoted in the raw code or the message
+/// becomes `[number]` (`PhoneNumberScrubbing`): these texts are stored, grouped in reports and
+/// logged, and a recipient's number belongs in none of them.
 public struct ProviderFailure: Sendable, Equatable, CustomStringConvertible {
     public var code: ErrorCode
     /// Restcomm: the numeric code as text. Plum: the error text.
@@ -10,8 +14,8 @@ public struct ProviderFailure: Sendable, Equatable, CustomStringConvertible {
 
     public init(code: ErrorCode, rawCode: String? = nil, message: String? = nil, httpStatus: Int? = nil) {
         self.code = code
-        self.rawCode = rawCode
-        self.message = message
+        self.rawCode = rawCode.map(PhoneNumberScrubbing.scrub)
+        self.message = message.map(PhoneNumberScrubbing.scrub)
         self.httpStatus = httpStatus
     }
 

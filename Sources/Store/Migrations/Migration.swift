@@ -28,5 +28,7 @@ extension Migration {
         Migration(version: 8, name: "inbound compliance", sql: migration0008InboundCompliance),
         Migration(version: 9, name: "quiet hours and frequency caps", sql: migration0009QuietHoursAndCaps,
                   load: QuietHoursTables.load),
+        Migration(version: 10, name: "provider texts without recipients' numbers", sql: migration0010ScrubbedProviderTexts,
+                  load: ScrubbedProviderTexts.load),
     ]
 }
