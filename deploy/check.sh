@@ -53,6 +53,34 @@ NGX
       fail "nginx -t nginx/dispatcher.conf" "$out"
     fi
     grep -q 'ssl_certificate\s\+/etc/ssl/' nginx/dispatcher.conf || fail "nginx/dispatcher.conf: certificate paths are placeholders under /etc/ssl"
+    # ---- the access log keeps no secret and no number: the site served for real --------------
+    # (on a free port, logging under $TMP; no dispatcher behind it, so the answers are 404/502)
+    read -r PORT PLAIN < <(python3 -c 'import socket; a=socket.socket(); b=socket.socket(); a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0)); print(a.getsockname()[1], b.getsockname()[1])')
+    sed -e "s|^\(\s*listen\s\+\)443 ssl;|\1127.0.0.1:$PORT ssl;|" -e "s|^\(\s*listen\s\+\)80;|\1127.0.0.1:$PLAIN;|" -e "/listen \[::\]:/d" \
+        -e "s|/var/log/nginx/dispatcher.access.log|$TMP/nginx/logs/access.log|" "$TMP/nginx/site.conf" >"$TMP/nginx/live.conf"
+    sed -e "s|$TMP/nginx/site.conf|$TMP/nginx/live.conf|" "$TMP/nginx/nginx.conf" >"$TMP/nginx/live-nginx.conf"
+    if out=$("$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/logs/error.log" -c "$TMP/nginx/live-nginx.conf" 2>&1); then
+      out=$(python3 - "$PORT" <<'PY' 2>&1
+import http.client, ssl, sys
+context = ssl._create_unverified_context()
+for method, path, referer in [("POST", "/callbacks/plum/SECRET-CALLBACK-TOKEN", None),
+                              ("POST", "/inbound/plum/SECRET-INBOUND-KEY?x=1", None),
+                              ("GET", "/console/messages?q=%2B12025550143", "https://sms.example.com/console/messages?q=%2B12025550143")]:
+    c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=context, timeout=10)
+    c.request(method, path, body=b"" if method == "POST" else None, headers={"Referer": referer} if referer else {})
+    c.getresponse().read()
+    c.close()
+PY
+) || fail "nginx access log: requests to the live site" "$out"
+      "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/logs/error.log" -c "$TMP/nginx/live-nginx.conf" -s quit 2>/dev/null
+      sleep 0.5
+      log=$(cat "$TMP/nginx/logs/access.log" 2>/dev/null)
+      if [ "$(printf '%s\n' "$log" | grep -c .)" -lt 3 ]; then fail "nginx access log: expected 3 lines" "$log"
+      elif printf '%s' "$log" | grep -q -e SECRET -e 2025550143; then fail "nginx access log shows a secret or a number" "$log"
+      else pass "nginx access log masks callback tokens, inbound keys, console queries and their referers"; fi
+    else
+      fail "nginx: starting the site on a free port" "$out"
+    fi
   else
     fail "openssl: self-signed certificate for nginx -t"
   fi
