@@ -46,6 +46,56 @@ struct WorkerEndToEndTests {
         await sandbox.stop()
     }
 
+    /// The lease runs from before the claim statement (the database's `now()` is its start),
+    /// not from when its answer arrived: a claim answered after its lease ran out (here held
+    /// back by a relay; a worker frozen or starved at that moment is the same) must send
+    /// nothing under it, since another worker may have taken the messages over. They go back
+    /// to pending and are sent under a later claim.
+    @Test func aClaimAnsweredAfterItsLeaseRanOutSendsNothingUnderIt() async throws {
+        let db = try await TestPostgres.database()
+        let sandbox = try SandboxFixture.start { $0.callbacks = false }
+        let c = try await db.connect()
+        let campaign = try await insertCampaign(c)
+        try await insertMessages(c, campaign: campaign, plainMessages(3, body: "Held back:"))
+        try await c.execute("UPDATE campaigns SET status = 'paused'")
+        var configuration = workerConfiguration(sandbox: sandbox.base)
+        configuration.leaseSeconds = 4
+        configuration.accounts["plum"]?.timeoutSeconds = 1
+        configuration.inDoubt.horizonSeconds = 1
+        configuration.inDoubt.lookupEverySeconds = 0.5
+        let relay = try HoldingRelay(server: db.conninfo)
+        defer { relay.stop() }
+        let running = RunningWorker.start(configuration, database: db, conninfo: relay.conninfo(db.conninfo))
+        let claimStatements: SQL = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%1. Due rows%' AND datname = current_database()"
+        #expect(try await eventually { try await c.query(claimStatements).scalar(Int.self)! > 0 })
+        // the next claim takes the messages in the database; its answer (carrying their
+        // bodies) waits in the relay until the lease has run out
+        relay.hold(whenAnswerContains: "Held back:")
+        try await c.execute("UPDATE campaigns SET status = 'active'")
+        #expect(try await eventually { try await stateCounts(c) == ["sending": 3] })
+        try await Task.sleep(for: .seconds(configuration.leaseSeconds + 1))
+        #expect(relay.holds == 1)
+        relay.release()
+        #expect(try await eventually(timeout: .seconds(60)) { try await stateCounts(c) == ["accepted": 3] })
+        try await running.stop()
+        // every request started within the lease of the claim before it, less the request's
+        // timeout and a second: the first claim's messages went back unsent
+        let timeout = try #require(configuration.accounts["plum"]?.timeoutSeconds)
+        let late = try await c.query("""
+            SELECT count(*) FROM message_events a
+             WHERE a.kind = 'attempt'
+               AND a.at > (SELECT max(e.at) FROM message_events e
+                            WHERE e.message_id = a.message_id AND e.kind = 'claimed' AND e.id < a.id)
+                          + make_interval(secs => \(configuration.leaseSeconds - timeout - 1))
+            """).scalar(Int.self)
+        #expect(late == 0)
+        #expect(try await c.query("SELECT count(*) FROM message_events WHERE kind = 'claimed'").scalar(Int.self)! > 3)
+        let stats = await sandbox.sandbox.stats()
+        #expect(stats.accepted == 3 && stats.duplicates == 0)
+        await c.close()
+        await sandbox.stop()
+    }
+
     @Test func transientErrorsAreRetriedWithBackoffUntilAccepted() async throws {
         let db = try await TestPostgres.database()
         let sandbox = try SandboxFixture.start { $0.serverErrorRate = 0.5; $0.seed = 7 }

@@ -147,6 +147,11 @@ public struct Producer: Service {
     /// One claim statement for `limit` reserved slots.
     private func claim(_ limit: Int, news: LockedValue<ClaimNews>) async {
         let claimed: [ClaimedMessage]
+        // The leases run from the statement's start (the database's now()), so their clock here
+        // starts before it is sent, not when its answer comes: an answer held up (a slow
+        // network, a starved or frozen process) must not stretch a lease another worker may
+        // already see expired.
+        let claimedAt = ContinuousClock.now
         do {
             claimed = try await pool.withConnection { c in
                 try await Outbox.messageClaimMany(c, owner: configuration.owner, limit: limit, leaseSeconds: configuration.leaseSeconds,
@@ -161,13 +166,13 @@ public struct Producer: Service {
                 return n.failures
             }
             logger.error("claim failed (\(failures) in a row): \(error)")
-            await queue.claimFinished(reservation: limit, [])
+            await queue.claimFinished(reservation: limit, [], claimedAt: claimedAt)
             return
         }
         if shutdown.isTriggered {
             // Claimed just as the shutdown came: hand them straight back.
             await completer.submit(claimed.map { release($0) })
-            await queue.claimFinished(reservation: limit, [])
+            await queue.claimFinished(reservation: limit, [], claimedAt: claimedAt)
             return
         }
         if !claimed.isEmpty {
@@ -176,7 +181,7 @@ public struct Producer: Service {
         }
         // a full claim means more may be due, whatever an earlier, shorter one found
         news.withLock { $0.drained = claimed.count < limit }
-        await queue.claimFinished(reservation: limit, claimed)
+        await queue.claimFinished(reservation: limit, claimed, claimedAt: claimedAt)
     }
 
     func release(_ m: ClaimedMessage) -> Completion {

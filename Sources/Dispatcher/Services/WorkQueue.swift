@@ -4,7 +4,8 @@ public import Support
 /// Claimed messages between the producer and the senders, with the slot accounting that
 /// keeps the producer from claiming more than it can send: free = capacity − queued − in flight.
 public actor WorkQueue {
-    /// A claimed message and when it was claimed (for the lease check before sending).
+    /// A claimed message and when its lease began: no later than the claim statement's start
+    /// (for the lease checks before sending).
     public struct Item: Sendable {
         public var message: ClaimedMessage
         public var claimedAt: ContinuousClock.Instant
@@ -41,20 +42,20 @@ public actor WorkQueue {
         claimsRunning += 1
     }
 
-    /// The claim that reserved `reservation` slots is over: its messages (at most that many)
-    /// take their slots, the rest are free again.
-    public func claimFinished(reservation: Int, _ messages: [ClaimedMessage]) {
+    /// The claim that reserved `reservation` slots is over: its messages (at most that many,
+    /// leased from `claimedAt`, taken before the statement was sent) take their slots, the
+    /// rest are free again.
+    public func claimFinished(reservation: Int, _ messages: [ClaimedMessage], claimedAt: ContinuousClock.Instant) {
         reserved -= reservation
         claimsRunning -= 1
-        push(messages)
+        push(messages, claimedAt: claimedAt)
         slotFreed.notify()
     }
     public var isIdle: Bool { queued.count == head && inFlight == 0 }
 
-    public func push(_ messages: [ClaimedMessage]) {
-        let now = ContinuousClock.now
+    public func push(_ messages: [ClaimedMessage], claimedAt: ContinuousClock.Instant) {
         for m in messages {
-            let item = Item(message: m, claimedAt: now)
+            let item = Item(message: m, claimedAt: claimedAt)
             if !waiters.isEmpty {
                 inFlight += 1
                 waiters.removeFirst().resume(returning: item)
