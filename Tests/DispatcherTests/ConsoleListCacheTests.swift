@@ -2,7 +2,7 @@ import HTTP
 import HTTPTesting
 import Support
 import Foundation
-import Store
+@testable import Store
 import TestSupport
 import Testing
 @testable import Dispatcher
@@ -45,6 +45,33 @@ import Testing
         // every copy is stale at once: served, and recomputed in the background
         #expect(await eventually(timeout: .seconds(30)) { (try? await s.request("/console/").text.contains("added-later")) == true })
         await s.stop()
+    }
+
+    /// A background computation that started before an action and ends after it must not
+    /// put its pre-action rows back: the next request computes them anew.
+    @Test func aComputationRunningAcrossAClearIsNotKept() async throws {
+        @Sendable func row(_ name: String) -> [ConsoleRows.Campaign] {
+            [ConsoleRows.Campaign(name: name, id: 1, status: "active", total: 0, states: [:], deliveryRate: 0, perMinute: 0,
+                                  errors: 0, replies: 0, optOuts: 0, createdAt: Date())]
+        }
+        let cache = ConsoleListCache()
+        let (fresh, maxAge) = (Duration.zero, Duration.seconds(3600))
+        #expect(try await cache.rows(key: "k", generation: 0, fresh: fresh, maxAge: maxAge) { row("first") }.map(\.name) == ["first"])
+        // stale at once: served, and recomputed in the background by a load held at a gate
+        let gate = AsyncStream<Void>.makeStream()
+        let started = AsyncStream<Void>.makeStream()
+        let served = try await cache.rows(key: "k", generation: 0, fresh: fresh, maxAge: maxAge) {
+            started.continuation.yield()
+            for await _ in gate.stream { break }
+            return row("before-the-action")
+        }
+        #expect(served.map(\.name) == ["first"])
+        for await _ in started.stream { break }
+        await cache.clear()  // the operator's action
+        gate.continuation.yield()
+        #expect(await eventually { await !cache.isRefreshing("k") })
+        let after = try await cache.rows(key: "k", generation: 0, fresh: fresh, maxAge: maxAge) { row("after-the-action") }
+        #expect(after.map(\.name) == ["after-the-action"])
     }
 
     @Test func withoutAMaximumAgeTheListIsComputedOnEveryRequest() async throws {

@@ -12,7 +12,8 @@ import Store
 ///
 /// So the figures shown are at most `maxAge` old (counted from the start of the query that
 /// made them). The console's own actions clear the cache: an operator sees the result of an
-/// action at once.
+/// action at once. A computation that started before the clear, still running then, is not
+/// kept: its rows may predate the action.
 actor ConsoleListCache {
     struct Entry {
         var rows: [ConsoleRows.Campaign]
@@ -22,6 +23,8 @@ actor ConsoleListCache {
 
     private var entries: [String: Entry] = [:]
     private var refreshing: Set<String> = []
+    /// The latest `clear()`: rows from a computation started before it are not kept.
+    private var clearedAt: ContinuousClock.Instant?
     private let clock = ContinuousClock()
     /// Filters kept at most (the oldest copy goes first).
     static let capacity = 32
@@ -50,6 +53,7 @@ actor ConsoleListCache {
 
     private func store(_ key: String, _ entry: Entry) {
         if let current = entries[key], current.at > entry.at { return }
+        if let clearedAt, entry.at <= clearedAt { return }
         entries[key] = entry
         if entries.count > Self.capacity, let oldest = entries.min(by: { $0.value.at < $1.value.at })?.key {
             entries.removeValue(forKey: oldest)
@@ -59,5 +63,9 @@ actor ConsoleListCache {
     /// Forgets every copy (after an action).
     func clear() {
         entries.removeAll()
+        clearedAt = clock.now
     }
+
+    /// Whether a background computation for `key` is running (for tests).
+    func isRefreshing(_ key: String) -> Bool { refreshing.contains(key) }
 }
