@@ -80,6 +80,11 @@ import Testing
         #expect(try await Self.reply(f, "See you then!", id: "r3") == (200, []))
         #expect(try await f.conn.query("SELECT intent || ' ' || keyword || ' ' || needs_review FROM inbound_messages WHERE provider_message_id = 'r3'")
             .scalar(String.self) == "reply see false")
+        // a reply that starts with a phone number: its keyword (shown to console viewers and in
+        // reports) does not carry the number
+        #expect(try await Self.reply(f, "+12025550143 is my new number", id: "r4") == (200, []))
+        #expect(try await f.conn.query("SELECT keyword FROM inbound_messages WHERE provider_message_id = 'r4'")
+            .scalar(String.self) == "[number]")
 
         // STOP (a phrase of clear intent): opt-out, pending suppressed, one confirmation in the reply and on record
         #expect(try await Self.reply(f, "Please stop texting me.", id: "s1") == (200, [stopText]))

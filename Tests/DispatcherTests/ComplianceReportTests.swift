@@ -47,6 +47,17 @@ import Testing
         #expect(report.reviews?.map(\.words) == ["don't stop"])
         #expect(report.reviews?.first?.reason.contains("negation") == true)
         #expect(report.helpReplies?.first?.reply == ComplianceConfiguration.defaultHelpReply(brand: "+12435678910", helpContact: nil))
+        // the STOP confirmation sent back at 02:00 local is an answer, not a campaign send:
+        // the sending section counts neither it nor its hour
+        let replies = try await f.conn.query("""
+            UPDATE messages SET first_attempt_at = '2026-11-01T07:00:00Z'
+             WHERE campaign_id = (SELECT id FROM campaigns WHERE name = \(Outbox.systemRepliesCampaign)) RETURNING id
+            """)
+        #expect(replies.count == 3)  // the STOP and START confirmations and the HELP reply
+        let sending = try await Outbox.complianceSendingReportGet(f.conn, campaign: nil, since: nil, defaultPolicy: .usStrict)
+        // the campaign's own four, at 04:00 to 08:00 in New York (the unknown area code's zone), are
+        #expect(sending.sentOutsideWindow == 4)
+        #expect(sending.sendsByLocalHour.reduce(0, +) == 4)  // the four campaign messages only
         // --since leaves out what came before
         let since = try #require(try await Outbox.complianceReport(f.conn, filter: .init(since: try Timestamp.parse("2026-11-01T10:15:00Z"))))
         #expect(since.revocations?.map(\.words) == ["stop"] && since.reviews?.count == 1)
@@ -59,12 +70,15 @@ import Testing
         let f = try await ReconcileFixture.start()
         try await post(f, "s1", "STOP", at: "2026-11-01T10:00:00Z")
         try await post(f, "r1", "=HYPERLINK(\"http://x\",\"stop?\")\n,\"", at: "2026-11-01T11:00:00Z")
+        // a number the reply quotes (in its words and in the review's reason) is no more shown than the sender's
+        try await post(f, "r2", "stop 2025550143 please", at: "2026-11-01T12:00:00Z")
         let env: [String: String?] = ["DATABASE_URL": f.db.conninfo]
         let dir = URL(fileURLWithPath: NSTemporaryDirectory())
         let table = try await DispatcherBinary.run(["report", "--compliance"], environment: env, directory: dir)
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout.contains("+1******1234") && !table.stdout.contains(Self.patient))
-        #expect(table.stdout.contains("revocations (1)") && table.stdout.contains("replies waiting for review (1)"))
+        #expect(table.stdout.contains("revocations (1)") && table.stdout.contains("replies waiting for review (2)"))
+        #expect(!table.stdout.contains("2025550143") && table.stdout.contains("stop [number] please"), "\(table.stdout)")
         let csv = try await DispatcherBinary.run(["report", "--compliance", "--format", "csv"], environment: env, directory: dir)
         #expect(csv.status == 0, "\(csv.stderr)")
         let lines = csv.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -72,9 +86,13 @@ import Testing
         #expect(csv.stdout.contains("revocation,") && csv.stdout.contains(",+1******1234,+12435678910,STOP,+12435678910,true,"))
         // the formula is quoted and prefixed with ', the newline and quotes kept inside one field
         #expect(csv.stdout.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"stop?\"\")\n,\"\"\""), "\(csv.stdout)")
-        #expect(!csv.stdout.contains(Self.patient))
+        #expect(!csv.stdout.contains(Self.patient) && !csv.stdout.contains("2025550143"))
+        let json = try await DispatcherBinary.run(["report", "--compliance", "--format", "json"], environment: env, directory: dir)
+        #expect(json.status == 0 && !json.stdout.contains(Self.patient) && !json.stdout.contains("2025550143"), "\(json.stdout)")
+        #expect(json.stdout.contains("followed by \\\"[number]\\\""), "\(json.stdout)")
         let full = try await DispatcherBinary.run(["report", "--compliance", "--format", "json", "--full-numbers"], environment: env, directory: dir)
         #expect(full.stdout.contains("\"phone\" : \"\(Self.patient)\""), "\(full.stdout)")
+        #expect(full.stdout.contains("stop 2025550143 please"))
         // usage errors: 64; an unknown campaign: 65
         for args in [["--since", "yesterday"], ["--since", "2026-13-01"], ["c", "--since", "2026-11-01"], ["a", "b"], ["--format", "xml"]] {
             let r = try await DispatcherBinary.run(["report", "--compliance"] + args, environment: env, directory: dir)

@@ -256,10 +256,11 @@ public struct ReconcileRoutes: Sendable {
     }
 
     /// A reply's first word, lower-cased, without surrounding punctuation (at most 32
-    /// characters; `empty` for none): `inbound_messages.keyword` of an ordinary reply.
+    /// characters; `empty` for none): `inbound_messages.keyword` of an ordinary reply. Keywords
+    /// are grouped in reports and shown to console viewers, so a phone number is `[number]`.
     static func firstWord(_ body: String) -> String {
         let first = body.split(whereSeparator: { $0.isWhitespace }).first.map(String.init) ?? ""
-        let word = String(first.trimmingCharacters(in: .punctuationCharacters).lowercased().prefix(32))
+        let word = String(PhoneNumberScrubbing.scrub(first.trimmingCharacters(in: .punctuationCharacters)).lowercased().prefix(32))
         return word.isEmpty ? "empty" : word
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Support
 
 /// The compliance report as a table, JSON or CSV. Each section renders on its own
 /// (`revocationLines`, …): a new section of `ComplianceReport` gets one function per
@@ -18,12 +19,21 @@ enum ComplianceReportFormat {
         })
     }
 
-    /// The report with the recipients' numbers masked (sender numbers are the operator's own).
+    /// The report with the recipients' numbers masked (sender numbers are the operator's own),
+    /// and any number a reply quotes ("STOP 2025550143"), in its words and in a review's reason,
+    /// as `[number]`.
     static func masked(_ report: ComplianceReport) -> ComplianceReport {
+        let scrub = PhoneNumberScrubbing.scrub
         var r = report
-        r.revocations = r.revocations?.map { var x = $0; x.phone = mask(x.phone); return x }
-        r.helpReplies = r.helpReplies?.map { var x = $0; x.phone = mask(x.phone); return x }
-        r.reviews = r.reviews?.map { var x = $0; x.phone = mask(x.phone); return x }
+        r.revocations = r.revocations?.map { var x = $0; x.phone = mask(x.phone); x.words = scrub(x.words); return x }
+        r.helpReplies = r.helpReplies?.map { var x = $0; x.phone = mask(x.phone); x.words = scrub(x.words); return x }
+        r.reviews = r.reviews?.map { x in
+            var x = x
+            x.phone = mask(x.phone)
+            x.words = scrub(x.words)
+            x.reason = scrub(x.reason)
+            return x
+        }
         return r
     }
 

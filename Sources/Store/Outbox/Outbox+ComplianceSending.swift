@@ -4,7 +4,9 @@ public import Jobs
 extension Outbox {
     /// The sending half of `dispatcher report --compliance`: when messages went in their
     /// recipients' local time, whether any went outside its window, and what the frequency
-    /// cap held back.
+    /// cap held back. The dispatcher's own replies to inbound SMS (STOP and START
+    /// confirmations, HELP answers) are answers the recipient asked for at that moment, not
+    /// campaign sends: they are not counted.
     public struct ComplianceSendingReport: Sendable, Codable, Equatable {
         /// First attempts per hour 0–23 of the recipient's local time: the first zone of its area
         /// code (`dispatcher_area_codes`), or the campaign's zone when the area code is unknown.
@@ -48,6 +50,7 @@ extension Outbox {
               LEFT JOIN dispatcher_area_codes a
                      ON m.to_number ~ '^\\+1[0-9]{10}$' AND a.npa = substr(m.to_number, 3, 3)::integer
              WHERE m.first_attempt_at IS NOT NULL
+               AND c.name <> \(systemRepliesCampaign)
                AND (\(campaign)::text IS NULL OR c.name = \(campaign))
                AND (\(since)::timestamptz IS NULL OR m.first_attempt_at >= \(since))
              GROUP BY 1
