@@ -141,7 +141,9 @@ struct WorkerShutdownTests {
         #expect(await other.exitStatus() == 0, "\(other.stderr)")
         #expect(try await stateCounts(c) == ["accepted": 40])
         let stats = await sandbox.sandbox.stats()
-        #expect(stats.accepted == 40)
+        // on failure: the timelines of the messages tried more than once or in doubt, and the logs
+        let timelines = stats.accepted == 40 && stats.duplicates == 0 ? "" : try await retriedTimelines(c)
+        #expect(stats.accepted == 40, "\(timelines)\nzombie:\n\(zombie.stderr)\nother:\n\(other.stderr)")
         #expect(stats.duplicates == 0)
         // nothing the zombie recorded after the takeover applied: every accepted message's
         // transition to accepted was made under its current lease

@@ -126,3 +126,20 @@ struct RunningWorker {
         try await task.value
     }
 }
+
+/// For a failing test's message: the events of every message tried more than once or put in
+/// doubt, one line each (id, time, kind, transition, HTTP status, detail).
+func retriedTimelines(_ connection: Connection) async throws -> String {
+    let rows = try await connection.query("""
+        SELECT e.message_id, to_char(e.at, 'HH24:MI:SS.MS') AS at, e.kind, coalesce(e.from_state, '') AS f,
+               coalesce(e.to_state, '') AS t, coalesce(e.http_status::text, '') AS h, coalesce(e.detail, '') AS d
+          FROM message_events e
+         WHERE e.message_id IN (SELECT message_id FROM message_events WHERE kind = 'attempt' GROUP BY message_id HAVING count(*) > 1
+                                UNION SELECT message_id FROM message_events WHERE to_state = 'in_doubt')
+         ORDER BY e.message_id, e.id
+        """)
+    return try rows.map { r in
+        let parts: [String] = [try r["at"], try r["kind"], "\(try r["f"] as String)→\(try r["t"] as String)", try r["h"], try r["d"]]
+        return "\(try r["message_id"] as Int64) " + parts.joined(separator: " | ")
+    }.joined(separator: "\n")
+}
