@@ -93,7 +93,7 @@ GRANT SELECT, INSERT, UPDATE ON rate_limits      TO dispatcher_worker;  -- share
 GRANT SELECT, INSERT, DELETE ON callback_inbox   TO dispatcher_worker;  -- callbacks and polls; applying one deletes it
 GRANT SELECT                 ON schema_migrations TO dispatcher_worker; -- schema version check at start
 GRANT SELECT ON dispatcher_area_codes, dispatcher_quiet_rules, dispatcher_holidays
-      TO dispatcher_worker;  -- quiet hours, checked by the claim (migration 10)
+      TO dispatcher_worker;  -- quiet hours, checked by the claim (migration 9)
 GRANT SELECT, INSERT, UPDATE ON frequency_windows TO dispatcher_worker;  -- the frequency cap's ledger
 GRANT SELECT ON message_report, campaign_report, campaign_error_report, campaign_reply_report
       TO dispatcher_worker;  -- report, status
