@@ -97,6 +97,7 @@ for tool in curl bc python3; do
   command -v "$tool" >/dev/null || apt-get install -y -qq "$tool" >/dev/null 2>&1 || { echo "$tool missing" >&2; exit 1; }
 done
 source bench/lib.sh
+require_int CHAOS_N CHAOS_RUNS CHAOS_BASE_SEED CHAOS_SEND_S CHAOS_FAULT_S CHAOS_TIMEOUT_S XMIN_HOLD_S XMIN_WARM_S XMIN_RATE XMIN_SAMPLE_S
 OUT=bench/out
 mkdir -p "$OUT"
 T_START=$(date +%s)

@@ -18,6 +18,8 @@ cd "$(dirname "$0")/.."
 CAMPAIGNS=${CAMPAIGNS:-100}
 MESSAGES=${MESSAGES:-1000000}
 N=${N:-30}
+SCATTER=${SCATTER:-0}
+require_int CAMPAIGNS MESSAGES N SCATTER
 command -v curl >/dev/null || { echo "curl missing: apt-get install -y curl" >&2; exit 1; }
 
 build_release
@@ -37,7 +39,7 @@ SELECT 'bench-campaign-' || lpad(c::text, 3, '0'), 'plum', '+12435678910', now()
 INSERT INTO messages (id, campaign_id, external_id, state, provider, from_number, to_number, segments, attempts,
                       due_at, next_attempt_at, first_attempt_at, provider_message_id, accepted_at, final_at,
                       error_class, error_code)
-SELECT i, (SELECT min(id) FROM campaigns) + CASE WHEN ${SCATTER:-0} = 1 THEN i % $CAMPAIGNS ELSE (i - 1) * $CAMPAIGNS / $MESSAGES END,
+SELECT i, (SELECT min(id) FROM campaigns) + CASE WHEN $SCATTER = 1 THEN i % $CAMPAIGNS ELSE (i - 1) * $CAMPAIGNS / $MESSAGES END,
        'm-' || i, s.state, 'plum', '+12435678910',
        '+1303555' || lpad((i % 10000)::text, 4, '0'), 1, CASE WHEN s.state = 'pending' THEN 0 ELSE 1 END,
        now() - interval '2 hours', now() - interval '2 hours',

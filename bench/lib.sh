@@ -83,6 +83,9 @@ CHECKPOINT;
 SQL
 }
 
+# Knobs that end up in SQL text or arithmetic must be whole numbers: `require_int NAME...`
+# stops the script with a clear message otherwise.
+require_int() { local n; for n in "$@"; do [[ ${!n} =~ ^[0-9]+$ ]] || { echo "$n must be a whole number, not '${!n}'" >&2; exit 64; }; done; }
 sql() { local url=$1; shift; "$PSQL" -qAt -v ON_ERROR_STOP=1 -d "$url" -c "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; return 1; }
