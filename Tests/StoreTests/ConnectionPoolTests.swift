@@ -35,6 +35,62 @@ import Testing
         #expect(try await pool.withConnection { try await $0.query("SELECT 1").scalar(Int.self) } == 1)
         await pool.close()
     }
+
+    /// The database goes away while every connection is lent and callers wait: each waiter
+    /// gets an error (and may retry later), none waits forever. Before, a broken connection
+    /// coming back served one waiter's reconnect; when that failed, the others had nothing
+    /// left to wake them.
+    @Test func whenTheDatabaseGoesAwayNoWaiterWaitsForever() async throws {
+        let db = try await TestPostgres.database()
+        let relay = try HoldingRelay(server: db.conninfo)
+        defer { relay.stop() }
+        let pool = ConnectionPool(ConnectionPool.Configuration(conninfo: relay.conninfo(db.conninfo), maxConnections: 1))
+        let (held, holding) = AsyncStream<Void>.makeStream()
+        let (release, releasing) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await pool.withConnection { c in
+                holding.yield()
+                for await _ in release {}
+                _ = try await c.query("SELECT 1")  // fails: the database is gone
+            }
+        }
+        for await _ in held { break }
+        let finished = LockedCounter()
+        let waiters = (0..<3).map { _ in
+            Task {
+                defer { finished.add() }
+                return try await pool.withConnection { try await $0.query("SELECT 1").scalar(Int.self) }
+            }
+        }
+        #expect(try await waitUntil { await pool.waiting == 3 })
+        relay.stop()  // the server is out of reach, and the lent connection is cut
+        releasing.finish()
+        await #expect(throws: PostgresError.self) { try await holder.value }
+        let allFinished = try await waitUntil { finished.value == 3 }
+        let stillWaiting = await pool.waiting
+        #expect(allFinished, "waiters still waiting: \(stillWaiting)")
+        guard allFinished else { return }  // a waiter left waiting would hang the test run
+        for w in waiters { await #expect(throws: (any Error).self) { try await w.value } }
+        #expect(await pool.openConnections == 0)
+        await pool.close()
+    }
+}
+
+/// Counts across tasks.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// Polls `condition` every 20 ms for up to 20 s.
+func waitUntil(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<1000 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return false
 }
 
 /// Sessions carry limits suited to their role, and libpq keepalives.

@@ -3,7 +3,9 @@
 /// `withConnection` lends a connection to one task at a time. A connection that broke
 /// while lent (server restarted, backend terminated) is discarded when it comes back,
 /// and an idle one whose server went away is detected before it is lent again, so the
-/// next caller gets a fresh connection.
+/// next caller gets a fresh connection. When a connection closes while callers wait, the
+/// first waiter gets a new one, or the error of opening it; either way the next waiter is
+/// served in turn, so in an outage every waiter gets an error rather than waiting forever.
 public actor ConnectionPool {
     public struct Configuration: Sendable {
         /// libpq connection string or URI.
@@ -120,10 +122,10 @@ public actor ConnectionPool {
         if open < configuration.maxConnections {
             open += 1
             do {
-                return try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName,
-                                         settings: configuration.settings)
+                return try await connect()
             } catch {
                 open -= 1
+                await serveWaiters()
                 throw error
             }
         }
@@ -137,23 +139,35 @@ public actor ConnectionPool {
         if connection.isBroken || closed {
             open -= 1
             await connection.close()
-            if !waiters.isEmpty && !closed {
-                let waiter = waiters.removeFirst()
-                open += 1
-                do {
-                    waiter.resume(returning: try await Connection.connect(configuration.conninfo, database: configuration.database, applicationName: configuration.applicationName,
-                                         settings: configuration.settings))
-                } catch {
-                    open -= 1
-                    waiter.resume(throwing: error)
-                }
-            }
+            await serveWaiters()
             return
         }
         if !waiters.isEmpty {
             waiters.removeFirst().resume(returning: connection)
         } else {
             idle.append(connection)
+        }
+    }
+
+    private func connect() async throws -> Connection {
+        try await Connection.connect(configuration.conninfo, database: configuration.database,
+                                     applicationName: configuration.applicationName, settings: configuration.settings)
+    }
+
+    /// Room for a connection while callers wait (one closed, or could not be opened): the
+    /// first waiter gets a new connection, or the error of opening it, and so on while room
+    /// and waiters remain. A waiter is never left without a connection that will come back
+    /// to serve it.
+    private func serveWaiters() async {
+        while !closed && !waiters.isEmpty && open < configuration.maxConnections {
+            let waiter = waiters.removeFirst()
+            open += 1
+            do {
+                waiter.resume(returning: try await connect())
+            } catch {
+                open -= 1
+                waiter.resume(throwing: error)
+            }
         }
     }
 }
