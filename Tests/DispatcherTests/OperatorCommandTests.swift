@@ -146,9 +146,18 @@ import Testing
             INSERT INTO callback_inbox (message_id, source, provider, provider_message_id, provider_status, state)
             SELECT id, 'callback', 'plum', 'never-' || id, 'sent', 'sent' FROM messages
             """)
+        // the frequency cap's ledger: rows without a send in the last 24 hours go, in batches
+        try await c.execute("""
+            INSERT INTO frequency_windows (recipient, sender, sends, granted)
+            SELECT '+1555000' || lpad(n::text, 4, '0'), '', ARRAY[now() - interval '25 hours'], 1 FROM generate_series(1, 7) n
+            UNION ALL SELECT '+15559990001', '', ARRAY[now() - interval '30 hours', now() - interval '1 hour'], 1
+            UNION ALL SELECT '+15559990002', '', '{}', 0
+            """)
         let r = try await DispatcherBinary.run(["prune", "--before", "2026-06-01", "--batch", "3"], environment: ["DATABASE_URL": db.conninfo])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("pruned 1 campaign: 7 messages and 7 events removed (old-done)"))
+        #expect(r.stdout.contains("pruned 8 frequency-cap ledger rows with no send in the last 24 hours"), "\(r.stdout)")
+        #expect(try await c.query("SELECT recipient FROM frequency_windows").scalar(String.self) == "+15559990001")
         let left = try await c.query("""
             SELECT c.name, count(m.id) FROM campaigns c LEFT JOIN messages m ON m.campaign_id = c.id GROUP BY 1 ORDER BY 1
             """).map { try $0.decode((String, Int).self) }

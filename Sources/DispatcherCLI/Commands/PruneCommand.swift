@@ -12,7 +12,9 @@ enum PruneCommand: CLICommand {
     Deletes the messages, bodies and events of campaigns whose messages are all in a
     final state and whose last one finished before DATE (2026-10-01 or an ISO 8601 time),
     in batches of N messages (default 5000), each its own short transaction. Unfinished
-    campaigns are never touched. Campaign rows stay, so their names stay taken.
+    campaigns are never touched. Campaign rows stay, so their names stay taken. It also
+    removes the frequency cap's ledger rows with no send in the last 24 hours (they count
+    towards no cap, and hold a recipient's number), whatever DATE.
 
     See docs/operations.md (retention).
     """
@@ -33,6 +35,8 @@ enum PruneCommand: CLICommand {
             }
             print("pruned \(r.campaigns.count) campaign\(r.campaigns.count == 1 ? "" : "s"): \(r.messages) messages and \(r.events) events removed"
                 + (r.campaigns.isEmpty ? "" : " (" + r.campaigns.joined(separator: ", ") + ")"))
+            let ledger = try await Outbox.frequencyWindowPruneMany(connection, batchSize: batch)
+            print("pruned \(ledger) frequency-cap ledger row\(ledger == 1 ? "" : "s") with no send in the last 24 hours")
             return ExitCode.success
         }
     }

@@ -123,4 +123,25 @@ extension Outbox {
         }
         return result
     }
+
+    /// Retention of the frequency cap's ledger: deletes the `frequency_windows` rows with no
+    /// send in the last 24 hours (the cap's window), in batches of `batchSize`, each its own
+    /// short transaction, and returns how many went. Such a row no longer counts towards any
+    /// cap (a claim would drop its sends on its next update), but it still holds a recipient's
+    /// number and send times. A claim racing the delete inserts the key afresh.
+    public static func frequencyWindowPruneMany(_ c: Connection, batchSize: Int, now: Date? = nil) async throws -> Int {
+        var total = 0
+        while true {
+            let n = try await c.execute("""
+                DELETE FROM frequency_windows
+                 WHERE ctid = ANY(ARRAY(
+                       SELECT ctid FROM frequency_windows f
+                        WHERE NOT EXISTS (SELECT 1 FROM unnest(f.sends) s
+                                           WHERE s > coalesce(\(now)::timestamptz, now()) - interval '24 hours')
+                        LIMIT \(batchSize)))
+                """)
+            total += n
+            if n < batchSize { return total }
+        }
+    }
 }

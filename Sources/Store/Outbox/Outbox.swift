@@ -39,7 +39,7 @@
 /// - `CampaignEnqueuer` (submit): the campaign found or created and locked, message ids
 ///   allocated, messages and bodies copied in, opt-outs checked (`optedOut`), suppression
 ///   events and rejected rows written.
-/// - `campaignCancel`, `campaignSetPaused`, `campaignPruneMany` (Outbox+Campaigns).
+/// - `campaignCancel`, `campaignSetPaused`, `campaignPruneMany`, `frequencyWindowPruneMany` (Outbox+Campaigns).
 /// - `campaignReportList` (Outbox+Reports): `dispatcher report`, from the report views.
 ///
 /// Inbound SMS and opt-outs (`inbound_messages`, `opt_outs`)
