@@ -36,7 +36,8 @@ import Support
     }
 
     @Test func authFailureAndQueueOverflow() async throws {
-        let f = try SandboxFixture.start { $0.segmentsPerSecond = 0.5; $0.burstSegments = 1 }
+        // one segment, refilled only after 1,000 s: the second send finds none however slowly it follows
+        let f = try SandboxFixture.start { $0.segmentsPerSecond = 0.001; $0.burstSegments = 1 }
         let denied = await f.restcomm(token: "wrong").send(OutgoingSMS(from: "+12435678910", to: "+12025550143", body: "x"))
         #expect(denied.failure?.code == .authFailed && denied.failure?.httpStatus == 401)
         #expect(denied.failure?.rule.action == .haltAccount)
