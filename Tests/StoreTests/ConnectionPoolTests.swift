@@ -55,7 +55,7 @@ import Testing
             }
         }
         for await _ in held { break }
-        let finished = LockedCounter()
+        let finished = Counter()
         let waiters = (0..<3).map { _ in
             Task {
                 defer { finished.add() }
@@ -74,14 +74,6 @@ import Testing
         #expect(await pool.openConnections == 0)
         await pool.close()
     }
-}
-
-/// Counts across tasks.
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
 /// Polls `condition` every 20 ms for up to 20 s.
