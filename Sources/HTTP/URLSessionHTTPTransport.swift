@@ -12,29 +12,57 @@ import Support
 /// `maxResponseBodyBytes`, is cancelled as it arrives, never buffered whole. Redirects are not
 /// followed (a 3xx is the answer), as with the socket transport: credentials go only where
 /// they were meant to.
+///
+/// A request that is not idempotent (a POST: a send) never goes on a reused connection. On
+/// Linux URLSession is libcurl, which sends a request again on a fresh connection when a
+/// reused one dies before any answer, POST included: a provider that took the message just
+/// before its connection dropped would get it twice. So each such request gets a session of
+/// its own, whose only connection is new: the price is a connection (and TLS handshake) per
+/// send. Idempotent requests (lookups, polls) share one session and its connections.
 final class URLSessionHTTPTransport: Sendable {
     private let session: URLSession
     private let delegate: Delegate
+    private let configuration: HTTPClient.Configuration
 
     init(configuration: HTTPClient.Configuration) {
+        self.configuration = configuration
+        delegate = Self.delegate(configuration)
+        session = URLSession(configuration: Self.sessionConfiguration(configuration), delegate: delegate, delegateQueue: nil)
+    }
+
+    private static func sessionConfiguration(_ configuration: HTTPClient.Configuration) -> URLSessionConfiguration {
         let config = URLSessionConfiguration.ephemeral
         config.urlCache = nil
         config.httpCookieStorage = nil
         config.httpShouldSetCookies = false
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
         config.httpMaximumConnectionsPerHost = configuration.maxIdleConnectionsPerHost
-        delegate = Delegate(maxBodyBytes: configuration.maxResponseBodyBytes, maxHeaderCount: configuration.maxResponseHeaderCount)
-        session = URLSession(configuration: config, delegate: delegate, delegateQueue: nil)
+        return config
+    }
+
+    private static func delegate(_ configuration: HTTPClient.Configuration) -> Delegate {
+        Delegate(maxBodyBytes: configuration.maxResponseBodyBytes, maxHeaderCount: configuration.maxResponseHeaderCount)
     }
 
     func execute(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
+        if SocketHTTPTransport.idempotentMethods.contains(request.method) {
+            return try await execute(request, session: session, delegate: delegate)
+        }
+        // a session of its own: its one connection is new, so libcurl never sends it again
+        let delegate = Self.delegate(configuration)
+        let session = URLSession(configuration: Self.sessionConfiguration(configuration), delegate: delegate, delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        return try await execute(request, session: session, delegate: delegate)
+    }
+
+    private func execute(_ request: HTTPClientRequest, session: URLSession, delegate: Delegate) async throws(HTTPClientError)
+        -> HTTPClientResponse {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.timeoutInterval = max(0.001, Double(request.timeout.nanoseconds) / 1e9)
         for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
         let task = session.dataTask(with: urlRequest)
-        let delegate = delegate
         // URLSession's timeout is between bytes; bound the whole exchange as well.
         let timer = Task {
             try await Task.sleep(for: request.timeout)
