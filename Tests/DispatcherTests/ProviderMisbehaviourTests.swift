@@ -218,6 +218,27 @@ struct ProviderMisbehaviourTests {
     /// `dispatcher retry`: a failure that proves nothing was sent is requeued; one the provider
     /// may have taken (http_5xx, timeout, a provider id) goes in doubt and is looked up: found at
     /// the provider, it is adopted, never sent twice.
+    /// A message recorded `failed` because the provider answered with an id another message
+    /// has was taken by the provider: `retry` leaves it alone, with or without `--class`.
+    @Test func aMessageTakenUnderAConflictingIDIsNeverRequeued() async throws {
+        let db = try await TestPostgres.database()
+        let c = try await db.connect()
+        let name = "conflict-\(UUID().uuidString.prefix(6))"
+        let campaign = try await insertCampaign(c, name: name)
+        let ids = try await insertMessages(c, campaign: campaign, plainMessages(2))
+        try await c.execute("""
+            UPDATE messages SET state = 'failed', final_at = now(), attempts = 1, first_attempt_at = now(),
+                   error_class = (ARRAY['provider_id_conflict', 'no_connection'])[id - \(ids[0]) + 1]
+             WHERE id = ANY(\(ids))
+            """)
+        let named = try await Outbox.messageRequeueFailedMany(c, campaign: name, classes: ["provider_id_conflict"])
+        #expect(named.requeued == 0 && named.inDoubt == 0)
+        let all = try await Outbox.messageRequeueFailedMany(c, campaign: name, classes: nil)
+        #expect(all.requeued == 1 && all.inDoubt == 0)
+        #expect(try await states(c, ids) == [ids[0]: "failed", ids[1]: "pending"])
+        await c.close()
+    }
+
     @Test func retryRequeuesOnlyWhatCannotHaveBeenTaken() async throws {
         let db = try await TestPostgres.database()
         let sandbox = try SandboxFixture.start { $0.callbacks = false }

@@ -2,6 +2,10 @@
 extension Outbox {
     /// Error classes whose failure leaves open whether the provider took the message.
     public static let inDoubtErrorClasses = ["timeout", "http_5xx"]
+    /// Error classes of messages the provider took although they are recorded `failed`: the
+    /// provider answered with an id another message already has (`provider_id_conflict`). A
+    /// retry would send them again, and a lookup could not adopt that id: never requeued.
+    public static let takenErrorClasses = ["provider_id_conflict"]
 
     public struct RequeueResult: Sendable, Equatable {
         /// Failed messages back to `pending` (nothing suggests the provider took them).
@@ -14,8 +18,9 @@ extension Outbox {
     /// class when nil), with one `operator` event each and their attempts reset. A message that
     /// may have been accepted — an in-doubt class (`inDoubtErrorClasses`), a provider id, an
     /// acceptance time — is never requeued: it goes `in_doubt` and the rescuer looks it up (and
-    /// waits the in-doubt horizon) before any resend. Others go back to `pending`, due now. The
-    /// campaign must not be cancelled.
+    /// waits the in-doubt horizon) before any resend. Others go back to `pending`, due now.
+    /// Messages the provider took (`takenErrorClasses`) stay `failed`. The campaign must not
+    /// be cancelled.
     public static func messageRequeueFailedMany(_ c: Connection, campaign name: String, classes: [String]?) async throws -> RequeueResult {
         try await c.withTransaction { tx in
             guard let row = try await tx.query("SELECT id, status FROM campaigns WHERE name = \(name) FOR UPDATE").first else {
@@ -39,6 +44,7 @@ extension Outbox {
                      WHERE m.campaign_id = \(id)
                        AND m.state = \(MessageState.failed)
                        AND (\(classes)::text[] IS NULL OR m.error_class = ANY(\(classes)::text[]))
+                       AND NOT coalesce(m.error_class = ANY(\(takenErrorClasses)), false)
                        FOR UPDATE
                 ),
                 moved AS (
