@@ -28,6 +28,9 @@ import Testing
     @Test func sendsAfterCountOnlyTheRevocationsScopeWhileItIsInForce() async throws {
         let f = try await ReconcileFixture.start(senders: ["+12435678910": nil, "+12435678911": nil])
         try await sent(f, from: "+12435678910", at: "2026-11-01T09:00:00Z")          // before: not counted
+        // under way when the STOP came: requested before it, its acceptance recorded after; not a send after it
+        try await sent(f, from: "+12435678910", at: "2026-11-01T09:59:59Z")
+        try await f.conn.execute("UPDATE messages SET accepted_at = '2026-11-01T10:00:01Z' WHERE first_attempt_at = '2026-11-01T09:59:59Z'")
         try await post(f, "s1", "STOP", at: "2026-11-01T10:00:00Z")
         try await post(f, "s2", "stop", at: "2026-11-01T10:30:00Z")                    // already opted out
         try await sent(f, from: "+12435678910", at: "2026-11-01T11:00:00Z")          // in scope, in force: a violation
@@ -55,9 +58,9 @@ import Testing
             """)
         #expect(replies.count == 3)  // the STOP and START confirmations and the HELP reply
         let sending = try await Outbox.complianceSendingReportGet(f.conn, campaign: nil, since: nil, defaultPolicy: .usStrict)
-        // the campaign's own four, at 04:00 to 08:00 in New York (the unknown area code's zone), are
-        #expect(sending.sentOutsideWindow == 4)
-        #expect(sending.sendsByLocalHour.reduce(0, +) == 4)  // the four campaign messages only
+        // the campaign's own five, at 04:00 to 08:00 in New York (the unknown area code's zone), are outside its hours
+        #expect(sending.sentOutsideWindow == 5)
+        #expect(sending.sendsByLocalHour.reduce(0, +) == 5)  // the five campaign messages only
         // --since leaves out what came before
         let since = try #require(try await Outbox.complianceReport(f.conn, filter: .init(since: try Timestamp.parse("2026-11-01T10:15:00Z"))))
         #expect(since.revocations?.map(\.words) == ["stop"] && since.reviews?.count == 1)

@@ -209,8 +209,10 @@ extension Outbox {
     /// Suppressed: for the reply that created the opt-out, the messages to the number in its
     /// scope that became `suppressed` while it was in force (at once, or later by a claim or
     /// the send-time check); for a repeated STOP, those it suppressed itself (normally 0).
-    /// Sends after: messages to the number in that scope first attempted, attempted again or
-    /// accepted while it was in force; the system campaign's replies are not counted.
+    /// Sends after: messages to the number in that scope first attempted or attempted again
+    /// (a request started) while it was in force; the system campaign's replies are not
+    /// counted. A request already under way when the STOP came is not a send after it, even
+    /// if its acceptance was recorded later.
     public static func complianceRevocations(_ c: Connection, filter: ComplianceReport.Filter) async throws -> [ComplianceReport.Revocation] {
         try await c.query("""
             SELECT i.id, i.received_at, i.from_number, i.to_number, i.body, coalesce(i.opt_out_scope, '') AS scope,
@@ -225,7 +227,6 @@ extension Outbox {
                        AND (coalesce(i.opt_out_scope, '') = '' OR m.from_number = i.opt_out_scope)
                        AND mc.name <> \(systemRepliesCampaign)
                        AND ((m.first_attempt_at > i.received_at AND m.first_attempt_at < ends.at)
-                            OR (m.accepted_at > i.received_at AND m.accepted_at < ends.at)
                             OR EXISTS (SELECT 1 FROM message_events e
                                         WHERE e.message_id = m.id AND e.kind = 'attempt'
                                           AND e.at > i.received_at AND e.at < ends.at))
