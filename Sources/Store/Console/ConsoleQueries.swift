@@ -40,13 +40,7 @@ public enum ConsoleQueries {
                   LEFT JOIN counts n ON n.campaign_id = c.id
             )
             -- 3. The filters, the newest first; replies and opt-outs for the rows shown only.
-            SELECT r.*,
-                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
-                     WHERE m.campaign_id = r.campaign_id)                    AS replies,
-                   -- as `dispatcher report` counts them
-                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
-                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
-                       AND o.created_at >= r.created_at)                     AS opt_outs
+            SELECT r.*, \(repliesAndOptOuts(campaignID: "r.campaign_id", createdAt: "r.created_at"))
               FROM r
              WHERE (\(pattern)::text IS NULL OR r.campaign ILIKE \(pattern) ESCAPE '\\')
                AND (\(status)::text IS NULL OR r.campaign_status = \(status))
@@ -55,6 +49,18 @@ public enum ConsoleQueries {
              LIMIT \(limit)
             """)
         return try rows.map(campaign)
+    }
+
+    /// The `replies` and `opt_outs` columns of a campaign's row (`campaignID`, `createdAt`: its
+    /// columns in the query), counted as `dispatcher report` counts them.
+    static func repliesAndOptOuts(campaignID: SQL, createdAt: SQL) -> SQL {
+        """
+        (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
+          WHERE m.campaign_id = \(campaignID)) AS replies,
+        (SELECT count(DISTINCT o.phone) FROM opt_outs o
+          WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = \(campaignID))
+            AND o.created_at >= \(createdAt)) AS opt_outs
+        """
     }
 
     /// One campaign by name, or nil.
@@ -68,12 +74,7 @@ public enum ConsoleQueries {
                  WHERE m.campaign_id = (SELECT id FROM campaigns WHERE name = \(name))
             )
             SELECT r.*, c.created_at, live.per_minute, live.errors,
-                   (SELECT count(*) FROM inbound_messages i JOIN messages m ON m.id = i.related_message_id
-                     WHERE m.campaign_id = r.campaign_id)                    AS replies,
-                   -- as `dispatcher report` counts them
-                   (SELECT count(DISTINCT o.phone) FROM opt_outs o
-                     WHERE o.phone IN (SELECT to_number FROM messages WHERE campaign_id = r.campaign_id)
-                       AND o.created_at >= c.created_at)                     AS opt_outs
+                   \(repliesAndOptOuts(campaignID: "r.campaign_id", createdAt: "c.created_at"))
               FROM campaign_report r
               JOIN campaigns c ON c.id = r.campaign_id
               CROSS JOIN live
