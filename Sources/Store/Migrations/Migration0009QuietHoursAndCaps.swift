@@ -70,16 +70,7 @@ BEGIN
     IF policy IS NULL AND (window_tz IS NULL OR window_start IS NULL OR window_end IS NULL) THEN
         RETURN true;
     END IF;
-    IF to_number ~ '^\+1[0-9]{10}$' THEN
-        SELECT a.zones, a.rule_key INTO zs, key FROM dispatcher_area_codes a WHERE a.npa = substr(to_number, 3, 3)::integer;
-    END IF;
-    IF zs IS NULL THEN
-        zs := ARRAY[fallback_tz];
-        key := '?';
-    END IF;
-    IF policy IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dispatcher_quiet_rules r WHERE r.policy = $5 AND r.rule_key = key) THEN
-        key := '*';
-    END IF;
+\#(areaCodeZonesAndRuleKey)
     FOREACH z IN ARRAY zs LOOP
         lt := at AT TIME ZONE z;
         sec := extract(hour FROM lt)::integer * 3600 + extract(minute FROM lt)::integer * 60 + floor(extract(second FROM lt))::integer;
@@ -128,16 +119,7 @@ BEGIN
     IF dispatcher_send_allowed(to_number, window_start, window_end, window_tz, policy, fallback_tz, at) THEN
         RETURN at;
     END IF;
-    IF to_number ~ '^\+1[0-9]{10}$' THEN
-        SELECT a.zones, a.rule_key INTO zs, key FROM dispatcher_area_codes a WHERE a.npa = substr(to_number, 3, 3)::integer;
-    END IF;
-    IF zs IS NULL THEN
-        zs := ARRAY[fallback_tz];
-        key := '?';
-    END IF;
-    IF policy IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dispatcher_quiet_rules r WHERE r.policy = $5 AND r.rule_key = key) THEN
-        key := '*';
-    END IF;
+\#(areaCodeZonesAndRuleKey)
     IF window_tz IS NOT NULL AND window_tz <> 'recipient' AND window_start IS NOT NULL THEN
         zs := zs || window_tz;
     END IF;
@@ -159,4 +141,20 @@ BEGIN
     RETURN best;
 END
 $fn$;
+"""#
+
+/// The recipient's zones and quiet-hours rule key, as both functions of the migration begin:
+/// the area code's zones and key, the fallback zone and the strictest key ('?') for an
+/// unknown one, and the default rule ('*') when the policy has none for that key.
+private let areaCodeZonesAndRuleKey = #"""
+    IF to_number ~ '^\+1[0-9]{10}$' THEN
+        SELECT a.zones, a.rule_key INTO zs, key FROM dispatcher_area_codes a WHERE a.npa = substr(to_number, 3, 3)::integer;
+    END IF;
+    IF zs IS NULL THEN
+        zs := ARRAY[fallback_tz];
+        key := '?';
+    END IF;
+    IF policy IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dispatcher_quiet_rules r WHERE r.policy = $5 AND r.rule_key = key) THEN
+        key := '*';
+    END IF;
 """#
